@@ -1,0 +1,3 @@
+from dids.cli import main
+
+main()

@@ -1,0 +1,72 @@
+"""The ``dids`` command: one module per sub-command, registered here by name so the list stays visible."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+
+import click
+
+from dids.errors import DidsError
+
+# sub-command name -> module under dids.cli exposing a click command named ``command``
+COMMANDS = {
+    "up": "stack",
+    "down": "stack",
+    "status": "stack",
+    "broker": "broker",
+    "warehouse": "warehouse",
+    "streams": "streams",
+    "sink": "sink",
+    "simulate": "simulate",
+    "sql": "sql",
+    "db": "db",
+}
+
+
+class _LazyGroup(click.Group):
+    """Imports a sub-command's module only when it runs, so `dids --help` stays fast."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        module_name = COMMANDS.get(name)
+        if module_name is None:
+            return None
+        module = importlib.import_module(f"dids.cli.{module_name}")
+        return getattr(module, f"{name}_command", None) or module.command
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", is_flag=True, help="Log at DEBUG level.")
+def cli(verbose: bool) -> None:
+    """DIDS Stream: the NHS Diagnostic Imaging Dataset as a stream.
+
+    \b
+    Start everything locally (Kafka, ClickHouse engine, stream processors, sink, simulator):
+      dids up --simulate
+    Then:
+      dids status
+      dids sql "SELECT provider_code, count() FROM examinations GROUP BY provider_code"
+      dids down
+    """
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def main() -> None:
+    try:
+        cli(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except DidsError as exc:
+        click.secho(f"error: {exc}", fg="red", err=True)
+        sys.exit(2)

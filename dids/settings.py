@@ -1,0 +1,93 @@
+"""Settings: one frozen object built from ``DIDS_*`` environment variables at the CLI edge.
+
+The same names are used in docker-compose.yml. Defaults run the whole stack on loopback.
+Modules never read the environment themselves: they take a ``Settings``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+
+from dids.errors import ConfigError
+
+_PREFIX = "DIDS_"
+_SECRET_FIELDS = {"clickhouse_password", "analyst_password", "admin_password"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    # where local state lives: logs, pid files, broker and warehouse data, caches
+    home: Path = Path(".dids")
+    # Kafka
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    topic_prefix: str = ""  # tests and side-by-side stacks namespace their topics with it
+    topic_partitions: int = 2
+    topic_replication: int = 1
+    # ClickHouse (a server, or the embedded `dids warehouse`), always over HTTP
+    clickhouse_url: str = "http://127.0.0.1:8123"
+    clickhouse_user: str = "default"
+    clickhouse_password: str = ""
+    clickhouse_database: str = "dids"
+    # the embedded warehouse's own accounts (ignored when talking to a real server)
+    admin_password: str = ""
+    analyst_user: str = "analyst"
+    analyst_password: str = "analyst"
+    # every service's /metrics binds here (0.0.0.0 in containers)
+    metrics_host: str = "127.0.0.1"
+    # stream processors
+    streams_app_id: str = "dids-streams"
+    streams_metrics_port: int = 9101
+    # sink
+    sink_group: str = "dids-sink"
+    sink_batch_rows: int = 5000
+    sink_batch_seconds: float = 1.0
+    sink_metrics_port: int = 9102
+    # producers
+    producer_metrics_port: int = 9103
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Read every field from ``DIDS_<FIELD>``; unknown DIDS_* names are ignored."""
+        env = os.environ if env is None else env
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            raw = env.get(_PREFIX + f.name.upper())
+            if raw is None or raw == "":
+                continue
+            values[f.name] = _coerce(f.name, f.type, raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    def with_(self, **changes: object) -> Settings:
+        return replace(self, **changes)
+
+    def masked(self) -> dict[str, str]:
+        """A dump safe to log: secrets replaced by ``***``."""
+        out = {}
+        for k, v in asdict(self).items():
+            out[k] = "***" if k in _SECRET_FIELDS and v else str(v)
+        return out
+
+    @staticmethod
+    def env_names() -> list[str]:
+        return [_PREFIX + f.name.upper() for f in fields(Settings)]
+
+    def topic(self, name: str) -> str:
+        return f"{self.topic_prefix}{name}"
+
+
+def _coerce(name: str, type_name: object, raw: str) -> object:
+    kind = str(type_name)
+    try:
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+        if kind == "Path":
+            return Path(raw)
+    except ValueError as exc:
+        raise ConfigError(f"DIDS_{name.upper()}={raw!r} is not a valid {kind}") from exc
+    return raw

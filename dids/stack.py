@@ -1,0 +1,212 @@
+"""The local stack behind `dids up / down / status`: broker, warehouse, stream worker, sink, simulator.
+
+Each part is a background process with a log file under ``<home>/logs`` and a pid file under
+``<home>/run``, so `dids down` and `dids status` work from another shell.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import urllib.request
+from dataclasses import dataclass, fields
+from pathlib import Path
+from urllib.parse import urlparse
+
+from dids.errors import DidsError
+from dids.processes import Background, pid_alive, read_pid, spawn, wait_until
+from dids.settings import Settings
+
+# start order; `down` stops in reverse
+PARTS = ("kafka", "warehouse", "streams", "sink", "simulator")
+
+
+class StackError(DidsError):
+    """The local stack could not be started or inspected."""
+
+
+@dataclass(frozen=True)
+class Layout:
+    home: Path
+
+    @property
+    def logs(self) -> Path:
+        return self.home / "logs"
+
+    @property
+    def run(self) -> Path:
+        return self.home / "run"
+
+    def log(self, part: str) -> Path:
+        return self.logs / f"{part}.log"
+
+    def pid_file(self, part: str) -> Path:
+        return self.run / f"{part}.pid"
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The environment a child process needs to see the same settings."""
+    env = dict(os.environ)
+    for f in fields(settings):
+        env["DIDS_" + f.name.upper()] = str(getattr(settings, f.name))
+    return env
+
+
+def kafka_ports(settings: Settings) -> tuple[str, int]:
+    host, _, port = settings.kafka_bootstrap.rpartition(":")
+    return host or "127.0.0.1", int(port)
+
+
+def warehouse_address(settings: Settings) -> tuple[str, int]:
+    url = urlparse(settings.clickhouse_url)
+    return url.hostname or "127.0.0.1", url.port or 8123
+
+
+def _running(layout: Layout, part: str) -> int | None:
+    pid = read_pid(layout.pid_file(part))
+    return pid if pid is not None and pid_alive(pid) else None
+
+
+def _python_dids(*args: str) -> list[str]:
+    return [sys.executable, "-m", "dids", *args]
+
+
+def start_part(settings: Settings, layout: Layout, part: str, *, simulate_args: tuple[str, ...] = ()) -> str:
+    """Start one part unless it already runs; wait until it is ready. Returns a status line."""
+    if (pid := _running(layout, part)) is not None:
+        return f"{part}: already running (pid {pid})"
+    env = settings_env(settings)
+    if part == "kafka":
+        from deploy.local_kafka import start_broker
+
+        _, port = kafka_ports(settings)
+        broker = start_broker(
+            layout.home.resolve() / "kafka",
+            port,
+            port + 1,
+            layout.log(part),
+            pid_file=layout.pid_file(part),
+            partitions=settings.topic_partitions,
+        )
+        return f"kafka: {broker.bootstrap} ready in {broker.startup_seconds:.1f}s"
+    if part == "warehouse":
+        host, port = warehouse_address(settings)
+        proc = spawn(
+            part,
+            _python_dids(
+                "warehouse", "--data", str(layout.home.resolve() / "warehouse"), "--host", host, "--port", str(port)
+            ),
+            layout.log(part),
+            env=env,
+            pid_file=layout.pid_file(part),
+        )
+        took = wait_until(lambda: _http_ok(f"http://{host}:{port}/ping"), what="warehouse", timeout=60, process=proc)
+        return f"warehouse: {settings.clickhouse_url} ready in {took:.1f}s"
+    if part == "streams":
+        proc = spawn(part, _python_dids("streams"), layout.log(part), env=env, pid_file=layout.pid_file(part))
+        took = _wait_metrics(settings.streams_metrics_port, proc)
+        return f"streams: worker pid {proc.pid}, metrics :{settings.streams_metrics_port} ({took:.1f}s)"
+    if part == "sink":
+        proc = spawn(part, _python_dids("sink"), layout.log(part), env=env, pid_file=layout.pid_file(part))
+        took = _wait_metrics(settings.sink_metrics_port, proc)
+        return f"sink: pid {proc.pid}, metrics :{settings.sink_metrics_port} ({took:.1f}s)"
+    if part == "simulator":
+        proc = spawn(
+            part, _python_dids("simulate", *simulate_args), layout.log(part), env=env, pid_file=layout.pid_file(part)
+        )
+        return f"simulator: pid {proc.pid} ({' '.join(simulate_args)})"
+    raise StackError(f"unknown part {part!r}")
+
+
+def stop_part(layout: Layout, part: str) -> str:
+    pid = _running(layout, part)
+    layout.pid_file(part).unlink(missing_ok=True)
+    if pid is None:
+        return f"{part}: not running"
+    Background(part, pid, layout.log(part)).stop(timeout=30)
+    return f"{part}: stopped (pid {pid})"
+
+
+def _wait_metrics(port: int, proc: Background) -> float:
+    return wait_until(
+        lambda: _http_ok(f"http://127.0.0.1:{port}/metrics"), what=f"{proc.name} metrics", timeout=60, process=proc
+    )
+
+
+def _http_ok(url: str, timeout: float = 2.0) -> bool:
+    with urllib.request.urlopen(url, timeout=timeout) as resp:
+        return resp.status == 200
+
+
+@dataclass(frozen=True)
+class PartStatus:
+    part: str
+    pid: int | None
+    address: str
+    healthy: bool
+    detail: str = ""
+
+
+def status(settings: Settings, layout: Layout) -> list[PartStatus]:
+    out = []
+    for part in PARTS:
+        pid = _running(layout, part)
+        address, healthy, detail = "", pid is not None, ""
+        try:
+            if part == "kafka":
+                from deploy.local_kafka import broker_ready
+
+                address = settings.kafka_bootstrap
+                healthy = broker_ready(settings.kafka_bootstrap, timeout=2)
+            elif part == "warehouse":
+                address = settings.clickhouse_url
+                healthy = _http_ok(settings.clickhouse_url.rstrip("/") + "/ping")
+            elif part in ("streams", "sink"):
+                port = settings.streams_metrics_port if part == "streams" else settings.sink_metrics_port
+                address = f"http://127.0.0.1:{port}/metrics"
+                healthy = pid is not None and _http_ok(address)
+            elif part == "simulator":
+                detail = "" if pid else "(not running: start with `dids up --simulate` or `dids simulate`)"
+        except Exception as exc:
+            healthy, detail = False, str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+        out.append(PartStatus(part, pid, address, healthy, detail))
+    return out
+
+
+def table_counts(settings: Settings) -> dict[str, int]:
+    from sinks.clickhouse import connect
+
+    client = connect(settings)
+    db = settings.clickhouse_database
+    counts = {}
+    for name, sql in {
+        "examinations (rows)": f"SELECT count() FROM {db}.examinations",
+        "examinations (current)": f"SELECT count() FROM {db}.examinations FINAL",
+    }.items():
+        counts[name] = int(client.command(sql))
+    return counts
+
+
+def topic_counts(settings: Settings) -> dict[str, int]:
+    """Messages in each topic (sum of high watermarks minus low)."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    from dids.kafka import client_config
+    from streams.topics import topic_specs
+
+    consumer = Consumer(client_config(settings, **{"group.id": "dids-status"}))
+    try:
+        md = consumer.list_topics(timeout=5)
+        out = {}
+        for spec in topic_specs():
+            name = settings.topic(spec.name)
+            if name not in md.topics:
+                continue
+            total = 0
+            for p in md.topics[name].partitions:
+                low, high = consumer.get_watermark_offsets(TopicPartition(name, p), timeout=5)
+                total += high - low
+            out[name] = total
+        return out
+    finally:
+        consumer.close()

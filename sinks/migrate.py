@@ -1,0 +1,92 @@
+"""Versioned, idempotent DDL: ``sinks/migrations/NNNN_name.sql`` applied in order, recorded in
+``<db>.schema_migrations``. The same files run on the embedded warehouse and on a server.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from dids.errors import DidsError
+from dids.settings import Settings
+from sinks.clickhouse import DatabaseError, connect, server_client
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class MigrationError(DidsError):
+    """A migration failed or the recorded history disagrees with the files."""
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+    @property
+    def checksum(self) -> str:
+        return hashlib.sha256(self.sql.encode()).hexdigest()[:16]
+
+    def statements(self, database: str) -> list[str]:
+        body = "\n".join(line for line in self.sql.splitlines() if not line.lstrip().startswith("--"))
+        return [s.strip().replace("{db}", database) for s in body.split(";") if s.strip()]
+
+
+def load_migrations(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
+    out = []
+    for path in sorted(directory.glob("*.sql")):
+        m = _NAME.match(path.name)
+        if not m:
+            raise MigrationError(f"{path.name}: migration files are named NNNN_name.sql")
+        out.append(Migration(int(m[1]), m[2], path.read_text()))
+    return out
+
+
+def migrate(settings: Settings) -> list[str]:
+    """Create the database and apply pending migrations. Returns the names applied."""
+    db = settings.clickhouse_database
+    if not _IDENT.match(db):
+        raise MigrationError(f"DIDS_CLICKHOUSE_DATABASE={db!r} is not a plain identifier")
+    server_client(settings).command(f"CREATE DATABASE IF NOT EXISTS {db}")
+    client = connect(settings)
+    client.command(
+        f"CREATE TABLE IF NOT EXISTS {db}.schema_migrations (version UInt32, name String, checksum String, "
+        "applied_at DateTime64(3, 'UTC') DEFAULT now64(3)) ENGINE = MergeTree ORDER BY version"
+    )
+    done = {
+        row[0]: (row[1], row[2])
+        for row in client.query(f"SELECT version, name, checksum FROM {db}.schema_migrations").result_rows
+    }
+    applied = []
+    for mig in load_migrations():
+        if mig.version in done:
+            if done[mig.version][1] != mig.checksum:
+                log.warning(
+                    "migration %04d_%s changed since it was applied (checksum %s, now %s); not re-run",
+                    mig.version,
+                    mig.name,
+                    done[mig.version][1],
+                    mig.checksum,
+                )
+            continue
+        for stmt in mig.statements(db):
+            try:
+                client.command(stmt)
+            except DatabaseError as exc:
+                raise MigrationError(f"migration {mig.version:04d}_{mig.name} failed: {exc}") from exc
+        client.insert(
+            f"{db}.schema_migrations",
+            [[mig.version, mig.name, mig.checksum]],
+            column_names=["version", "name", "checksum"],
+        )
+        applied.append(f"{mig.version:04d}_{mig.name}")
+        log.info("applied migration %04d_%s", mig.version, mig.name)
+    return applied

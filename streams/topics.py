@@ -1,0 +1,78 @@
+"""Topic names and their configuration. Every topic is created explicitly before anything uses it.
+
+A broker's auto-created topic would get the broker default partition count, and Faust refuses a
+table whose changelog has a different partition count from its source topic.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from dids.errors import DidsError
+from dids.kafka import admin_client
+from dids.settings import Settings
+
+log = logging.getLogger(__name__)
+
+RIS_EVENTS = "dids.ris.events"  # key site_code|accession; Avro examination_event
+CONSENT = "dids.consent"  # compacted, key hashed NHS number
+EXAMINATIONS = "dids.examinations"  # compacted, key site_code|accession; Avro examination_record
+REJECTS = "dids.rejects"  # record-level rejects with rule codes
+DLQ = "dids.dlq"  # undecodable messages: original bytes, error in headers
+
+_COMPACTED = {"cleanup.policy": "compact", "min.compaction.lag.ms": "60000"}
+
+
+class TopicError(DidsError):
+    """Topics could not be created or have the wrong shape."""
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    config: dict[str, str] = field(default_factory=dict)
+
+
+def topic_specs() -> list[TopicSpec]:
+    return [
+        TopicSpec(RIS_EVENTS),
+        TopicSpec(CONSENT, _COMPACTED),
+        TopicSpec(EXAMINATIONS, _COMPACTED),
+        TopicSpec(REJECTS),
+        TopicSpec(DLQ),
+    ]
+
+
+def ensure_topics(settings: Settings, extra: list[TopicSpec] | None = None, timeout: float = 30.0) -> list[str]:
+    """Create missing topics with ``settings.topic_partitions``; fail if an existing one differs.
+
+    Returns the names created.
+    """
+    from confluent_kafka.admin import NewTopic
+
+    admin = admin_client(settings)
+    specs = [TopicSpec(settings.topic(s.name), s.config) for s in topic_specs()] + list(extra or [])
+    existing = admin.list_topics(timeout=timeout).topics
+    wrong = [
+        f"{s.name} has {len(existing[s.name].partitions)} partitions, expected {settings.topic_partitions}"
+        for s in specs
+        if s.name in existing and len(existing[s.name].partitions) != settings.topic_partitions
+    ]
+    if wrong:
+        raise TopicError("; ".join(wrong) + " (set DIDS_TOPIC_PARTITIONS to match, or recreate the topics)")
+    missing = [s for s in specs if s.name not in existing]
+    if not missing:
+        return []
+    futures = admin.create_topics(
+        [NewTopic(s.name, settings.topic_partitions, settings.topic_replication, config=s.config) for s in missing],
+        operation_timeout=timeout,
+    )
+    for name, fut in futures.items():
+        try:
+            fut.result()
+        except Exception as exc:
+            if "TOPIC_ALREADY_EXISTS" not in str(exc):
+                raise TopicError(f"creating topic {name} failed: {exc}") from exc
+    log.info("created topics: %s", ", ".join(s.name for s in missing))
+    return [s.name for s in missing]

@@ -1,0 +1,38 @@
+from pathlib import Path
+
+import pytest
+
+from dids.errors import ConfigError
+from dids.settings import Settings
+
+
+def test_defaults_and_environment():
+    s = Settings.from_env(
+        {
+            "DIDS_KAFKA_BOOTSTRAP": "k:1",
+            "DIDS_TOPIC_PARTITIONS": "6",
+            "DIDS_HOME": "/x",
+            "DIDS_SINK_BATCH_SECONDS": "0.5",
+            "DIDS_UNRELATED": "ignored",
+        }
+    )
+    assert s.kafka_bootstrap == "k:1"
+    assert s.topic_partitions == 6
+    assert s.home == Path("/x")
+    assert s.sink_batch_seconds == 0.5
+    assert Settings.from_env({}).clickhouse_database == "dids"
+
+
+def test_bad_number_names_the_variable():
+    with pytest.raises(ConfigError, match="DIDS_TOPIC_PARTITIONS"):
+        Settings.from_env({"DIDS_TOPIC_PARTITIONS": "many"})
+
+
+def test_masked_dump_hides_secrets():
+    dump = Settings.from_env({"DIDS_CLICKHOUSE_PASSWORD": "s3cret"}).masked()
+    assert dump["clickhouse_password"] == "***"
+    assert "s3cret" not in repr(dump)
+
+
+def test_topic_prefix():
+    assert Settings(topic_prefix="t1.").topic("dids.dlq") == "t1.dids.dlq"
