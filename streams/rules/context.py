@@ -1,0 +1,103 @@
+"""What a rule may see besides the record: submission metadata, reference data and rule options.
+
+Built once per submission (or per stream worker) by the caller from its settings; the rules never read
+settings themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Literal
+
+from dids.errors import DidsError
+from streams.refdata.protocols import NicipTable, OdsDirectory, PostcodeDirectory, ReferenceData, SnomedTable
+from streams.rules.formats import CalendarDate
+from streams.rules.results import Need
+
+
+class MissingInputError(DidsError):
+    """A rule was called directly without the input it needs; go through the registry instead."""
+
+
+@dataclass(frozen=True)
+class GracePeriod:
+    """How far a NICIP/SNOMED code's validity is widened at both ends (DIDS-RULES §8.1).
+
+    v1 (the default) is 6 calendar months, clamped to month ends; published guidance and v2.0 speak of
+    183 days, hence the ``days`` unit.
+    """
+
+    amount: int = 6
+    unit: Literal["months", "days"] = "months"
+
+    def __post_init__(self) -> None:
+        if self.unit not in ("months", "days"):
+            raise ValueError(f"grace period unit must be 'months' or 'days', not {self.unit!r}")
+        if self.amount < 0:
+            raise ValueError(f"grace period amount must not be negative, not {self.amount}")
+
+
+@dataclass(frozen=True)
+class Context:
+    """Submission metadata, reference data and options for one validation run.
+
+    ``submission_time`` is S of DIDS-RULES §4: when the platform received the submission. A naive value
+    is taken as UTC; an aware one is converted to UTC before its calendar date is used.
+    ``refdata`` None, or any table in it None, makes the rules needing it *not checked*.
+    ``reference_month_formula`` switches DIDS049/055 from the calendar-month form to the reference's
+    fractional formula (DIDS-RULES §4); see ``streams.rules.submission``.
+    """
+
+    submission_time: datetime | None = None
+    refdata: ReferenceData | None = None
+    grace: GracePeriod = field(default_factory=GracePeriod)
+    reference_month_formula: bool = False
+
+    def missing(self, needs: Iterable[Need]) -> tuple[Need, ...]:
+        """The needs this context cannot satisfy, in ``Need`` declaration order (stable reasons)."""
+        wanted = set(needs)
+        return tuple(need for need in Need if need in wanted and self._available(need) is None)
+
+    @property
+    def submission_date(self) -> CalendarDate:
+        """date(S) in UTC."""
+        s = self.submission_time
+        if s is None:
+            raise MissingInputError("no submission time in the context")
+        utc = s.replace(tzinfo=UTC) if s.tzinfo is None else s.astimezone(UTC)
+        return CalendarDate(utc.year, utc.month, utc.day)
+
+    @property
+    def ods(self) -> OdsDirectory:
+        return self._require(Need.ODS)
+
+    @property
+    def postcodes(self) -> PostcodeDirectory:
+        return self._require(Need.POSTCODES)
+
+    @property
+    def nicip(self) -> NicipTable:
+        return self._require(Need.NICIP)
+
+    @property
+    def snomed(self) -> SnomedTable:
+        return self._require(Need.SNOMED)
+
+    def _available(self, need: Need) -> object | None:
+        if need is Need.SUBMISSION_TIME:
+            return self.submission_time
+        if need in (Need.WHOLE_SUBMISSION, Need.FILE):
+            return None  # never available to a record rule
+        refdata = self.refdata
+        return None if refdata is None else getattr(refdata, _TABLE_ATTRIBUTE[need])
+
+    def _require(self, need: Need):
+        table = self._available(need)
+        if table is None:
+            raise MissingInputError(f"missing {need.value}")
+        return table
+
+
+_TABLE_ATTRIBUTE = {Need.ODS: "ods", Need.POSTCODES: "postcodes", Need.NICIP: "nicip", Need.SNOMED: "snomed"}

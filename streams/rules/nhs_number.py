@@ -1,0 +1,42 @@
+"""NHS number and NHS number status indicator (DIDS-RULES §2.1-2.2, §5): DIDS001, 002, 003.
+
+The NHS number arrives cleansed: trimmed, every whitespace and hyphen removed, blank is None.
+"""
+
+from __future__ import annotations
+
+from streams.cleanse import CleansedRecord
+from streams.rules.common import finding, is_blank
+from streams.rules.context import Context
+from streams.rules.formats import is_valid_nhs_number
+from streams.rules.results import Finding
+
+NHS_NUMBER_STATUS_CODES = frozenset({"01", "02", "03", "04", "05", "06", "07", "08"})
+
+
+def check_nhs_number_valid(record: CleansedRecord, context: Context) -> Finding | None:
+    """DIDS001: NHS number present and not valid (10 digits, no reversal pattern, modulus 11).
+
+    A wrong-length value fails both DIDS001 and DIDS002; a 10-character non-numeric value fails only
+    this one. 0123456789 fails here (published reject list), unlike the national reference.
+    """
+    value = record.nhs_number
+    if is_blank(value) or is_valid_nhs_number(value):
+        return None
+    return finding("nhs_number")
+
+
+def check_nhs_number_length(record: CleansedRecord, context: Context) -> Finding | None:
+    """DIDS002: NHS number present and its length is not exactly 10 characters (characters not checked)."""
+    value = record.nhs_number
+    if is_blank(value) or len(value) == 10:
+        return None
+    return finding("nhs_number")
+
+
+def check_nhs_number_status(record: CleansedRecord, context: Context) -> Finding | None:
+    """DIDS003: status indicator present and not exactly one of 01-08 (``1`` without the zero fails)."""
+    value = record.nhs_number_status_ind
+    if is_blank(value) or value in NHS_NUMBER_STATUS_CODES:
+        return None
+    return finding("nhs_number_status_ind")
