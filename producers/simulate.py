@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import logging
 import time
 import uuid
@@ -35,7 +34,7 @@ def record_events(config, count: int | None, now: datetime) -> Iterator[dict[str
     """One event per examination in its final state (as an extract row would carry it)."""
     from producers.generator import records
 
-    for i, record in enumerate(records(config, count if count is not None else 10**12)):
+    for i, record in enumerate(records(config, count if count is not None else 10**12, now)):
         event_time = now - timedelta(seconds=1) + timedelta(microseconds=i)
         yield {
             "event_id": str(uuid.uuid5(_NS, f"{config.seed}:{i}")),
@@ -55,8 +54,7 @@ def event_stream(config, *, mode: str, count: int | None, now: datetime) -> Iter
 
     if mode == "records":
         return record_events(config, count, now)
-    stream = events(config, now=now)
-    return itertools.islice(stream, count) if count is not None else stream
+    return events(config, now=now, limit=count)
 
 
 def run_simulation(

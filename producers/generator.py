@@ -1,0 +1,207 @@
+"""A pure, seeded generator of realistic RIS examination events: no Kafka, no I/O, no wall clock.
+
+Three views of the same simulated radiology departments:
+
+* ``examinations(config, now)``: examinations in the order their requests reach the RIS, each with
+  its lifecycle timeline (requested, performed, reported; sometimes cancelled or corrected).
+* ``events(config, now)``: those lifecycle events interleaved across examinations in event-time
+  order, as dicts with exactly the fields of ``schemas/avro/examination_event.v1.avsc``. Each event
+  carries every item as the RIS knows it at that moment.
+* ``records(config, n, now)``: ``n`` final-state records of the 18 items, as a monthly extract sent at
+  ``now`` would carry them (performed examinations only; reports issued after ``now`` are blank).
+
+Time model: ``now`` is the simulated present (default ``config.start``, the present the simulation
+starts at; nothing reads the wall clock). The stream's clock starts at 00:00 UTC on the 1st of the
+month two months before ``now``; requests arrive as a Poisson stream of ``config.daily_volume`` a day
+over opening hours, so tests fall in the current and previous two months of ``now`` while the clock is
+within that window (an unbounded stream keeps running past ``now``, and every event's received time
+stays after its dates, so the submission-window rules still hold). The extract's tests are spread
+evenly over the same window, ending at ``now``. Nothing here paces output: the caller decides how
+fast to consume it.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from uuid import UUID, uuid5
+
+from dids.errors import DidsError
+from producers.breakage import DEFAULT_BREAK_RULES, SUPPORTED_RULES
+from producers.builder import ExaminationBuilder
+from producers.catalogue import PROVIDERS, Provider
+from producers.record import ITEM_FIELDS, Examination
+
+__all__ = [
+    "EVENT_FIELDS",
+    "ITEM_FIELDS",
+    "Examination",
+    "SimulationConfig",
+    "SimulationConfigError",
+    "event_key",
+    "events",
+    "examinations",
+    "extract_examinations",
+    "providers_for",
+    "records",
+    "window_start",
+]
+
+EVENT_FIELDS: tuple[str, ...] = (
+    "event_id",
+    "event_type",
+    "event_time",
+    "received_time",
+    "source",
+    "submission_id",
+    "submitter_org",
+    "row_number",
+    *ITEM_FIELDS,
+)
+_EVENT_NAMESPACE = UUID("5b0c3a52-6f0e-5d7e-9a8e-1d1d5c0d1d50")  # fixed: event ids never change
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_DAILY_VOLUME_PER_PROVIDER = 1000  # a large acute trust: ~20-40k records a month (SPEC §8.7)
+
+
+class SimulationConfigError(DidsError, ValueError):
+    """A simulation setting is out of range; the message names it."""
+
+
+@dataclass(frozen=True)
+class SimulationConfig:
+    seed: int = 0
+    providers: int = 3  # the first K of ``catalogue.PROVIDERS``
+    start: datetime | None = None  # the simulated present the simulation starts at: default ``now``
+    invalid_rate: float = 0.02  # share of examinations broken against one rule of ``break_rules``
+    cancelled_rate: float = 0.02  # streams only: an extract carries performed examinations
+    corrected_rate: float = 0.03
+    break_rules: tuple[str, ...] | None = None  # None: ``breakage.DEFAULT_BREAK_RULES``
+    restricted_rate: float = 0.0  # share of restricted fertility procedures (SPEC §7.8), e.g. 0.001
+    daily_volume: float | None = None  # requests per simulated day; default 1000 per provider
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.providers <= len(PROVIDERS):
+            raise SimulationConfigError(f"providers must be 1..{len(PROVIDERS)}, got {self.providers}")
+        for name in ("invalid_rate", "cancelled_rate", "corrected_rate", "restricted_rate"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise SimulationConfigError(f"{name} must be between 0 and 1, got {value}")
+        if self.break_rules is not None:
+            unknown = sorted(set(self.break_rules) - set(SUPPORTED_RULES))
+            if unknown or not self.break_rules:
+                raise SimulationConfigError(
+                    f"break_rules: cannot break {unknown or 'an empty list'}; supported: {', '.join(SUPPORTED_RULES)}"
+                )
+        if self.daily_volume is not None and self.daily_volume <= 0:
+            raise SimulationConfigError(f"daily_volume must be positive, got {self.daily_volume}")
+        if self.start is not None:
+            _utc(self.start, "start")
+
+    @property
+    def rules_to_break(self) -> tuple[str, ...]:
+        return DEFAULT_BREAK_RULES if self.break_rules is None else tuple(self.break_rules)
+
+    @property
+    def requests_per_day(self) -> float:
+        return self.daily_volume or _DAILY_VOLUME_PER_PROVIDER * self.providers
+
+
+def providers_for(config: SimulationConfig) -> tuple[Provider, ...]:
+    """The providers (with their sites) a simulation draws from."""
+    return PROVIDERS[: config.providers]
+
+
+def window_start(now: datetime) -> datetime:
+    """00:00 UTC on the 1st of the month two months before ``now``'s month."""
+    now = _utc(now, "now")
+    months = now.year * 12 + now.month - 1 - 2
+    return datetime(months // 12, months % 12 + 1, 1, tzinfo=UTC)
+
+
+def examinations(
+    config: SimulationConfig, now: datetime | None = None, limit: int | None = None
+) -> Iterator[Examination]:
+    """Examinations in the order their requests reach the RIS; unbounded unless ``limit`` is given."""
+    start = window_start(_present(config, now))
+    builder = ExaminationBuilder(config)
+    start_ms = (start - _EPOCH) // timedelta(milliseconds=1)
+    arrivals = builder.arrivals(start_ms, config.requests_per_day)
+    index = 0
+    while limit is None or index < limit:
+        day, arrival_ms = next(arrivals)
+        yield builder.build(index, day, arrival_ms)
+        index += 1
+
+
+def extract_examinations(config: SimulationConfig, n: int, now: datetime | None = None) -> Iterator[Examination]:
+    """``n`` performed examinations with tests from the window start to ``now``, as at ``now``."""
+    now = _present(config, now)
+    first, last = window_start(now).date().toordinal(), now.date().toordinal()
+    builder = ExaminationBuilder(config)
+    for index in range(n):
+        yield builder.build(index, builder.test_day(first, last), now_day=last)
+
+
+def records(config: SimulationConfig, n: int, now: datetime | None = None) -> Iterator[dict[str, str | None]]:
+    """``n`` final-state records (the 18 items, national column order), as a monthly extract."""
+    for exam in extract_examinations(config, n, now):
+        yield exam.record()
+
+
+def events(
+    config: SimulationConfig, now: datetime | None = None, limit: int | None = None
+) -> Iterator[dict[str, object]]:
+    """Lifecycle events of ``examinations(config, now, limit)`` in event-time order.
+
+    Requests arrive in time order and every later event of an examination comes after its request,
+    so a heap of pending events can be released up to each new request's time.
+    """
+    pending: list[tuple[int, int, int, Examination]] = []
+    seed = config.seed
+    for exam in examinations(config, now, limit):
+        first_ms = exam.timeline[0][1]
+        while pending and pending[0][0] <= first_ms:
+            _, _, seq, done = heapq.heappop(pending)
+            yield _event(done, seq, seed)
+        for seq, (_, event_ms, _) in enumerate(exam.timeline):
+            heapq.heappush(pending, (event_ms, exam.index, seq, exam))
+    while pending:
+        _, _, seq, done = heapq.heappop(pending)
+        yield _event(done, seq, seed)
+
+
+def event_key(event: Mapping[str, object]) -> str:
+    """The Kafka key ``site|accession``; a missing part is an empty string."""
+    return f"{event.get('site_code_imaging') or ''}|{event.get('radiological_accession_num') or ''}"
+
+
+def _event(exam: Examination, seq: int, seed: int) -> dict[str, object]:
+    event_type, event_ms, received_ms = exam.timeline[seq]
+    event: dict[str, object] = {
+        "event_id": str(uuid5(_EVENT_NAMESPACE, f"{seed}|{exam.site}|{exam.accession}|{seq}")),
+        "event_type": event_type,
+        "event_time": _EPOCH + timedelta(milliseconds=event_ms),
+        "received_time": _EPOCH + timedelta(milliseconds=received_ms),
+        "source": "simulator",
+        "submission_id": None,
+        "submitter_org": None,
+        "row_number": None,
+    }
+    event.update(exam.items_at(seq))
+    return event
+
+
+def _present(config: SimulationConfig, now: datetime | None) -> datetime:
+    if now is None:
+        if config.start is None:
+            raise SimulationConfigError("no simulated present: pass now= or set SimulationConfig(start=...)")
+        now = config.start
+    return _utc(now, "now")
+
+
+def _utc(value: datetime, name: str) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise SimulationConfigError(f"{name} must be timezone-aware, got {value.isoformat()}")
+    return value.astimezone(UTC)
