@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 import uuid
@@ -54,7 +55,8 @@ def event_stream(config, *, mode: str, count: int | None, now: datetime) -> Iter
 
     if mode == "records":
         return record_events(config, count, now)
-    return events(config, now=now, limit=count)
+    stream = events(config, now=now)
+    return itertools.islice(stream, count) if count is not None else stream
 
 
 def run_simulation(
