@@ -1,0 +1,62 @@
+"""`dids warehouse`: the ClickHouse engine in this process, serving ClickHouse's HTTP interface."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import click
+
+from dids.settings import Settings
+
+
+@click.command("warehouse")
+@click.option(
+    "--data",
+    "data_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Data directory (owned by this process) [DIDS_HOME/warehouse].",
+)
+@click.option("--port", type=int, default=8123, show_default=True, help="HTTP port.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (keep it loopback).")
+@click.option(
+    "--password",
+    envvar="DIDS_ADMIN_PASSWORD",
+    default=None,
+    help="Password of the `default` (admin) user [DIDS_ADMIN_PASSWORD, none].",
+)
+@click.option(
+    "--analyst-user", envvar="DIDS_ANALYST_USER", default=None, help="Read-only user [DIDS_ANALYST_USER, analyst]."
+)
+@click.option(
+    "--analyst-password",
+    envvar="DIDS_ANALYST_PASSWORD",
+    default=None,
+    help="Its password [DIDS_ANALYST_PASSWORD, analyst].",
+)
+def command(
+    data_dir: Path | None,
+    port: int,
+    host: str,
+    password: str | None,
+    analyst_user: str | None,
+    analyst_password: str | None,
+) -> None:
+    """Run the warehouse in the foreground: ClickHouse (chDB) on disk, ClickHouse HTTP interface.
+
+    clickhouse-connect, curl and Grafana talk to it as to a ClickHouse server. The `default`
+    user is the admin; the analyst user is read-only. Creates the database DIDS_CLICKHOUSE_DATABASE
+    if missing. Stop it with Ctrl-C or SIGTERM.
+
+    \b
+    Example:
+      dids warehouse --data .dids/warehouse --port 8123
+      curl 'http://127.0.0.1:8123/?query=SELECT%20version()'
+      curl -u analyst:analyst 'http://127.0.0.1:8123/' --data-binary 'SELECT count() FROM dids.examinations'
+    """
+    from sinks.warehouse.server import serve
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = Settings.from_env(admin_password=password, analyst_user=analyst_user, analyst_password=analyst_password)
+    serve(settings, data_dir or settings.home / "warehouse", host=host, port=port)

@@ -1,0 +1,140 @@
+"""The ClickHouse engine in this process (chDB), one fresh connection handle per request.
+
+chDB hosts one engine per process and per data directory; this process owns it through a
+``chdb.session.Session`` held for its whole life. Each request then opens its own connection
+handle to that engine (about 0.15 ms), which gives every request what a ClickHouse server gives
+it: its own current database and its own settings. Per-request settings are applied with one
+``SET`` on the fresh handle and vanish when it closes, so nothing leaks into other requests, and
+a request's ``readonly`` level is set last (after it, the handle refuses further changes, which
+is exactly why the handle is thrown away). Handles run in parallel: chDB releases the GIL and
+serialises only calls on the same handle, which never happens here.
+
+All methods block; the server calls them from a thread pool.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import chdb
+from chdb import session as chdb_session
+
+from dids.errors import DidsError
+from sinks.warehouse.errors import QueryError
+from sinks.warehouse.sql import quote_identifier, quote_string
+
+log = logging.getLogger(__name__)
+
+
+# chDB's Python API turns these "formats" into Python objects; over HTTP they do not exist
+_PYTHON_FORMATS = frozenset({"arrowtable", "dataframe", "datastore"})
+
+
+class EngineError(DidsError):
+    """The chDB engine cannot be opened on the data directory."""
+
+
+@dataclass(frozen=True)
+class QuerySpec:
+    """One request, ready for the engine."""
+
+    sql: bytes
+    output_format: str = "TabSeparated"  # used when the SQL names none
+    database: str | None = None
+    settings: Mapping[str, str] = field(default_factory=dict)
+    params: Mapping[str, str] = field(default_factory=dict)  # {name:Type} placeholders, unescaped by the engine
+    readonly: int = 0
+
+
+@dataclass(frozen=True)
+class Outcome:
+    body: memoryview  # the engine's own result buffer, not a copy
+    summary: dict[str, str]
+    result: object = None  # keeps that buffer alive until the response is sent
+
+
+class Engine:
+    """Owns the chDB engine for ``data_dir``; ``run`` executes one request on a fresh handle."""
+
+    def __init__(self, data_dir: Path):
+        self.data_dir = data_dir.resolve()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._path = str(self.data_dir)
+        self._lock = threading.Lock()  # guards the owner session (startup, health, close)
+        try:
+            self._session: chdb_session.Session | None = chdb_session.Session(self._path)
+        except Exception as exc:  # chDB prints the reason (e.g. the directory lock) on stderr
+            raise EngineError(
+                f"cannot open the ClickHouse engine on {self._path} ({exc}); is another `dids warehouse` "
+                "using this data directory? See the lines above."
+            ) from exc
+        version, timezone = self._owner_query("SELECT version(), timezone()").decode().strip().split("\t")
+        self.version = version
+        self.timezone = timezone
+
+    def _owner_query(self, sql: str) -> bytes:
+        with self._lock:
+            if self._session is None:
+                raise QueryError(1001, "The warehouse engine is closed", "STD_EXCEPTION")
+            try:
+                return self._session.query(sql, "TabSeparated").bytes()
+            except Exception as exc:
+                raise QueryError.from_engine(exc) from exc
+
+    def ensure_database(self, name: str) -> None:
+        self._owner_query(f"CREATE DATABASE IF NOT EXISTS {quote_identifier(name)}")
+
+    def check(self) -> None:
+        """Raise unless the engine answers a trivial query."""
+        if self._owner_query("SELECT 1").strip() != b"1":
+            raise QueryError(1001, "The warehouse engine gave a wrong answer to SELECT 1", "STD_EXCEPTION")
+
+    def run(self, spec: QuerySpec) -> Outcome:
+        if spec.output_format.lower() in _PYTHON_FORMATS:
+            raise QueryError(73, f"Unknown format {spec.output_format}", "UNKNOWN_FORMAT")
+        if self._session is None:
+            raise QueryError(1001, "The warehouse engine is closed", "STD_EXCEPTION")
+        try:
+            conn = chdb.connect(self._path)
+        except Exception as exc:
+            raise QueryError.from_engine(exc) from exc
+        try:
+            if spec.database:
+                conn.query(f"USE {quote_identifier(spec.database)}", "TabSeparated")
+            if spec.settings:
+                assignments = ", ".join(f"{name} = {quote_string(value)}" for name, value in spec.settings.items())
+                conn.query(f"SET {assignments}", "TabSeparated")
+            if spec.readonly:
+                conn.query(f"SET readonly = {int(spec.readonly)}", "TabSeparated")
+            result = conn.query(spec.sql, spec.output_format, params=dict(spec.params))
+            return Outcome(result.get_memview().view(), _summary(result), result)
+        except QueryError:
+            raise
+        except Exception as exc:
+            raise QueryError.from_engine(exc) from exc
+        finally:
+            conn.close()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._session is not None:
+                self._session.close()
+                self._session = None
+                log.info("chDB session on %s closed", self._path)
+
+
+def _summary(result) -> dict[str, str]:
+    """X-ClickHouse-Summary, as far as chDB reports it (like a server, a deduplicated INSERT
+    still reports the rows it was sent as written)."""
+    return {
+        "read_rows": str(result.rows_read()),
+        "read_bytes": str(result.bytes_read()),
+        "written_rows": str(result.rows_written()),
+        "written_bytes": str(result.bytes_written()),
+        "total_rows_to_read": str(result.rows_read()),
+        "elapsed_ns": str(int(result.elapsed() * 1_000_000_000)),
+    }

@@ -1,0 +1,115 @@
+"""URL parameters of a ClickHouse HTTP request: transport options, query parameters, settings.
+
+ClickHouse treats every URL parameter that is not a transport option or a ``param_*`` query
+parameter as a setting for that one query. The HTTP-only settings clients send as a matter of
+course (progress headers, compression switches, wait_end_of_query...) are accepted and dropped:
+they have no meaning for an engine in the same process.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from sinks.warehouse.errors import QueryError
+
+_SETTING_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+# consumed by the HTTP layer itself
+TRANSPORT = frozenset(
+    {
+        "query",
+        "database",
+        "default_format",
+        "user",
+        "password",
+        "quota_key",
+        "query_id",
+        "session_id",
+        "session_timeout",
+        "session_check",
+        "compress",
+        "decompress",
+        "buffer_size",
+        "wait_end_of_query",
+        "client_protocol_version",
+        "role",
+        "readonly",
+        "enable_http_compression",
+    }
+)
+# real settings that only steer the HTTP transport: accepted, not applied
+HTTP_ONLY = frozenset(
+    {
+        "http_zlib_compression_level",
+        "send_progress_in_http_headers",
+        "http_headers_progress_interval_ms",
+        "cancel_http_readonly_queries_on_client_close",
+        "http_wait_end_of_query",
+        "http_response_buffer_size",
+        "http_native_compression_disable_checksumming_on_decompress",
+        "add_http_cors_header",
+        "http_write_exception_in_output_format",
+        "http_response_headers",
+    }
+)
+_TRUE = ("1", "true", "True")
+
+
+@dataclass(frozen=True)
+class RequestParams:
+    query: str = ""
+    database: str | None = None
+    default_format: str | None = None
+    query_id: str | None = None
+    readonly: int | None = None  # the `readonly` setting, when the request names it
+    compress_response: bool = False  # enable_http_compression
+    settings: dict[str, str] = field(default_factory=dict)
+    params: dict[str, str] = field(default_factory=dict)  # param_x=... -> {"x": ...}
+
+    @classmethod
+    def parse(cls, values: Mapping[str, str], headers: Mapping[str, str]) -> RequestParams:
+        settings: dict[str, str] = {}
+        params: dict[str, str] = {}
+        for name, value in values.items():
+            if name.startswith("param_"):
+                params[name[len("param_") :]] = value
+            elif name in TRANSPORT or name in HTTP_ONLY:
+                continue
+            elif not _SETTING_NAME.match(name):
+                raise QueryError(115, f"Unknown setting '{name}'", "UNKNOWN_SETTING")
+            else:
+                settings[name] = value
+        if values.get("compress", "0") in _TRUE or values.get("decompress", "0") in _TRUE:
+            raise QueryError(
+                48,
+                "ClickHouse's native compression (compress/decompress=1) is not supported: use HTTP compression",
+                "NOT_IMPLEMENTED",
+            )
+        readonly = values.get("readonly")
+        try:
+            readonly_level = int(readonly) if readonly not in (None, "") else None
+        except ValueError as exc:
+            raise QueryError(72, f"Cannot parse readonly={readonly!r} as a number", "CANNOT_PARSE_NUMBER") from exc
+        return cls(
+            query=values.get("query", ""),
+            database=values.get("database") or headers.get("X-ClickHouse-Database") or None,
+            default_format=values.get("default_format") or headers.get("X-ClickHouse-Format") or None,
+            query_id=values.get("query_id") or None,
+            readonly=readonly_level,
+            compress_response=values.get("enable_http_compression", "0") in _TRUE,
+            settings=settings,
+            params=params,
+        )
+
+    def readonly_level(self, account_level: int, method: str) -> int:
+        """The request's effective `readonly`: a read-only account stays at 1, a GET is read-only
+        (2, as in ClickHouse), and a request may tighten its level but never loosen it."""
+        floor = account_level or (2 if method == "GET" else 0)
+        wanted = self.readonly
+        if wanted is None or wanted == floor:
+            return floor
+        if floor == 1 or (floor == 2 and wanted == 0):
+            raise QueryError(164, "Cannot modify 'readonly' setting in readonly mode", "READONLY")
+        return wanted

@@ -1,0 +1,100 @@
+"""Start and stop a `dids warehouse` process: used by `dids up` and by the test session.
+
+The warehouse runs as its own process because chDB allows one engine per process and per data
+directory: whoever else wants the data talks to it over HTTP. Passwords go to the child through
+its environment, not its command line (which `ps` shows to every user).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import dids
+from dids.errors import DidsError
+from dids.processes import Background, ProcessError, spawn, wait_until
+
+
+class WarehouseError(DidsError):
+    """The warehouse process did not start, died, or did not answer /ping in time."""
+
+
+@dataclass
+class WarehouseProcess:
+    process: Background
+    host: str
+    port: int
+    data_dir: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    @property
+    def log_file(self) -> Path:
+        return self.process.log_file
+
+    def alive(self) -> bool:
+        return self.process.alive()
+
+    def stop(self, timeout: float = 10) -> None:
+        """SIGTERM (the server closes its chDB session), then SIGKILL after ``timeout`` seconds."""
+        self.process.stop(timeout=timeout)
+
+
+def start_warehouse(
+    data_dir: Path,
+    port: int,
+    log_file: Path,
+    *,
+    host: str = "127.0.0.1",
+    admin_password: str = "",
+    analyst_user: str = "analyst",
+    analyst_password: str = "analyst",
+    database: str | None = None,
+    pid_file: Path | None = None,
+    timeout: float = 60.0,
+) -> WarehouseProcess:
+    """Launch `python -m dids warehouse` detached, and return once it answers /ping."""
+    data_dir = Path(data_dir).resolve()
+    env = dict(os.environ)
+    env.update(
+        DIDS_ADMIN_PASSWORD=admin_password,
+        DIDS_ANALYST_USER=analyst_user,
+        DIDS_ANALYST_PASSWORD=analyst_password,
+        PYTHONUNBUFFERED="1",
+    )
+    if database:
+        env["DIDS_CLICKHOUSE_DATABASE"] = database
+    # the child imports this checkout even when the project is not installed
+    root = str(Path(dids.__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
+    argv = [sys.executable, "-m", "dids", "warehouse", "--data", str(data_dir), "--port", str(port), "--host", host]
+    process = spawn("warehouse", argv, log_file, env=env, pid_file=pid_file)
+    warehouse = WarehouseProcess(process=process, host=host, port=port, data_dir=data_dir)
+    try:
+        wait_until(lambda: _answers(warehouse), what=f"warehouse on {warehouse.url}", timeout=timeout, process=process)
+    except ProcessError as exc:
+        warehouse.stop(timeout=5)
+        raise WarehouseError(f"{exc}\n(data directory {data_dir}; is another process using it or the port?)") from exc
+    return warehouse
+
+
+_NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def _answers(warehouse: WarehouseProcess) -> bool:
+    """/ping answers, and /health says it is our process (not another one on the same port)."""
+    with _NO_PROXY.open(f"{warehouse.url}/ping", timeout=2) as response:
+        if response.read() != b"Ok.\n":
+            return False
+    with _NO_PROXY.open(f"{warehouse.url}/health", timeout=5) as response:
+        return json.loads(response.read()).get("pid") == warehouse.pid

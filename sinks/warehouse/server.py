@@ -1,0 +1,269 @@
+"""The ClickHouse HTTP interface in front of the in-process engine (aiohttp).
+
+Speaks what clickhouse-connect, curl and Grafana send to a ClickHouse server: the query in the
+``query`` parameter and/or the POST body, settings and ``param_*`` as URL parameters, compressed
+request bodies (lz4, zstd, gzip, deflate), compressed responses on ``enable_http_compression=1``,
+the ``X-ClickHouse-*`` response headers, and errors as ``Code: N. DB::Exception: ...`` with the
+matching status. Engine calls block, so they run in a thread pool; the event loop only moves bytes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import shutil
+import signal
+import socket
+import time
+import uuid
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiohttp import web
+from multidict import CIMultiDict
+
+from dids.errors import DidsError
+from dids.settings import Settings
+from sinks.warehouse.auth import Accounts, authorize
+from sinks.warehouse.body import CHUNK, Prepared, choose_encoding, compress, decoded, decoder_for, prepare
+from sinks.warehouse.engine import Engine, Outcome, QuerySpec
+from sinks.warehouse.errors import QueryError
+from sinks.warehouse.metrics import Metrics
+from sinks.warehouse.params import RequestParams
+
+log = logging.getLogger(__name__)
+
+
+class ListenError(DidsError):
+    """The HTTP port cannot be bound (taken, or not an address of this machine)."""
+
+
+SPOOL_DIR = "http_spool"  # under the data directory: INSERT bodies on their way to the engine
+MAX_URL = 1 << 20  # ClickHouse's http_max_uri_size
+COMPRESS_INLINE = 1 << 16  # larger responses are compressed in the thread pool
+
+
+class WarehouseServer:
+    def __init__(self, engine: Engine, accounts: Accounts, spool_dir: Path, *, workers: int = 16):
+        self.engine = engine
+        self.accounts = accounts
+        self.spool_dir = spool_dir
+        self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="chdb")
+        self.metrics = Metrics()
+        self.display_name = socket.gethostname()
+        self.started = time.monotonic()
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_get("/ping", self.ping)
+        app.router.add_get("/health", self.health)
+        app.router.add_get("/metrics", self.metrics_page)
+        app.router.add_route("GET", "/", self.query)
+        app.router.add_route("POST", "/", self.query)
+        return app
+
+    async def ping(self, request: web.Request) -> web.Response:
+        self.metrics.observe("ping", 200, 0.0)
+        return web.Response(text="Ok.\n", content_type="text/html")
+
+    async def health(self, request: web.Request) -> web.Response:
+        status, state = 200, "ok"
+        try:
+            await asyncio.get_running_loop().run_in_executor(self.executor, self.engine.check)
+        except QueryError as exc:
+            status, state = 503, f"engine error {exc.code}"
+        body = {
+            "status": state,
+            "pid": os.getpid(),
+            "version": self.engine.version,
+            "timezone": self.engine.timezone,
+            "data_dir": str(self.engine.data_dir),
+            "uptime_seconds": round(time.monotonic() - self.started, 1),
+        }
+        return web.json_response(body, status=status)
+
+    async def metrics_page(self, request: web.Request) -> web.Response:
+        body, content_type = self.metrics.render()
+        return web.Response(body=body, headers={"Content-Type": content_type})
+
+    async def query(self, request: web.Request) -> web.Response:
+        """A ClickHouse HTTP request on `/`: always answered the way ClickHouse answers."""
+        start = time.perf_counter()
+        exchange = _Exchange(query_id=request.query.get("query_id") or str(uuid.uuid4()))
+        try:
+            response = await self._answer(request, exchange)
+        except QueryError as exc:
+            response = self._error(exc, exchange.query_id)
+            log.info("%s %s: code %d (%s)", exchange.kind, exchange.query_id, exc.code, exc.name)
+            log.debug("%s %s: %s", exchange.kind, exchange.query_id, exc.message)
+        except Exception as exc:  # a bug here, not in the query: still answer like ClickHouse
+            log.exception("%s %s failed", exchange.kind, exchange.query_id)
+            response = self._error(QueryError(1001, f"{type(exc).__name__}: {exc}", "STD_EXCEPTION"), exchange.query_id)
+        finally:
+            if exchange.prepared is not None:
+                exchange.prepared.discard()
+        error_code = response.headers.get("X-ClickHouse-Exception-Code")
+        self.metrics.observe(exchange.kind, response.status, time.perf_counter() - start, error_code)
+        return response
+
+    async def _answer(self, request: web.Request, exchange: _Exchange) -> web.Response:
+        if request.method == "GET" and not request.query.get("query"):
+            exchange.kind = "ping"  # ClickHouse answers a bare GET / like /ping
+            return web.Response(text="Ok.\n", content_type="text/html")
+        user = self.accounts.authenticate(request.headers, request.query)
+        values, body = await _values_and_body(request)
+        rp = RequestParams.parse(values, request.headers)
+        exchange.query_id = rp.query_id or exchange.query_id
+        readonly = rp.readonly_level(user.readonly, request.method)
+        decoder = decoder_for(request.headers.get("Content-Encoding")) if body is not None else None
+        exchange.prepared = prepared = await prepare(rp.query, decoded(body or _nothing(), decoder), self.spool_dir)
+        statement = prepared.statement
+        exchange.kind = "insert" if statement.kind == "INSERT" else "query"
+        authorize(user, statement, readonly)
+        spec = QuerySpec(
+            sql=prepared.sql,
+            output_format=rp.default_format or "TabSeparated",
+            database=rp.database,
+            settings=rp.settings,
+            params=rp.params,
+            readonly=readonly,
+        )
+        outcome = await asyncio.get_running_loop().run_in_executor(self.executor, self.engine.run, spec)
+        fmt = statement.output_format or (spec.output_format if statement.produces_result else None)
+        return await self._result(request, rp, fmt, outcome, exchange.query_id)
+
+    async def _result(self, request: web.Request, rp: RequestParams, fmt: str | None, outcome: Outcome, query_id: str):
+        headers = self._headers(query_id)
+        headers["X-ClickHouse-Summary"] = json.dumps(outcome.summary, separators=(",", ":"))
+        headers["Content-Type"] = content_type(fmt)
+        if fmt:
+            headers["X-ClickHouse-Format"] = fmt
+        body = outcome.body
+        encoding = choose_encoding(request.headers.get("Accept-Encoding")) if rp.compress_response else None
+        if encoding and body:
+            if len(body) > COMPRESS_INLINE:
+                body = await asyncio.get_running_loop().run_in_executor(self.executor, compress, body, encoding)
+            else:
+                body = compress(body, encoding)
+            headers["Content-Encoding"] = encoding
+        return web.Response(body=body, headers=headers)
+
+    def _headers(self, query_id: str) -> CIMultiDict:
+        return CIMultiDict(
+            {
+                "X-ClickHouse-Query-Id": query_id,
+                "X-ClickHouse-Timezone": self.engine.timezone,
+                "X-ClickHouse-Server-Display-Name": self.display_name,
+            }
+        )
+
+    def _error(self, exc: QueryError, query_id: str) -> web.Response:
+        headers = self._headers(query_id)
+        headers["X-ClickHouse-Exception-Code"] = str(exc.code)
+        headers["Content-Type"] = "text/plain; charset=UTF-8"
+        return web.Response(status=exc.http_status, text=exc.body(self.engine.version), headers=headers)
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=True)
+
+
+@dataclass
+class _Exchange:
+    """What the metrics and the clean-up need to know about a request, whatever happened."""
+
+    query_id: str
+    kind: str = "query"  # query | insert | ping
+    prepared: Prepared | None = None
+
+
+async def _values_and_body(request: web.Request) -> tuple[dict[str, str], AsyncIterator[bytes] | None]:
+    """URL parameters (plus form fields of a multipart request) and the body still to read."""
+    values = dict(request.query)
+    if request.method != "POST" or not request.body_exists:
+        return values, None
+    if request.content_type != "multipart/form-data":
+        return values, request.content.iter_chunked(CHUNK)
+    reader = await request.multipart()
+    async for part in reader:
+        if part.filename is not None:
+            raise QueryError(
+                48, "External data (file parts of a multipart request) is not supported", "NOT_IMPLEMENTED"
+            )
+        values[part.name or ""] = await part.text()
+    return values, None
+
+
+async def _nothing() -> AsyncIterator[bytes]:
+    return
+    yield  # an empty async generator
+
+
+_CONTENT_TYPES = (
+    ("TabSeparated", "text/tab-separated-values; charset=UTF-8"),
+    ("TSV", "text/tab-separated-values; charset=UTF-8"),
+    ("CSV", "text/csv; charset=UTF-8"),
+    ("JSON", "application/json; charset=UTF-8"),
+    ("XML", "application/xml; charset=UTF-8"),
+    ("Pretty", "text/plain; charset=UTF-8"),
+    ("Vertical", "text/plain; charset=UTF-8"),
+    ("Markdown", "text/markdown; charset=UTF-8"),
+)
+
+
+def content_type(fmt: str | None) -> str:
+    if not fmt:
+        return "text/plain; charset=UTF-8"
+    for prefix, value in _CONTENT_TYPES:
+        if fmt.startswith(prefix):
+            return value
+    return "application/octet-stream"
+
+
+def serve(settings: Settings, data_dir: Path, *, host: str = "127.0.0.1", port: int = 8123) -> None:
+    """Run the warehouse in the foreground until SIGTERM or Ctrl-C."""
+    asyncio.run(_serve(settings, data_dir, host, port))
+
+
+async def _serve(settings: Settings, data_dir: Path, host: str, port: int) -> None:
+    began = time.monotonic()
+    engine = Engine(data_dir)
+    server = None
+    runner = None
+    try:
+        engine.ensure_database(settings.clickhouse_database)
+        spool_dir = engine.data_dir / SPOOL_DIR
+        shutil.rmtree(spool_dir, ignore_errors=True)  # bodies of requests a crash interrupted
+        spool_dir.mkdir(parents=True)
+        server = WarehouseServer(engine, Accounts.from_settings(settings), spool_dir)
+        runner = web.AppRunner(
+            server.app(), access_log=None, auto_decompress=False, max_line_size=MAX_URL, max_field_size=1 << 16
+        )
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, host, port, reuse_address=True).start()
+        except OSError as exc:
+            raise ListenError(f"cannot listen on {host}:{port}: {exc.strerror or exc}; choose another --port") from exc
+        log.info(
+            "warehouse (ClickHouse %s, chDB) on http://%s:%d, data in %s, ready in %.2fs",
+            engine.version,
+            host,
+            port,
+            engine.data_dir,
+            time.monotonic() - began,
+        )
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        log.info("warehouse stopping")
+    finally:
+        if runner is not None:
+            await runner.cleanup()
+        if server is not None:
+            server.close()
+        engine.close()

@@ -1,0 +1,198 @@
+"""The warehouse's HTTP pieces that need no engine: parameters, accounts, bodies, errors."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import gzip
+import zlib
+
+import lz4.frame
+import pytest
+import zstandard
+
+from sinks.warehouse.auth import Accounts, User, authorize
+from sinks.warehouse.body import Decoder, choose_encoding, decoded, decoder_for, prepare
+from sinks.warehouse.errors import QueryError
+from sinks.warehouse.params import RequestParams
+from sinks.warehouse.sql import analyze
+
+ACCOUNTS = Accounts(admin_password="pw", analyst_user="analyst", analyst_password="an")
+
+
+def test_params_split_into_transport_settings_and_query_parameters():
+    rp = RequestParams.parse(
+        {
+            "query": "SELECT {x:UInt8}",
+            "database": "dids",
+            "param_x": "1",
+            "max_threads": "2",
+            "insert_deduplication_token": "tok",
+            "wait_end_of_query": "1",
+            "send_progress_in_http_headers": "1",
+            "cancel_http_readonly_queries_on_client_close": "1",
+            "client_protocol_version": "54405",
+            "enable_http_compression": "1",
+            "session_id": "abc",
+        },
+        {},
+    )
+    assert rp.settings == {"max_threads": "2", "insert_deduplication_token": "tok"}
+    assert rp.params == {"x": "1"}
+    assert (rp.database, rp.compress_response, rp.query) == ("dids", True, "SELECT {x:UInt8}")
+
+
+def test_a_parameter_that_cannot_be_a_setting_is_refused():
+    with pytest.raises(QueryError) as error:
+        RequestParams.parse({"max threads; DROP": "1"}, {})
+    assert error.value.code == 115
+
+
+@pytest.mark.parametrize(
+    ("account", "method", "wanted", "level"),
+    [
+        (0, "POST", None, 0),
+        (0, "GET", None, 2),
+        (0, "POST", 1, 1),
+        (1, "POST", None, 1),
+        (1, "GET", 1, 1),
+        (0, "GET", 1, 1),
+    ],
+)
+def test_readonly_level(account, method, wanted, level):
+    assert RequestParams(readonly=wanted).readonly_level(account, method) == level
+
+
+@pytest.mark.parametrize(("account", "method", "wanted"), [(1, "POST", 0), (1, "POST", 2), (0, "GET", 0)])
+def test_readonly_cannot_be_loosened(account, method, wanted):
+    with pytest.raises(QueryError) as error:
+        RequestParams(readonly=wanted).readonly_level(account, method)
+    assert error.value.code == 164
+
+
+def _basic(user: str, password: str) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+
+def test_credentials_the_three_clickhouse_ways():
+    assert ACCOUNTS.authenticate(_basic("default", "pw"), {}) == User("default", 0)
+    assert ACCOUNTS.authenticate({"X-ClickHouse-User": "analyst", "X-ClickHouse-Key": "an"}, {}) == User("analyst", 1)
+    assert ACCOUNTS.authenticate({}, {"user": "analyst", "password": "an"}) == User("analyst", 1)
+    assert Accounts().authenticate({}, {}) == User("default", 0)  # no password set, none given
+
+
+@pytest.mark.parametrize(
+    ("headers", "params"),
+    [
+        (_basic("default", "nope"), {}),
+        (_basic("analyst", "pw"), {}),
+        ({}, {}),
+        ({}, {"user": "root", "password": "pw"}),
+    ],
+)
+def test_wrong_credentials(headers, params):
+    with pytest.raises(QueryError) as error:
+        ACCOUNTS.authenticate(headers, params)
+    assert (error.value.code, error.value.http_status) == (516, 401)
+
+
+@pytest.mark.parametrize(
+    "sql", ["INSERT INTO t VALUES (1)", "CREATE TABLE x (a Int8) ENGINE = Memory", "DROP TABLE t", "SELECT file('/x')"]
+)
+def test_analyst_may_not_write_or_read_server_files(sql):
+    with pytest.raises(QueryError) as error:
+        authorize(User("analyst", 1), analyze(sql), 1)
+    assert (error.value.code, error.value.http_status) == (164, 403)
+
+
+def test_admin_may_write_but_nobody_writes_outfiles():
+    authorize(User("default", 0), analyze("DROP TABLE t"), 0)
+    authorize(User("default", 0), analyze("SELECT file('/x')"), 0)
+    authorize(User("analyst", 1), analyze("SELECT count() FROM t"), 1)
+    with pytest.raises(QueryError) as error:
+        authorize(User("default", 0), analyze("SELECT 1 INTO OUTFILE 'x'"), 0)
+    assert error.value.code == 448
+
+
+@pytest.mark.parametrize(
+    ("encoding", "frame"),
+    [
+        ("lz4", lz4.frame.compress),
+        ("zstd", zstandard.ZstdCompressor().compress),
+        ("gzip", gzip.compress),
+        ("deflate", zlib.compress),
+    ],
+)
+def test_decoder_reads_concatenated_frames_in_any_chunking(encoding, frame):
+    blocks = [bytes([i]) * 3000 for i in range(4)]
+    blob = b"".join(frame(b) for b in blocks)
+    decoder = Decoder(encoding)
+    out = b"".join(decoder.feed(blob[i : i + 13]) for i in range(0, len(blob), 13))
+    decoder.finish()
+    assert out == b"".join(blocks)
+
+
+def test_decoder_errors():
+    with pytest.raises(QueryError) as truncated:
+        decoder = Decoder("lz4")
+        decoder.feed(lz4.frame.compress(b"x" * 1000)[:-6])
+        decoder.finish()
+    assert truncated.value.code == 271
+    with pytest.raises(QueryError) as unknown:
+        decoder_for("snappy")
+    assert unknown.value.code == 36
+    assert decoder_for("identity") is None and decoder_for(None) is None
+
+
+def test_response_encoding_follows_the_clients_order():
+    assert choose_encoding("lz4,zstd,br,gzip,deflate") == "lz4"
+    assert choose_encoding("br, gzip;q=0.8") == "gzip"
+    assert choose_encoding("gzip;q=0, zstd") == "zstd"
+    assert choose_encoding("br") is None and choose_encoding(None) is None
+
+
+async def _chunks(*parts: bytes):
+    for part in parts:
+        yield part
+
+
+def test_prepare_spools_insert_data_and_keeps_queries_in_memory(tmp_path):
+    data = b"1,a\n" * 1000
+    body = [data[:100], data[100:2000], data[2000:]]
+    prepared = asyncio.run(prepare("INSERT INTO t FORMAT CSV", _chunks(*body), tmp_path))
+    assert prepared.data_file is not None and prepared.data_file.read_bytes() == data
+    assert prepared.sql == f"INSERT INTO t  FROM INFILE '{prepared.data_file}' FORMAT CSV".encode()
+    prepared.discard()
+    assert not prepared.data_file.exists()
+    query = asyncio.run(prepare("", _chunks(b"SELECT ", b"1"), tmp_path))
+    assert (query.sql, query.data_file) == (b"SELECT 1", None)
+    glued = asyncio.run(prepare("SELECT", _chunks(b"2"), tmp_path))  # query param + "\n" + body
+    assert glued.sql == b"SELECT\n2"
+
+
+def test_prepare_streams_a_large_compressed_body_to_disk(tmp_path):
+    rows = b"12345,some text\n" * 200_000  # 3.2 MB: beyond the in-memory prefix
+    blob = lz4.frame.compress(b"INSERT INTO t (a, b) FORMAT CSV\n" + rows)
+    chunks = [blob[i : i + 65536] for i in range(0, len(blob), 65536)]
+    prepared = asyncio.run(prepare("", decoded(_chunks(*chunks), Decoder("lz4")), tmp_path))
+    assert prepared.data_file is not None
+    assert prepared.data_file.read_bytes() == rows and prepared.data_bytes == len(rows)
+    assert prepared.sql.startswith(b"INSERT INTO t (a, b)  FROM INFILE ")
+    prepared.discard()
+
+
+def test_engine_errors_are_read_back_to_code_and_name():
+    nested = QueryError.from_engine(
+        RuntimeError(
+            "Code: 164. DB::Exception: Code: 164. DB::Exception: Cannot modify 'readonly' setting in readonly mode. "
+            "(READONLY) (version 26.9.2.1). (READONLY)"
+        )
+    )
+    assert (nested.code, nested.name, nested.http_status) == (164, "READONLY", 403)
+    assert nested.body("26.9") == (
+        "Code: 164. DB::Exception: Cannot modify 'readonly' setting in readonly mode. (READONLY) (version 26.9)\n"
+    )
+    missing = QueryError.from_engine(RuntimeError("Code: 60. DB::Exception: Unknown table 'x'. (UNKNOWN_TABLE)"))
+    assert (missing.code, missing.http_status) == (60, 404)
+    odd = QueryError.from_engine(RuntimeError("segfault-ish"))
+    assert (odd.code, odd.http_status) == (1001, 500)
