@@ -11,8 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from dids.ports import free_port
 
+from dids.ports import free_port
 from dids.processes import Background, spawn, wait_until
 from dids.settings import Settings
 

@@ -56,10 +56,10 @@ def command(
       dids simulate --rate 50 --providers 8       # steady trickle until Ctrl-C
       dids simulate --count 1000 --invalid-rate 0.1 --seed 7
     """
-    from producers.generator import SimulationConfig
     from rich.progress import Progress
 
     from dids.metrics import serve_metrics
+    from producers.generator import SimulationConfig
     from producers.simulate import run_simulation
 
     settings = Settings.from_env(producer_metrics_port=metrics_port)

@@ -8,7 +8,6 @@ import urllib.request
 from datetime import datetime, timezone
 
 from producers.generator import SimulationConfig, event_key
-
 from producers.simulate import record_events, run_simulation
 from sinks.clickhouse import connect
 from sinks.migrate import migrate
