@@ -26,6 +26,7 @@ _FILE_RE = re.compile(r"^(?P<name>[a-z_]+)\.v(?P<version>\d+)\.avsc$")
 
 EXAMINATION_EVENT = "examination_event"
 EXAMINATION_RECORD = "examination_record"
+SUBMISSION_MANIFEST = "submission_manifest"
 
 
 class Catalog:

@@ -20,6 +20,7 @@ CONSENT = "dids.consent"  # compacted, key hashed NHS number
 EXAMINATIONS = "dids.examinations"  # compacted, key site_code|accession; Avro examination_record
 REJECTS = "dids.rejects"  # record-level rejects with rule codes
 DLQ = "dids.dlq"  # undecodable messages: original bytes, error in headers
+SUBMISSIONS = "dids.submissions"  # compacted, key submission_id; Avro submission_manifest
 
 _COMPACTED = {"cleanup.policy": "compact", "min.compaction.lag.ms": "60000"}
 
@@ -41,6 +42,7 @@ def topic_specs() -> list[TopicSpec]:
         TopicSpec(EXAMINATIONS, _COMPACTED),
         TopicSpec(REJECTS),
         TopicSpec(DLQ),
+        TopicSpec(SUBMISSIONS, _COMPACTED),
     ]
 
 

@@ -11,8 +11,11 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from streams.refdata.protocols import (
+    LocalCode,
     NicipVersion,
     OdsOrganisation,
+    PostcodeArea,
+    RestrictedCode,
     RolePeriod,
     SnomedVersion,
     postcode_key,
@@ -101,6 +104,56 @@ class MemorySnomed:
 
     def versions(self, concept_id: str) -> Sequence[SnomedVersion]:
         return self._by_id.get(concept_id, ())
+
+
+@dataclass(frozen=True)
+class MemoryPostcodeAreas:
+    """The ONS Postcode Directory with LSOA/MSOA rows: both ``PostcodeDirectory`` and ``PostcodeGeography``.
+
+    ``contains`` is True for any postcode with a row, whatever its dates (terminated postcodes count).
+    """
+
+    rows: tuple[PostcodeArea, ...] = ()
+    _by_key: dict[str, tuple[PostcodeArea, ...]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_key", _group(self.rows, lambda row: postcode_key(row.postcode)))
+
+    def contains(self, postcode: str) -> bool:
+        return postcode_key(postcode) in self._by_key
+
+    def areas(self, postcode: str) -> Sequence[PostcodeArea]:
+        return self._by_key.get(postcode_key(postcode), ())
+
+
+@dataclass(frozen=True)
+class MemoryLocalCodes:
+    """Per-submitter local code -> NICIP entries; submitter and local code are matched in upper case."""
+
+    rows: tuple[LocalCode, ...] = ()
+    _by_pair: dict[tuple[str, str], tuple[LocalCode, ...]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        by_pair = _group(self.rows, lambda row: (row.submitter.strip().upper(), row.local_code.strip().upper()))
+        object.__setattr__(self, "_by_pair", by_pair)
+
+    def versions(self, submitter: str, local_code: str) -> Sequence[LocalCode]:
+        return self._by_pair.get((submitter.strip().upper(), local_code.strip().upper()), ())
+
+
+@dataclass(frozen=True)
+class MemoryRestrictedCodes:
+    """The restricted procedure list; scheme and code are matched in upper case."""
+
+    rows: tuple[RestrictedCode, ...] = ()
+    _by_code: dict[tuple[str, str], tuple[RestrictedCode, ...]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        by_code = _group(self.rows, lambda row: (row.scheme.strip().upper(), row.code.strip().upper()))
+        object.__setattr__(self, "_by_code", by_code)
+
+    def versions(self, scheme: str, code: str) -> Sequence[RestrictedCode]:
+        return self._by_code.get((scheme.strip().upper(), code.strip().upper()), ())
 
 
 def _group(rows, key) -> dict:
