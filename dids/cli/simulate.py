@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import threading
+from pathlib import Path
 
 import click
 
@@ -35,6 +36,20 @@ from dids.settings import Settings
     help="lifecycle: requested/performed/reported/cancelled/corrected events; "
     "records: one final event per examination.",
 )
+@click.option(
+    "--to-csv",
+    "to_csv",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write --count final records as a national DIDS CSV extract instead of publishing.",
+)
+@click.option(
+    "--to-xml",
+    "to_xml",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write --count final records as DIDS-v1-0 XML instead of publishing.",
+)
 @click.option("--metrics-port", type=int, default=None, help="Port for /metrics [DIDS_PRODUCER_METRICS_PORT, 9103].")
 def command(
     rate: float,
@@ -44,6 +59,8 @@ def command(
     seed: int,
     invalid_rate: float,
     mode: str,
+    to_csv: Path | None,
+    to_xml: Path | None,
     metrics_port: int | None,
 ) -> None:
     """Publish simulated RIS examination events to dids.ris.events.
@@ -55,6 +72,7 @@ def command(
       dids simulate --count 10000                 # as fast as possible, with a progress bar
       dids simulate --rate 50 --providers 8       # steady trickle until Ctrl-C
       dids simulate --count 1000 --invalid-rate 0.1 --seed 7
+      dids simulate --count 100000 --to-csv october.csv   # an extract file for dids validate / dids submit
     """
     from rich.progress import Progress
 
@@ -62,6 +80,9 @@ def command(
     from producers.generator import SimulationConfig
     from producers.simulate import run_simulation
 
+    if to_csv or to_xml:
+        _write_extract(to_csv, to_xml, count, providers, seed, invalid_rate)
+        return
     settings = Settings.from_env(producer_metrics_port=metrics_port)
     serve_metrics(settings.producer_metrics_port, settings.metrics_host)
     config = SimulationConfig(seed=seed, providers=providers, invalid_rate=invalid_rate)
@@ -82,3 +103,21 @@ def command(
             should_stop=stopping.is_set,
         )
     click.echo(f"published {stats.events:,} events in {stats.seconds:.1f}s ({stats.rate:,.0f}/s)")
+
+
+def _write_extract(
+    to_csv: Path | None, to_xml: Path | None, count: int | None, providers: int, seed: int, invalid_rate: float
+) -> None:
+    from datetime import datetime, timezone
+
+    from producers.extract.writer import write_csv, write_xml
+    from producers.generator import SimulationConfig, records
+
+    if count is None:
+        raise click.UsageError("--to-csv/--to-xml need --count")
+    config = SimulationConfig(seed=seed, providers=providers, invalid_rate=invalid_rate)
+    now = datetime.now(timezone.utc)
+    for path, write in ((to_csv, write_csv), (to_xml, write_xml)):
+        if path is not None:
+            n = write(records(config, count, now), path)
+            click.echo(f"wrote {n:,} records to {path}")

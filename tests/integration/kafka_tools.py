@@ -1,0 +1,38 @@
+"""Reading topics back in integration tests (real broker, confluent-kafka)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from confluent_kafka import Consumer
+
+from dids.kafka import client_config
+from dids.settings import Settings
+
+
+def consume(settings: Settings, topic: str, expected: int, timeout: float = 60.0, settle: float = 1.0):
+    """Read ``topic`` from the start until ``expected`` messages arrived (bounded), then ``settle``
+    seconds more to catch any extra message. Returns the messages."""
+    consumer = Consumer(
+        client_config(
+            settings,
+            **{"group.id": f"test-{uuid.uuid4().hex}", "auto.offset.reset": "earliest", "enable.auto.commit": False},
+        )
+    )
+    consumer.subscribe([topic])
+    out = []
+    deadline = time.monotonic() + timeout
+    extra_until = None
+    try:
+        while time.monotonic() < deadline:
+            if len(out) >= expected and extra_until is None:
+                extra_until = time.monotonic() + settle
+            if extra_until is not None and time.monotonic() >= extra_until:
+                break
+            for msg in consumer.consume(num_messages=1000, timeout=0.2):
+                if msg.error() is None:
+                    out.append(msg)
+    finally:
+        consumer.close()
+    return out

@@ -1,0 +1,87 @@
+"""`dids submit` against the real broker: rows then a manifest; idempotent ids; file rejects send no rows."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from producers.extract.writer import write_csv, write_xml
+from producers.generator import SimulationConfig, records
+from producers.submit import submit_file
+from schemas.catalog import EXAMINATION_EVENT, SUBMISSION_MANIFEST, default_catalog
+from streams import topics
+from tests.integration.kafka_tools import consume
+
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
+
+
+def test_csv_submission_rows_manifest_and_idempotent_resubmission(settings_factory, tmp_path):
+    from streams.topics import ensure_topics
+
+    settings = settings_factory()
+    ensure_topics(settings)
+    rows = list(records(SimulationConfig(seed=4, providers=2, invalid_rate=0.0), 300, NOW))
+    path = tmp_path / "october.csv"
+    write_csv(rows, path)
+
+    first = submit_file(settings, path, period="2026-10", submitter="RR8", received=NOW)
+    again = submit_file(settings, path, period="2026-10", submitter="RR8", received=NOW)
+    assert first.status == again.status == "accepted"
+    assert first.record_count == 300 and first.submission_id == again.submission_id
+
+    catalog = default_catalog()
+    events = [
+        catalog.decode(m.value(), EXAMINATION_EVENT) for m in consume(settings, settings.topic(topics.RIS_EVENTS), 600)
+    ]
+    assert len(events) == 600
+    ids_by_run = {}
+    for e in events:
+        ids_by_run.setdefault(e["row_number"], set()).add(e["event_id"])
+    assert sorted(ids_by_run) == list(range(1, 301))
+    assert all(len(ids) == 1 for ids in ids_by_run.values())  # the same row gives the same event id
+    first_row = next(e for e in events if e["row_number"] == 1)
+    assert first_row["submission_id"] == first.submission_id and first_row["source"] == "extract"
+    assert {k: first_row[k] for k in rows[0]} == rows[0]
+
+    manifests = [
+        catalog.decode(m.value(), SUBMISSION_MANIFEST) for m in consume(settings, settings.topic(topics.SUBMISSIONS), 2)
+    ]
+    assert [m["record_count"] for m in manifests] == [300, 300]
+    assert manifests[0]["period"] == "2026-10" and manifests[0]["file_format"] == "csv"
+
+
+def test_file_reject_publishes_no_rows(settings_factory, tmp_path):
+    from streams.topics import ensure_topics
+
+    settings = settings_factory()
+    ensure_topics(settings)
+    rows = list(records(SimulationConfig(seed=5, providers=1, invalid_rate=0.0), 50, NOW))
+    path = tmp_path / "bad.csv"
+    write_csv(rows, path, line_end="\n")
+    lines = path.read_text().splitlines()
+    lines[40] += ",extra-column"  # physical line 41: 19 columns
+    path.write_text("\n".join(lines) + "\n")
+
+    result = submit_file(settings, path, period="2026-10", received=NOW)
+    assert result.status == "rejected"
+    assert (result.file_reject.code, result.file_reject.line) == ("DIDS075", 41)
+    manifests = consume(settings, settings.topic(topics.SUBMISSIONS), 1)
+    manifest = default_catalog().decode(manifests[0].value(), SUBMISSION_MANIFEST)
+    assert (manifest["status"], manifest["file_reject_code"], manifest["record_count"]) == ("rejected", "DIDS075", 0)
+    assert consume(settings, settings.topic(topics.RIS_EVENTS), 0, timeout=3) == []
+
+
+def test_xml_submission(settings_factory, tmp_path):
+    from streams.topics import ensure_topics
+
+    settings = settings_factory()
+    ensure_topics(settings)
+    rows = list(records(SimulationConfig(seed=6, providers=1, invalid_rate=0.0), 40, NOW))
+    path = tmp_path / "october.xml"
+    write_xml(rows, path)
+    result = submit_file(settings, path, period="2026-10", received=NOW)
+    assert (result.status, result.record_count) == ("accepted", 40)
+    events = consume(settings, settings.topic(topics.RIS_EVENTS), 40)
+    decoded = sorted(
+        (default_catalog().decode(m.value(), EXAMINATION_EVENT) for m in events), key=lambda e: e["row_number"]
+    )
+    assert [e["radiological_accession_num"] for e in decoded] == [r["radiological_accession_num"] for r in rows]
