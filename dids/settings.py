@@ -14,7 +14,7 @@ from pathlib import Path
 from dids.errors import ConfigError
 
 _PREFIX = "DIDS_"
-_SECRET_FIELDS = {"clickhouse_password", "analyst_password", "admin_password"}
+_SECRET_FIELDS = {"clickhouse_password", "analyst_password", "admin_password", "pseudonymisation_key"}
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,12 @@ class Settings:
     admin_password: str = ""
     analyst_user: str = "analyst"
     analyst_password: str = "analyst"
+    # privacy: the keyed hash of NHS numbers; a key file (or the key itself) is required unless demo is on
+    pseudonymisation_key: str = ""
+    pseudonymisation_key_file: str = ""
+    demo: int = 0  # 1: local demo, a fixed well-known pseudonymisation key is allowed (never in production)
+    # reference data folder (CSV files, streams/refdata/FORMATS.md); empty = the shipped samples in demo mode
+    refdata_dir: str = ""
     # every service's /metrics binds here (0.0.0.0 in containers)
     metrics_host: str = "127.0.0.1"
     # stream processors
