@@ -20,8 +20,12 @@ COMMANDS = {
     "streams": "streams",
     "sink": "sink",
     "simulate": "simulate",
+    "hl7": "hl7",
+    "submit": "submit",
     "sql": "sql",
     "db": "db",
+    "validate": "validate",
+    "consent": "consent",
 }
 
 

@@ -1,0 +1,82 @@
+"""`dids hl7`: run the HL7 v2 MLLP listener (RIS orders and reports -> dids.ris.events)."""
+
+from __future__ import annotations
+
+import click
+
+from dids.errors import ConfigError
+from dids.settings import Settings
+
+
+def _address(value: str) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise click.BadParameter(f"expected HOST:PORT, e.g. 127.0.0.1:2575, got {value!r}")
+    return host.strip("[]") or "0.0.0.0", int(port)
+
+
+@click.command("hl7")
+@click.option(
+    "--listen",
+    default="127.0.0.1:2575",
+    show_default=True,
+    envvar="DIDS_HL7_LISTEN",
+    show_envvar=True,
+    help="HOST:PORT to accept MLLP connections on (0.0.0.0:2575 in a container).",
+)
+@click.option(
+    "--max-message-bytes",
+    type=click.IntRange(min=1024),
+    default=1024 * 1024,
+    show_default=True,
+    envvar="DIDS_HL7_MAX_MESSAGE_BYTES",
+    show_envvar=True,
+    help="Largest message accepted; a bigger frame gets AR and the connection is closed.",
+)
+@click.option(
+    "--idle-timeout",
+    type=click.FloatRange(min=0.1),
+    default=60.0,
+    show_default=True,
+    envvar="DIDS_HL7_IDLE_TIMEOUT",
+    show_envvar=True,
+    help="Seconds without a byte before a connection is closed.",
+)
+@click.option(
+    "--max-connections",
+    type=click.IntRange(min=1),
+    default=1000,
+    show_default=True,
+    envvar="DIDS_HL7_MAX_CONNECTIONS",
+    show_envvar=True,
+    help="Connections served at once; more are refused.",
+)
+@click.option("--metrics-port", type=int, default=None, help="Port for /metrics [DIDS_PRODUCER_METRICS_PORT, 9103].")
+def command(listen: str, max_message_bytes: int, idle_timeout: float, max_connections: int, metrics_port: int | None):
+    """Receive HL7 v2 ORM^O01, OMI^O23 and ORU^R01 over MLLP and publish examination events.
+
+    Each message is acknowledged AA only after Kafka stored its events; AE (cannot be mapped) and
+    AR (cannot be read) carry the reason in MSA-3 and ERR, and the raw message goes to dids.dlq.
+    Field-by-field mapping: producers/hl7/MAPPING.md. Stop with Ctrl-C or SIGTERM: no new
+    connections, in-flight messages are finished and acknowledged, the producer is flushed.
+
+    \b
+    Examples:
+      dids hl7 --listen 127.0.0.1:2575
+      dids hl7 --listen 0.0.0.0:2575 --idle-timeout 300 --metrics-port 9104
+      DIDS_KAFKA_BOOTSTRAP=kafka:9092 dids hl7 --listen 0.0.0.0:2575 --max-message-bytes 4194304
+    """
+    from producers.hl7.listener import ListenerConfig, run_listener
+
+    host, port = _address(listen)
+    settings = Settings.from_env(producer_metrics_port=metrics_port)
+    if port == 0:
+        raise ConfigError("--listen needs a fixed port: RIS interfaces are configured with it")
+    config = ListenerConfig(
+        host=host,
+        port=port,
+        max_message_bytes=max_message_bytes,
+        idle_timeout=idle_timeout,
+        max_connections=max_connections,
+    )
+    run_listener(settings, config, settings.producer_metrics_port)

@@ -1,0 +1,327 @@
+"""`dids hl7`: the MLLP listener. HL7 v2 in, examination events to Kafka, one ACK per message.
+
+Per message (connections are served concurrently, messages on one connection in order):
+
+* decoded and mapped -> every event sent to ``dids.ris.events`` -> ``AA`` only after Kafka
+  acknowledged all of them (the delivery callback settles an asyncio future; a thread polls the
+  producer so callbacks fire promptly);
+* undecodable bytes (not HL7, NUL bytes, invalid declared charset, oversized frame) -> ``AR``;
+* decoded but not mappable (unsupported type, no OBR, bad order control, segment order) -> ``AE``;
+* Kafka did not acknowledge -> ``AE`` with ERR code 207: not dead-lettered, the sender should resend;
+* a frame cut off by a disconnect -> no ACK possible.
+
+Everything that does not become an event (AR, AE for content, truncated frames) goes to ``dids.dlq``
+with its raw bytes and the headers ``dids.error``, ``dids.error.message``, ``dids.source`` = hl7,
+``dids.peer``, ``dids.hl7.type``, ``dids.hl7.control_id`` and ``dids.hl7.bytes``. No header or log line
+carries a field value: reasons name segments and fields only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from prometheus_client import Counter, Gauge, Histogram
+
+from dids.metrics import LATENCY_BUCKETS, serve_metrics
+from dids.settings import Settings
+from producers.generator import event_key
+from producers.hl7.ack import build_ack
+from producers.hl7.decode import MshHeader, decode_message, read_header
+from producers.hl7.errors import (
+    APPLICATION_INTERNAL_ERROR,
+    DecodeError,
+    DeliveryError,
+    Hl7Error,
+    MappingError,
+    OversizedError,
+    TruncatedFrameError,
+)
+from producers.hl7.mapping import SUPPORTED_TYPES, map_message
+from producers.hl7.mllp import FrameReader, IdleTimeout, Oversized, Truncated, frame
+from producers.kafka import EventProducer
+from schemas.catalog import EXAMINATION_EVENT, default_catalog
+from streams import topics
+
+log = logging.getLogger(__name__)
+
+MESSAGES = Counter("dids_hl7_messages_total", "HL7 messages received, by message type and ACK code", ["type", "ack"])
+CONNECTIONS = Gauge("dids_hl7_connections", "Open MLLP connections")
+ACK_SECONDS = Histogram(
+    "dids_hl7_ack_seconds", "From a complete frame to its ACK written to the socket", buckets=LATENCY_BUCKETS
+)
+SKIPPED = Counter("dids_hl7_skipped_bytes_total", "Bytes outside MLLP frames, skipped")
+
+DLQ_MAX_BYTES = 900_000  # below librdkafka's default message.max.bytes (1,000,000) with headers
+
+
+@dataclass(frozen=True)
+class ListenerConfig:
+    host: str = "127.0.0.1"
+    port: int = 2575
+    max_message_bytes: int = 1024 * 1024
+    idle_timeout: float = 60.0  # close a connection that sends nothing for this long
+    max_connections: int = 1000
+    shutdown_grace: float = 30.0  # SIGTERM: how long in-flight messages may take
+
+
+class KafkaBridge:
+    """The one producer, polled from a thread; ``deliver`` resolves when Kafka acknowledged."""
+
+    def __init__(self, producer: EventProducer, loop: asyncio.AbstractEventLoop) -> None:
+        self._producer = producer
+        self._loop = loop
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, name="hl7-kafka-poll", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _poll(self) -> None:
+        while not self._stop.is_set():
+            self._producer.poll(0.1)
+
+    async def deliver(self, topic: str, key: bytes, value: bytes, headers=None) -> None:
+        future = self._loop.create_future()
+
+        def done(err, _msg) -> None:
+            with contextlib.suppress(RuntimeError):  # loop already closed: nobody is waiting
+                self._loop.call_soon_threadsafe(_settle, future, err)
+
+        self._producer.send(topic, key, value, headers, on_delivery=done)
+        await future
+
+    def close(self, timeout: float) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        try:
+            self._producer.flush(timeout)
+        except Exception as exc:  # failures were already answered with AE; say so and go
+            log.error("producer flush at shutdown: %s", exc)
+
+
+def _settle(future: asyncio.Future, err) -> None:
+    if future.done():
+        return
+    if err is None:
+        future.set_result(None)
+    else:
+        future.set_exception(DeliveryError(f"Kafka did not acknowledge the event ({err.str()}); resend later"))
+
+
+@dataclass
+class _Connection:
+    task: asyncio.Task
+    busy: bool = False
+
+
+class Hl7Listener:
+    def __init__(self, settings: Settings, config: ListenerConfig, producer: EventProducer | None = None) -> None:
+        self._settings = settings
+        self._config = config
+        self._producer = producer or EventProducer(settings, **{"linger.ms": 5})
+        self._events_topic = settings.topic(topics.RIS_EVENTS)
+        self._dlq_topic = settings.topic(topics.DLQ)
+        self._catalog = default_catalog()
+        self._connections: dict[asyncio.Task, _Connection] = {}
+        self._stopping = False
+        self._server: asyncio.Server | None = None
+        self._bridge: KafkaBridge | None = None
+
+    async def start(self) -> int:
+        """Bind and start serving; returns the bound port."""
+        self._bridge = KafkaBridge(self._producer, asyncio.get_running_loop())
+        self._bridge.start()
+        self._server = await asyncio.start_server(self._serve, self._config.host, self._config.port)
+        port = self._server.sockets[0].getsockname()[1]
+        log.info("HL7 MLLP listener on %s:%d", self._config.host, port)
+        return port
+
+    async def stop(self) -> None:
+        """Stop accepting, let in-flight messages finish and ACK, close idle connections, flush."""
+        self._stopping = True
+        if self._server is not None:
+            self._server.close()
+        for conn in list(self._connections.values()):
+            if not conn.busy:
+                conn.task.cancel()
+        tasks = [c.task for c in self._connections.values()]
+        if tasks:
+            await asyncio.wait(tasks, timeout=self._config.shutdown_grace)
+        if self._bridge is not None:
+            self._bridge.close(self._config.shutdown_grace)
+        log.info("HL7 listener stopped")
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = _peer(writer)
+        task = asyncio.current_task()
+        if self._stopping or len(self._connections) >= self._config.max_connections:
+            log.warning("refusing connection from %s: %s", peer, "stopping" if self._stopping else "too many")
+            writer.close()
+            return
+        conn = self._connections[task] = _Connection(task)
+        CONNECTIONS.inc()
+        frames = FrameReader(reader, self._config.max_message_bytes, self._config.idle_timeout)
+        try:
+            await self._converse(frames, writer, conn, peer)
+        except asyncio.CancelledError:
+            log.debug("closing idle connection from %s at shutdown", peer)
+        except (ConnectionError, OSError, TimeoutError) as exc:
+            log.info("connection from %s lost: %s", peer, type(exc).__name__)
+        except Exception as exc:  # a bug: drop this connection, keep serving; the type only (values may identify)
+            log.error("connection from %s failed: %s", peer, type(exc).__name__)
+        finally:
+            SKIPPED.inc(frames.skipped)
+            CONNECTIONS.dec()
+            del self._connections[task]
+            writer.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(writer.wait_closed(), 5)
+
+    async def _converse(self, frames: FrameReader, writer, conn: _Connection, peer: str) -> None:
+        while not self._stopping:
+            try:
+                item = await frames.next()
+            except IdleTimeout as exc:
+                log.info("closing connection from %s: %s", peer, exc)
+                return
+            if item is None:
+                return
+            conn.busy = True
+            try:
+                if isinstance(item, Truncated):
+                    await self._truncated(item, peer)
+                    continue
+                started = time.monotonic()
+                if isinstance(item, Oversized):
+                    ack = await self._oversized(item, peer)
+                else:
+                    ack = await self.handle(item.payload, peer)
+                writer.write(frame(ack))
+                await asyncio.wait_for(writer.drain(), self._config.idle_timeout)
+                ACK_SECONDS.observe(time.monotonic() - started)
+                if isinstance(item, Oversized):
+                    return
+            finally:
+                conn.busy = False
+
+    async def handle(self, payload: bytes, peer: str) -> bytes:
+        """One message -> its ACK (without framing), after Kafka acknowledged what it had to."""
+        received = datetime.now(UTC)
+        try:
+            decoded = decode_message(payload)
+        except DecodeError as exc:
+            return await self._reject(payload, exc, exc.header, peer, "AR")
+        header, label = decoded.header, _type_label(decoded.header)
+        try:
+            events = map_message(decoded.message, received)
+            values = [(event_key(e).encode(), self._catalog.encode(EXAMINATION_EVENT, e)) for e in events]
+        except MappingError as exc:
+            return await self._reject(payload, exc, header, peer, "AE")
+        except Exception as exc:  # a bug, not the sender's fault; log the type only (values may identify)
+            log.error("mapping failed with %s (message type %s from %s)", type(exc).__name__, label, peer)
+            error = MappingError(f"internal error while mapping ({type(exc).__name__})", APPLICATION_INTERNAL_ERROR)
+            return await self._reject(payload, error, header, peer, "AE")
+        try:
+            await asyncio.gather(*(self._bridge.deliver(self._events_topic, k, v) for k, v in values))
+        except DeliveryError as exc:
+            log.error("message %s from %s: %s", header.control_id[:20], peer, exc.reason)
+            MESSAGES.labels(label, "AE").inc()
+            return build_ack(header, "AE", exc)
+        MESSAGES.labels(label, "AA").inc()
+        return build_ack(header, "AA")
+
+    async def _reject(
+        self, payload: bytes, exc: Hl7Error, header: MshHeader | None, peer: str, code: str, size: int | None = None
+    ) -> bytes:
+        label = _type_label(header)
+        control = header.control_id[:20] if header else ""
+        log.warning("%s for message %r (%s) from %s: %s", code, control, label, peer, exc.reason)
+        await self._dead_letter(payload, exc, header, peer, size)
+        MESSAGES.labels(label, code).inc()
+        return build_ack(header, code, exc)
+
+    async def _oversized(self, item: Oversized, peer: str) -> bytes:
+        header = read_header(item.prefix)
+        limit = self._config.max_message_bytes
+        exc = OversizedError(f"message larger than {limit} bytes: connection closed", header)
+        return await self._reject(item.prefix, exc, header, peer, "AR", item.size)
+
+    async def _truncated(self, item: Truncated, peer: str) -> None:
+        header = read_header(item.payload)
+        exc = TruncatedFrameError(f"frame cut off after {len(item.payload)} bytes (no end block)")
+        log.warning("truncated frame from %s: %d bytes dead-lettered", peer, len(item.payload))
+        await self._dead_letter(item.payload, exc, header, peer)
+        MESSAGES.labels(_type_label(header), "none").inc()
+
+    async def _dead_letter(
+        self, payload: bytes, exc: Hl7Error, header: MshHeader | None, peer: str, size: int | None = None
+    ) -> None:
+        """Raw bytes (capped) to dids.dlq; ``size`` is the size received when ``payload`` is only a prefix."""
+        control = header.control_id[:64] if header else ""
+        headers = [
+            ("dids.error", exc.kind.encode()),
+            ("dids.error.message", exc.reason[:1000].encode()),
+            ("dids.source", b"hl7"),
+            ("dids.peer", peer.encode()),
+            ("dids.hl7.type", _type_label(header).encode()),
+            ("dids.hl7.control_id", control.encode("latin-1", "replace")),
+            ("dids.hl7.bytes", str(len(payload) if size is None else size).encode()),
+        ]
+        try:
+            await self._bridge.deliver(
+                self._dlq_topic, control.encode("latin-1", "replace"), payload[:DLQ_MAX_BYTES], headers
+            )
+        except DeliveryError as err:
+            log.error("dead-letter write failed for a message from %s: %s", peer, err.reason)
+
+
+def _type_label(header: MshHeader | None) -> str:
+    """A bounded metric label: the supported types, ``other`` or ``unknown`` (no MSH)."""
+    if header is None:
+        return "unknown"
+    kind = header.message_type
+    return kind if kind in SUPPORTED_TYPES else "other"
+
+
+def _peer(writer: asyncio.StreamWriter) -> str:
+    peer = writer.get_extra_info("peername")
+    return f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) and len(peer) >= 2 else str(peer)
+
+
+def run_listener(settings: Settings, config: ListenerConfig, metrics_port: int) -> None:
+    """Create topics, serve until SIGTERM/SIGINT, then shut down gracefully."""
+    from streams.topics import ensure_topics
+
+    _silence_library_logs()
+    ensure_topics(settings)
+    asyncio.run(_serve_until_signalled(settings, config, metrics_port))
+
+
+async def _serve_until_signalled(settings: Settings, config: ListenerConfig, metrics_port: int) -> None:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    listener = Hl7Listener(settings, config)
+    await listener.start()
+    serve_metrics(metrics_port, settings.metrics_host)  # after the bind: /metrics up means ready
+    await stop.wait()
+    log.info("stopping: no new connections, finishing in-flight messages")
+    await listener.stop()
+
+
+def _silence_library_logs() -> None:
+    """The hl7 library logs field values when it meets bad escape sequences: values may identify
+    a patient, so its loggers (named after its files) are switched off."""
+    import hl7.containers
+    import hl7.util
+
+    for module in (hl7.util, hl7.containers):
+        logging.getLogger(module.__file__).disabled = True

@@ -1,0 +1,180 @@
+"""Privacy building blocks the stream processor calls (DESIGN decision 7, DIDS-SPEC §7.8-§7.10, §11).
+
+* The pseudonymisation key: from a secret file or the environment, a fixed well-known key only in demo
+  mode; never logged, never shown by ``repr``.
+* ``Pseudonymiser.person_id``: keyed HMAC-SHA256 of the validated NHS number, the person key that stands in
+  for the MPS ``Person_ID``. A bare hash would be useless: every 10-digit NHS number can be hashed in
+  minutes. The same key hashes the withdrawn-consent and opt-out lists, so their entries match.
+* Restricted (fertility-related) codes: one constant placeholder person id (§7.8).
+* ``strip_identifiers``: the national columns that never leave the stream processors.
+
+Everything here is pure except ``load_pseudonymisation_key``, which reads one file and may log one warning.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import re
+from pathlib import Path
+from typing import Any
+
+from dids.errors import DidsError
+from dids.settings import Settings
+from streams.rules.formats import is_valid_nhs_number
+
+log = logging.getLogger(__name__)
+
+# 256 bits: the HMAC-SHA256 block is 64 bytes, a shorter key is padded, so 32 is the useful minimum
+MIN_KEY_BYTES = 32
+
+# Public on purpose: anyone can recompute demo pseudonyms, which is why it is refused unless DIDS_DEMO=1.
+DEMO_KEY = b"dids-stream-DEMO-ONLY-pseudonymisation-key-not-secret-never-use-with-real-data"
+
+_MAKE_A_KEY = (
+    'make one with: python -c "import secrets; print(secrets.token_hex(32))" > dids-pseudonymisation.key, '
+    "keep it secret (chmod 600) and set DIDS_PSEUDONYMISATION_KEY_FILE=dids-pseudonymisation.key"
+)
+
+# §7.8: the national observed form is "U" + zero-padded digits; one constant for every restricted record
+RESTRICTED_PERSON_ID = "U0000001"
+
+# National derived columns (§7.11) that are dropped before a record leaves the stream processors (§11):
+# * NHS_NUMBER: direct identifier; only its keyed pseudonym (Person_ID) travels on.
+# * DATE_OF_BIRTH: identifying; replaced by age at test and the age bands.
+# * POSTCODE: identifying (a postcode holds ~15 households); replaced by LOCATION_LSOA / LOCATION_MSOA.
+# Deliberately kept, with the handling §11 gives them downstream:
+# * RADIOLOGICAL_ACCESSION_NUMBER: indirect (links back to the RIS) but it is half of the record key, so
+#   the stream and the warehouse need it; published views must leave it out.
+# * the exact request / received / test / report dates: quasi-identifiers needed for the intervals and
+#   the reporting month; published views show months.
+# * GP_CODE, ETHNIC_CATEGORY_*, GENDER_*: quasi-identifiers, fine in aggregates with small-number suppression.
+# * Person_ID, MPSConfidence: pseudonymous, for internal linkage only.
+IDENTIFYING_COLUMNS: frozenset[str] = frozenset({"NHS_NUMBER", "DATE_OF_BIRTH", "POSTCODE"})
+
+# §4 step 3: every whitespace character and hyphen, anywhere in the value
+_NHS_NUMBER_SEPARATORS = re.compile(r"[\s\-]+")
+_PERSON_ID = re.compile(r"[0-9a-f]{64}")
+
+
+class PrivacyConfigError(DidsError):
+    """No usable pseudonymisation key; the message names the DIDS_* variables and how to make a key."""
+
+
+def load_pseudonymisation_key(settings: Settings) -> bytes:
+    """The HMAC key: the file named by DIDS_PSEUDONYMISATION_KEY_FILE, else DIDS_PSEUDONYMISATION_KEY,
+    else (only with DIDS_DEMO=1) the public demo key, with a warning.
+
+    The file's bytes are the key, less a trailing newline (so ``token_hex(32) > file`` gives a 64-byte key).
+    Setting both sources is refused: two keys that may differ would silently split the pseudonyms of the
+    stream and the consent list. Error messages never contain key material.
+    """
+    if settings.pseudonymisation_key_file and settings.pseudonymisation_key:
+        raise PrivacyConfigError(
+            "both DIDS_PSEUDONYMISATION_KEY_FILE and DIDS_PSEUDONYMISATION_KEY are set: set only one "
+            "(the file is preferred, it keeps the key out of the environment)"
+        )
+    if settings.pseudonymisation_key_file:
+        return _read_key_file(Path(settings.pseudonymisation_key_file))
+    if settings.pseudonymisation_key:
+        key = settings.pseudonymisation_key.encode()
+        if len(key) < MIN_KEY_BYTES:
+            raise PrivacyConfigError(
+                f"DIDS_PSEUDONYMISATION_KEY is {len(key)} bytes, at least {MIN_KEY_BYTES} are needed; {_MAKE_A_KEY}"
+            )
+        return key
+    if settings.demo == 1:
+        log.warning(
+            "DEMO-ONLY pseudonymisation key in use (DIDS_DEMO=1): it is public, so the pseudonyms it makes "
+            "protect nothing; never use it with real patient data. Set DIDS_PSEUDONYMISATION_KEY_FILE instead."
+        )
+        return DEMO_KEY
+    raise PrivacyConfigError(
+        "no pseudonymisation key: set DIDS_PSEUDONYMISATION_KEY_FILE (a file holding the secret key) or "
+        f"DIDS_PSEUDONYMISATION_KEY; {_MAKE_A_KEY}. For a local demo with synthetic data only, DIDS_DEMO=1 "
+        "uses a public demo key."
+    )
+
+
+def _read_key_file(path: Path) -> bytes:
+    try:
+        key = path.read_bytes()
+    except OSError as exc:
+        raise PrivacyConfigError(
+            f"DIDS_PSEUDONYMISATION_KEY_FILE={path}: cannot read it ({exc.strerror or type(exc).__name__}); "
+            f"{_MAKE_A_KEY}"
+        ) from None
+    key = key.rstrip(b"\r\n")
+    if not key:
+        raise PrivacyConfigError(f"DIDS_PSEUDONYMISATION_KEY_FILE={path} is empty; {_MAKE_A_KEY}")
+    if len(key) < MIN_KEY_BYTES:
+        raise PrivacyConfigError(
+            f"DIDS_PSEUDONYMISATION_KEY_FILE={path} holds {len(key)} bytes, at least {MIN_KEY_BYTES} are needed; "
+            f"{_MAKE_A_KEY}"
+        )
+    return key
+
+
+def normalise_nhs_number(value: str | None) -> str | None:
+    """The cleansed form (§4): every whitespace character and hyphen removed; None when nothing is left."""
+    if value is None:
+        return None
+    return _NHS_NUMBER_SEPARATORS.sub("", value) or None
+
+
+def is_person_id(value: object) -> bool:
+    """True for something shaped like ``Pseudonymiser.person_id`` output (64 lowercase hex characters).
+
+    Lets consumers of hashed lists refuse an entry that is plainly not a pseudonym (a clear NHS number).
+    """
+    return isinstance(value, str) and _PERSON_ID.fullmatch(value) is not None
+
+
+class Pseudonymiser:
+    """Keyed HMAC-SHA256 of NHS numbers. Build one per process from ``load_pseudonymisation_key``."""
+
+    __slots__ = ("_mac", "_key_id")
+
+    def __init__(self, key: bytes):
+        if not isinstance(key, bytes | bytearray) or len(key) < MIN_KEY_BYTES:
+            raise PrivacyConfigError(f"a pseudonymisation key must be at least {MIN_KEY_BYTES} bytes")
+        # keyed once; each call copies the prepared state instead of re-deriving the padded key
+        self._mac = hmac.new(bytes(key), digestmod=hashlib.sha256)
+        # a short, non-reversible id so operators can check two services share a key without seeing it
+        self._key_id = hmac.new(bytes(key), b"dids key id", hashlib.sha256).hexdigest()[:12]
+
+    @property
+    def key_id(self) -> str:
+        return self._key_id
+
+    def person_id(self, nhs_number: str | None) -> str | None:
+        """HMAC-SHA256 (hex) of the cleansed NHS number when it is valid (§6), else None.
+
+        §7.10: no valid NHS number, no person key; it is never derived from demographics. Spaces and
+        hyphens are removed first, so ``943 476 5919`` and ``943-476-5919`` give the same id.
+        """
+        cleansed = normalise_nhs_number(nhs_number)
+        if not is_valid_nhs_number(cleansed):
+            return None
+        mac = self._mac.copy()
+        mac.update(cleansed.encode("ascii"))
+        return mac.hexdigest()
+
+    def __repr__(self) -> str:
+        return f"Pseudonymiser(key_id={self._key_id!r})"
+
+    def __reduce__(self):
+        # pickling would write the key wherever the pickle goes (a Faust table, a log, a crash dump)
+        raise TypeError("a Pseudonymiser holds a secret key and cannot be pickled")
+
+
+def apply_restriction(person_id: str | None, restricted: bool) -> str | None:
+    """§7.8: a record with a restricted procedure code loses its person link; every such record gets the
+    one constant placeholder, whether or not it had a valid NHS number."""
+    return RESTRICTED_PERSON_ID if restricted else person_id
+
+
+def strip_identifiers(derived: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a national derived record without ``IDENTIFYING_COLUMNS``, other columns in their order."""
+    return {name: value for name, value in derived.items() if name not in IDENTIFYING_COLUMNS}

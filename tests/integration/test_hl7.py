@@ -1,0 +1,269 @@
+"""`dids hl7` for real: a listener subprocess, MLLP over TCP, the session's Kafka broker.
+
+Every wait is bounded; nothing here asserts on timing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+import urllib.request
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import hl7
+import pytest
+from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+
+from dids.ports import free_port
+from dids.processes import Background
+from dids.settings import Settings
+from producers.generator import ITEM_FIELDS, SimulationConfig, event_key, events
+from producers.hl7.mllp import frame
+from producers.hl7.writer import encode_message
+from schemas.catalog import default_catalog
+from streams import topics
+
+NOW = datetime(2024, 7, 10, tzinfo=UTC)
+WAIT = 60.0
+
+
+@dataclass
+class Listener:
+    settings: Settings
+    port: int
+    metrics_port: int
+    process: Background
+
+
+@pytest.fixture
+def listener(settings_factory, service_factory) -> Listener:
+    settings = settings_factory()
+    port, metrics_port = free_port(), free_port()
+    args = ["--listen", f"127.0.0.1:{port}", "--idle-timeout", "2", "--max-message-bytes", str(1 << 20)]
+    process = service_factory(settings, "hl7", *args, "--metrics-port", str(metrics_port), ready_port=metrics_port)
+    return Listener(settings, port, metrics_port, process)
+
+
+@pytest.fixture(scope="module")
+def sample() -> list[dict[str, object]]:
+    """Valid lifecycle events (no deliberate breakage, so items must come back exactly)."""
+    config = SimulationConfig(seed=5, providers=2, invalid_rate=0.0, cancelled_rate=0.2, corrected_rate=0.3)
+    return list(events(config, now=NOW, limit=40))
+
+
+# --- MLLP client ------------------------------------------------------------------------------
+
+
+def connect(port: int) -> socket.socket:
+    return socket.create_connection(("127.0.0.1", port), timeout=WAIT)
+
+
+def read_frame(sock: socket.socket) -> bytes | None:
+    """One framed reply, or None if the listener closed the connection."""
+    data = b""
+    while b"\x1c\x0d" not in data:
+        try:
+            chunk = sock.recv(65536)
+        except ConnectionResetError:
+            return None
+        if not chunk:
+            return None
+        data += chunk
+    start = data.index(b"\x0b")
+    return data[start + 1 : data.index(b"\x1c\x0d")]
+
+
+def exchange(port: int, payload: bytes) -> hl7.Message:
+    with connect(port) as sock:
+        sock.sendall(frame(payload))
+        reply = read_frame(sock)
+    assert reply is not None, "listener closed the connection without an ACK"
+    return hl7.parse(reply.decode("ascii"))
+
+
+def msa(ack: hl7.Message, n: int) -> str:
+    return ack.extract_field("MSA", 1, n)
+
+
+def good_message() -> bytes:
+    event = next(events(SimulationConfig(seed=99, invalid_rate=0.0), now=NOW, limit=1))
+    return encode_message(dict(event, event_id=str(uuid.uuid4())))
+
+
+def assert_still_serving(port: int) -> None:
+    assert msa(exchange(port, good_message()), 1) == "AA"
+
+
+# --- Kafka ------------------------------------------------------------------------------------
+
+
+def consume(settings: Settings, topic: str, n: int) -> list:
+    """The first ``n`` messages of a topic (all partitions from the beginning), within WAIT."""
+    consumer = Consumer(
+        {"bootstrap.servers": settings.kafka_bootstrap, "group.id": f"test-{uuid.uuid4()}", "enable.auto.commit": False}
+    )
+    name = settings.topic(topic)
+    consumer.assign([TopicPartition(name, p, OFFSET_BEGINNING) for p in range(settings.topic_partitions)])
+    found, deadline = [], time.monotonic() + WAIT
+    try:
+        while len(found) < n and time.monotonic() < deadline:
+            msg = consumer.poll(0.5)
+            if msg is not None and not msg.error():
+                found.append(msg)
+    finally:
+        consumer.close()
+    assert len(found) == n, f"{name}: {len(found)} messages, expected {n} within {WAIT:.0f}s"
+    return found
+
+
+def metric(port: int, name: str, **labels: str) -> float:
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    wanted = [f'{k}="{v}"' for k, v in labels.items()]
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith(name + ("{" if labels else "")) and all(w in line for w in wanted)
+    )
+
+
+def headers_of(msg) -> dict[str, str]:
+    return {k: v.decode("latin-1") for k, v in msg.headers() or []}
+
+
+# --- tests ------------------------------------------------------------------------------------
+
+
+def test_messages_are_acknowledged_and_reach_kafka(listener, sample):
+    sent = []
+    with connect(listener.port) as sock:  # one connection, in order, as a RIS sends
+        for index, event in enumerate(sample):
+            payload = encode_message(event, orders="OMI" if index % 3 == 0 else "ORM")
+            sock.sendall(frame(payload))
+            ack = hl7.parse(read_frame(sock).decode("ascii"))
+            assert msa(ack, 1) == "AA", msa(ack, 3)
+            assert msa(ack, 2) == hl7.parse(payload.decode()).extract_field("MSH", 1, 10)
+            sent.append(event)
+
+    catalog = default_catalog()
+    received = [
+        (m.key().decode(), catalog.decode(m.value(), "examination_event"))
+        for m in consume(listener.settings, topics.RIS_EVENTS, len(sent))
+    ]
+    by_id = {(e["radiological_accession_num"], e["event_type"], e["event_time"]): (k, e) for k, e in received}
+    assert len(by_id) == len(sent)
+    for event in sent:
+        key, back = by_id[(event["radiological_accession_num"], event["event_type"], event["event_time"])]
+        assert key == event_key(event)
+        assert {n: back[n] for n in ITEM_FIELDS} == {n: event[n] for n in ITEM_FIELDS}
+        assert back["source"] == "hl7" and back["submitter_org"] == event["site_code_imaging"]
+    types = {"requested", "performed", "reported"} & {e["event_type"] for e in sent}
+    assert len(types) == 3
+    assert metric(listener.metrics_port, "dids_hl7_messages_total", ack="AA") == len(sent)
+
+    # SIGTERM: stops cleanly, having flushed; no identifier was logged
+    listener.process.stop(timeout=30)
+    assert listener.process.popen.returncode == 0
+    log = listener.process.log_file.read_text(errors="replace")
+    assert "HL7 listener stopped" in log
+    assert not any(str(e["nhs_number"]) in log for e in sent if e["nhs_number"])
+
+
+def test_unmappable_and_undecodable_messages_are_nacked_and_dead_lettered(listener):
+    good = good_message().decode()
+    segments = good.rstrip("\r").split("\r")
+    adt = good.replace("ORM^O01^ORM_O01", "ADT^A01^ADT_A01").encode()
+    no_obr = "\r".join(s for s in segments if not s.startswith("OBR")).encode()
+    wrong_order = "\r".join([segments[0], *[s for s in segments[1:] if s.startswith("O")], segments[1]]).encode()
+    cases = [
+        (adt, "AE", "hl7.unmappable", "message type ADT^A01 is not supported"),
+        (no_obr, "AE", "hl7.unmappable", "no OBR segment"),
+        (wrong_order, "AE", "hl7.unmappable", "after ORC/OBR"),
+        (b"this is not HL7 at all", "AR", "hl7.undecodable", "not an HL7 v2 message"),
+        (good.encode().replace(b"|PID|", b"|PID|").replace(b"PID|1", b"PID|\x001"), "AR", "hl7.undecodable", "NUL"),
+        (good.replace("SIMULATED", "CAF\u00c9").encode("latin-1"), "AR", "hl7.undecodable", "invalid UTF-8"),
+    ]
+    for payload, code, _, reason in cases:
+        ack = exchange(listener.port, payload)
+        assert msa(ack, 1) == code
+        assert reason in msa(ack, 3)
+        assert reason in ack.segment("ERR").extract_field(1, 8)
+    assert_still_serving(listener.port)
+
+    dead = consume(listener.settings, topics.DLQ, len(cases))
+    by_value = {m.value(): headers_of(m) for m in dead}
+    for payload, _, kind, reason in cases:
+        headers = by_value[payload]  # the raw bytes, unchanged
+        assert headers["dids.error"] == kind and reason in headers["dids.error.message"]
+        assert headers["dids.source"] == "hl7" and headers["dids.peer"].startswith("127.0.0.1:")
+        assert not any("999" in v and len(v) == 10 for v in headers.values())  # no NHS number in headers
+    assert metric(listener.metrics_port, "dids_hl7_messages_total", ack="AE") == 3
+    assert metric(listener.metrics_port, "dids_hl7_messages_total", ack="AR") == 3
+
+
+def test_adversarial_clients_do_not_stop_the_listener(listener):
+    port = listener.port
+    # a 10 MB frame: AR (when the client can still read it) and the connection is closed
+    with connect(port) as sock:
+        big = frame(good_message() + b"OBX|1|TX|||" + b"x" * 10_000_000)
+        sender = threading.Thread(target=_send_quietly, args=(sock, big), daemon=True)
+        sender.start()
+        reply = read_frame(sock)
+        assert reply is None or msa(hl7.parse(reply.decode("ascii")), 1) == "AR"
+        assert _closed(sock)
+    assert_still_serving(port)
+
+    # a frame cut off by a disconnect: dead-lettered as it arrived
+    partial = good_message()[:150]
+    with connect(port) as sock:
+        sock.sendall(b"\x0b" + partial)
+    assert_still_serving(port)
+
+    # a client that connects and sends nothing is closed after the idle timeout
+    with connect(port) as sock:
+        assert _closed(sock)
+    assert_still_serving(port)
+
+    # junk before the start block is skipped; the message after it is served on the same connection
+    with connect(port) as sock:
+        sock.sendall(b"GET / HTTP/1.0\r\n\r\n" + frame(good_message()))
+        assert msa(hl7.parse(read_frame(sock).decode("ascii")), 1) == "AA"
+
+    # undeclared Latin-1 (no MSH-18) is read as Windows-1252 and accepted
+    latin = good_message().decode().replace("|UNICODE UTF-8", "").replace("SIMULATED", "CAF\u00c9")
+    assert msa(exchange(port, latin.encode("latin-1")), 1) == "AA"
+
+    # many concurrent connections
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        codes = list(pool.map(lambda _: msa(exchange(port, good_message()), 1), range(48)))
+    assert codes == ["AA"] * 48
+
+    dead = {headers_of(m)["dids.error"]: m for m in consume(listener.settings, topics.DLQ, 2)}
+    assert dead["hl7.truncated_frame"].value() == partial
+    oversized = dead["hl7.oversized"]
+    assert oversized.value().startswith(b"MSH|") and len(oversized.value()) <= 64 * 1024
+    assert int(headers_of(oversized)["dids.hl7.bytes"]) > 1 << 20
+    deadline = time.monotonic() + WAIT
+    while metric(listener.metrics_port, "dids_hl7_connections") and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert metric(listener.metrics_port, "dids_hl7_connections") == 0
+
+
+def _send_quietly(sock: socket.socket, data: bytes) -> None:
+    with contextlib.suppress(OSError):  # the listener closes the connection: expected
+        sock.sendall(data)
+
+
+def _closed(sock: socket.socket) -> bool:
+    """True once the listener closed the connection (EOF or reset), within WAIT."""
+    sock.settimeout(WAIT)
+    try:
+        while sock.recv(65536):
+            pass
+    except ConnectionResetError:
+        pass
+    return True
