@@ -180,8 +180,9 @@ def table_counts(settings: Settings) -> dict[str, int]:
     db = settings.clickhouse_database
     counts = {}
     for name, sql in {
-        "examinations (rows)": f"SELECT count() FROM {db}.examinations",
-        "examinations (current)": f"SELECT count() FROM {db}.examinations FINAL",
+        "examinations (rows, all versions)": f"SELECT count() FROM {db}.examinations",
+        "examinations (current, active)": f"SELECT count() FROM {db}.examinations FINAL WHERE status = 'active'",
+        "rejects": f"SELECT count() FROM {db}.rejects",
     }.items():
         counts[name] = int(client.command(sql))
     return counts

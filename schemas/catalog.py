@@ -27,6 +27,8 @@ _FILE_RE = re.compile(r"^(?P<name>[a-z_]+)\.v(?P<version>\d+)\.avsc$")
 EXAMINATION_EVENT = "examination_event"
 EXAMINATION_RECORD = "examination_record"
 SUBMISSION_MANIFEST = "submission_manifest"
+EXAMINATION_REJECT = "examination_reject"
+CONSENT_CHANGE = "consent_change"
 
 
 class Catalog:

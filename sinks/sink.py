@@ -28,7 +28,7 @@ from dids.kafka import client_config
 from dids.metrics import LATENCY_BUCKETS
 from dids.settings import Settings
 from producers.kafka import EventProducer
-from schemas.catalog import EXAMINATION_RECORD, Catalog, default_catalog
+from schemas.catalog import EXAMINATION_RECORD, EXAMINATION_REJECT, Catalog, default_catalog
 from schemas.codec import CodecError
 from sinks.clickhouse import DatabaseError, OperationalError, connect
 from streams import topics
@@ -45,45 +45,53 @@ FRESHNESS = Histogram(
 )
 LAG = Gauge("dids_sink_consumer_lag", "Messages not yet consumed", ["topic", "partition"])
 
-EXAMINATION_COLUMNS = [
-    "record_key",
-    "site_code",
-    "accession_number",
-    "version",
-    "status",
-    "event_id",
-    "event_type",
-    "event_time",
-    "received_time",
-    "processed_time",
-    "source",
-    "submission_id",
-    "submitter_org",
-    "provider_code",
-    "diagnostic_test_date",
-    "month_of_test",
-    "year_of_test",
-    "patient_source_setting",
-    "imaging_code_nicip",
-    "imaging_code_snomed",
-    "kafka_topic",
-    "kafka_partition",
-    "kafka_offset",
-]
-_KAFKA_COLUMNS = {"kafka_topic", "kafka_partition", "kafka_offset"}
+
+@dataclass(frozen=True)
+class Route:
+    """One topic into one table: Avro records of ``schema`` become rows of ``table``."""
+
+    topic: str
+    table: str
+    schema: str
 
 
-def to_row(record: dict[str, Any], topic: str, partition: int, offset: int) -> list[Any]:
-    values = dict(record)
-    d = values.get("diagnostic_test_date")
-    values["diagnostic_test_date"] = _date_or_none(d)
-    values.update(kafka_topic=topic, kafka_partition=partition, kafka_offset=offset)
-    return [values.get(c) for c in EXAMINATION_COLUMNS]
+def routes(settings: Settings) -> list[Route]:
+    return [
+        Route(settings.topic(topics.EXAMINATIONS), "examinations", EXAMINATION_RECORD),
+        Route(settings.topic(topics.REJECTS), "rejects", EXAMINATION_REJECT),
+    ]
 
 
-def _date_or_none(value: str | None) -> date | None:
-    if not value:
-        return None
+@dataclass(frozen=True)
+class TableShape:
+    """The columns the sink fills (DESCRIBE TABLE minus DEFAULT/MATERIALIZED ones) and which hold dates."""
+
+    columns: list[str]
+    date_columns: frozenset[str]
+
+    @classmethod
+    def describe(cls, client, table: str) -> TableShape:
+        rows = client.query(f"DESCRIBE TABLE {table}").result_rows
+        columns = [r[0] for r in rows if not r[2]]  # r[2] = default_type
+        dates = frozenset(r[0] for r in rows if not r[2] and "Date" in r[1] and "DateTime" not in r[1])
+        return cls(columns, dates)
+
+    def row(self, record: dict[str, Any], topic: str, partition: int, offset: int) -> list[Any]:
+        values = dict(record)
+        failures = values.pop("failures", None)
+        if failures is not None:  # Nested columns of the rejects table
+            values["failures.code"] = [f["code"] for f in failures]
+            values["failures.severity"] = [f["severity"] for f in failures]
+            values["failures.fields"] = [f["fields"] for f in failures]
+        for column in self.date_columns:
+            values[column] = _date_or_none(values.get(column))
+        values.update(kafka_topic=topic, kafka_partition=partition, kafka_offset=offset)
+        return [values.get(c) for c in self.columns]
+
+
+def _date_or_none(value: Any) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
     try:
         return date.fromisoformat(value)
     except ValueError:
@@ -92,10 +100,10 @@ def _date_or_none(value: str | None) -> date | None:
 
 @dataclass
 class _Pending:
+    route: Route
     rows: list[list[Any]] = field(default_factory=list)
     first: int = -1
     last: int = -1
-    oldest_event: datetime | None = None
 
 
 class SinkStoppedError(DidsError):
@@ -103,15 +111,15 @@ class SinkStoppedError(DidsError):
 
 
 class ClickHouseSink:
-    def __init__(self, settings: Settings, *, catalog: Catalog | None = None, table: str = "examinations"):
+    def __init__(self, settings: Settings, *, catalog: Catalog | None = None):
         self.settings = settings
         self.catalog = catalog or default_catalog()
-        self.table = table
-        self.topic = settings.topic(topics.EXAMINATIONS)
+        self.routes = {r.topic: r for r in routes(settings)}
         self.dlq_topic = settings.topic(topics.DLQ)
         self.client = connect(settings)
+        self.shapes = {r.table: TableShape.describe(self.client, r.table) for r in self.routes.values()}
         self.stop_event = threading.Event()
-        self._pending: dict[int, _Pending] = {}
+        self._pending: dict[tuple[str, int], _Pending] = {}
         self._first_pending_at: float | None = None
         self._dlq: EventProducer | None = None
         self.rows_inserted = 0
@@ -131,8 +139,8 @@ class ClickHouseSink:
     # -- lifecycle -------------------------------------------------------------------------------
 
     def run(self) -> None:
-        self.consumer.subscribe([self.topic], on_assign=self._on_assign, on_revoke=self._on_revoke)
-        log.info("sink consuming %s into %s.%s", self.topic, self.settings.clickhouse_database, self.table)
+        self.consumer.subscribe(list(self.routes), on_assign=self._on_assign, on_revoke=self._on_revoke)
+        log.info("sink consuming %s into database %s", ", ".join(self.routes), self.settings.clickhouse_database)
         try:
             while not self.stop_event.is_set():
                 room = max(1, self.settings.sink_batch_rows - self._pending_rows())
@@ -160,22 +168,20 @@ class ClickHouseSink:
                 ERRORS.labels("consume").inc()
                 log.error("consume error: %s", err.str())
             return
-        partition, offset = msg.partition(), msg.offset()
-        pending = self._pending.setdefault(partition, _Pending())
+        topic, partition, offset = msg.topic(), msg.partition(), msg.offset()
+        route = self.routes[topic]
+        pending = self._pending.setdefault((topic, partition), _Pending(route))
         if pending.first < 0:
             pending.first = offset
         pending.last = offset
         if self._first_pending_at is None:
             self._first_pending_at = time.monotonic()
         try:
-            record = self.catalog.decode(msg.value(), EXAMINATION_RECORD)
+            record = self.catalog.decode(msg.value(), route.schema)
         except CodecError as exc:
             self._dead_letter(msg, exc)
             return
-        pending.rows.append(to_row(record, msg.topic(), partition, offset))
-        ev = record["event_time"]
-        if pending.oldest_event is None or ev < pending.oldest_event:
-            pending.oldest_event = ev
+        pending.rows.append(self.shapes[route.table].row(record, topic, partition, offset))
 
     def _pending_rows(self) -> int:
         return sum(len(p.rows) for p in self._pending.values())
@@ -188,50 +194,57 @@ class ClickHouseSink:
             or time.monotonic() - self._first_pending_at >= self.settings.sink_batch_seconds
         )
 
-    def flush(self, partitions: set[int] | None = None) -> None:
-        """Insert pending rows (per partition, each with its own token), then commit their offsets."""
+    def flush(self, only: set[tuple[str, int]] | None = None) -> None:
+        """Insert pending rows (per topic-partition, each with its own token), then commit their offsets."""
         done = []
-        for partition, pending in sorted(self._pending.items()):
-            if partitions is not None and partition not in partitions:
+        for (topic, partition), pending in sorted(self._pending.items(), key=lambda kv: kv[0]):
+            if only is not None and (topic, partition) not in only:
                 continue
             if pending.rows:
-                token = f"{self.topic}:{partition}:{pending.first}-{pending.last}"
-                self._insert_with_retry(pending.rows, token)
-                now = datetime.now(timezone.utc)
-                for row in pending.rows:
-                    FRESHNESS.observe(max(0.0, (now - row[7]).total_seconds()))
-            done.append(TopicPartition(self.topic, partition, pending.last + 1))
+                token = f"{topic}:{partition}:{pending.first}-{pending.last}"
+                self._insert_with_retry(pending.route.table, pending.rows, token)
+                self._observe_freshness(pending)
+            done.append(TopicPartition(topic, partition, pending.last + 1))
         if not done:
             return
         self.consumer.commit(offsets=done, asynchronous=False)
         for tp in done:
-            del self._pending[tp.partition]
+            del self._pending[(tp.topic, tp.partition)]
         if not self._pending:
             self._first_pending_at = None
         self._update_lag()
 
-    def _insert_with_retry(self, rows: list[list[Any]], token: str) -> None:
+    def _observe_freshness(self, pending: _Pending) -> None:
+        columns = self.shapes[pending.route.table].columns
+        at = columns.index("event_time")
+        now = datetime.now(timezone.utc)
+        for row in pending.rows:
+            FRESHNESS.observe(max(0.0, (now - row[at]).total_seconds()))
+
+    def _insert_with_retry(self, table: str, rows: list[list[Any]], token: str) -> None:
         delay = 0.5
         while True:
             started = time.monotonic()
             try:
                 self.client.insert(
-                    self.table,
+                    table,
                     rows,
-                    column_names=EXAMINATION_COLUMNS,
+                    column_names=self.shapes[table].columns,
                     settings={"insert_deduplication_token": token},
                 )
             except (OperationalError, DatabaseError) as exc:
                 ERRORS.labels("insert").inc()
-                log.warning("insert of %d rows failed (%s); retrying in %.1fs", len(rows), _short(exc), delay)
+                log.warning(
+                    "insert of %d rows into %s failed (%s); retrying in %.1fs", len(rows), table, _short(exc), delay
+                )
                 if self.stop_event.wait(delay):
                     # stopping: leave the batch uncommitted, the next run inserts it (same token)
                     raise SinkStoppedError(f"stopped with {len(rows)} rows not inserted: {_short(exc)}") from exc
                 delay = min(delay * 2, 10.0)
                 continue
             INSERT_SECONDS.observe(time.monotonic() - started)
-            ROWS.labels(self.table).inc(len(rows))
-            BATCHES.labels(self.table).inc()
+            ROWS.labels(table).inc(len(rows))
+            BATCHES.labels(table).inc()
             self.rows_inserted += len(rows)
             return
 
@@ -239,27 +252,31 @@ class ClickHouseSink:
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         """Start each partition after whatever is already in ClickHouse or committed."""
-        inserted = self._inserted_offsets()
-        committed = {tp.partition: tp.offset for tp in consumer.committed(partitions, timeout=30)}
+        committed = {(tp.topic, tp.partition): tp.offset for tp in consumer.committed(partitions, timeout=30)}
+        inserted = {}
+        for topic in {tp.topic for tp in partitions}:
+            for partition, offset in self._inserted_offsets(self.routes[topic]).items():
+                inserted[(topic, partition)] = offset
         for tp in partitions:
-            start = committed.get(tp.partition, OFFSET_INVALID)
-            if tp.partition in inserted and (start < 0 or inserted[tp.partition] + 1 > start):
-                start = inserted[tp.partition] + 1
-                log.info("partition %d: seeking to %d, after rows already in ClickHouse", tp.partition, start)
+            key = (tp.topic, tp.partition)
+            start = committed.get(key, OFFSET_INVALID)
+            if key in inserted and (start < 0 or inserted[key] + 1 > start):
+                start = inserted[key] + 1
+                log.info("%s[%d]: seeking to %d, after rows already in ClickHouse", tp.topic, tp.partition, start)
             tp.offset = start
         consumer.assign(partitions)
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         # hand the partitions over with nothing half-done
-        self.flush({tp.partition for tp in partitions})
+        self.flush({(tp.topic, tp.partition) for tp in partitions})
 
-    def _inserted_offsets(self) -> dict[int, int]:
+    def _inserted_offsets(self, route: Route) -> dict[int, int]:
         while True:
             try:
                 result = self.client.query(
-                    f"SELECT kafka_partition, max(kafka_offset) FROM {self.table} "
+                    f"SELECT kafka_partition, max(kafka_offset) FROM {route.table} "
                     "WHERE kafka_topic = {t:String} GROUP BY kafka_partition",
-                    parameters={"t": self.topic},
+                    parameters={"t": route.topic},
                 )
                 return {int(p): int(o) for p, o in result.result_rows}
             except OperationalError as exc:
@@ -271,7 +288,7 @@ class ClickHouseSink:
             for tp in self.consumer.position(self.consumer.assignment()):
                 _, high = self.consumer.get_watermark_offsets(tp, timeout=1.0, cached=False)
                 if tp.offset >= 0:
-                    LAG.labels(self.topic, str(tp.partition)).set(max(0, high - tp.offset))
+                    LAG.labels(tp.topic, str(tp.partition)).set(max(0, high - tp.offset))
         except Exception as exc:  # lag is best effort; never stop the sink for it
             log.debug("lag update failed: %s", exc)
 

@@ -6,17 +6,18 @@ import faust
 
 from dids.settings import Settings
 from streams import agents, topics
+from streams.evaluate import StreamContext
 
 
-def make_app(settings: Settings) -> faust.App:
+def make_app(settings: Settings, ctx: StreamContext) -> faust.App:
+    datadir = settings.home / "faust" / settings.streams_app_id
+    datadir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
         settings.streams_app_id,
         broker=f"kafka://{settings.kafka_bootstrap}",
         store="memory://",
         topic_partitions=settings.topic_partitions,
         topic_replication_factor=settings.topic_replication,
-        # topics are created by `dids up` / streams.topics.ensure_topics, never implicitly
-        topic_allow_declare=True,
         processing_guarantee="at_least_once",
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
@@ -24,11 +25,23 @@ def make_app(settings: Settings) -> faust.App:
         web_enabled=False,
         autodiscover=False,
         stream_wait_empty=False,
+        # Faust keeps table state and its own files here, not in the working directory
+        datadir=str(datadir),
     )
+
+    def raw_topic(name: str) -> faust.TopicT:
+        return app.topic(settings.topic(name), key_serializer="raw", value_serializer="raw")
+
     wiring = agents.Topics(
-        events=app.topic(settings.topic(topics.RIS_EVENTS), key_serializer="raw", value_serializer="raw"),
-        examinations=app.topic(settings.topic(topics.EXAMINATIONS), key_serializer="raw", value_serializer="raw"),
-        dlq=app.topic(settings.topic(topics.DLQ), key_serializer="raw", value_serializer="raw"),
+        events=raw_topic(topics.RIS_EVENTS),
+        examinations=raw_topic(topics.EXAMINATIONS),
+        rejects=raw_topic(topics.REJECTS),
+        dlq=raw_topic(topics.DLQ),
     )
-    agents.register(app, wiring)
+    agents.register(app, wiring, ctx)
     return app
+
+
+def changelog_topic(settings: Settings) -> str:
+    """Faust names a table's changelog <app id>-<table>-changelog; it is created up front (topics.py)."""
+    return f"{settings.streams_app_id}-examinations-changelog"

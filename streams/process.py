@@ -1,18 +1,20 @@
-"""The stream processor's work on one message, as a plain function (no Faust, no Kafka).
+"""The stream processor's work on one message, as plain functions (no Faust, no Kafka).
 
-decode -> derive -> the current record for dids.examinations, or a dead letter for dids.dlq.
-The Faust agents only call this and route the result, so it is tested without a broker.
+decode -> merge into the examination's state -> evaluate (rules, derivations, privacy) -> what to
+publish: the current record for dids.examinations, a reject for dids.rejects, or a dead letter for
+dids.dlq. The Faust agents only call these and route the result, so it is all tested without a broker.
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from schemas.catalog import EXAMINATION_EVENT, EXAMINATION_RECORD, Catalog
+from schemas.catalog import EXAMINATION_EVENT, EXAMINATION_RECORD, EXAMINATION_REJECT, Catalog
 from schemas.codec import CodecError
-from streams.derive_basic import month_and_year_of_test, provider_code_from_site
+from streams.evaluate import StreamContext, Verdict, evaluate
+from streams.lifecycle import merge
 
 
 @dataclass(frozen=True)
@@ -36,62 +38,60 @@ class DeadLetter:
         ]
 
 
-def _clean(value: str | None) -> str | None:
-    if value is None:
-        return None
-    value = value.strip()
-    return value or None
+@dataclass(frozen=True)
+class Routed:
+    outcome: str  # applied | duplicate | stale | unkeyed
+    state: dict[str, Any] | None = None  # the examination's new state, to store (None: unchanged)
+    examination: Output | None = None
+    reject: Output | None = None
+    verdict: Verdict | None = None
 
 
 def record_key(site_code: str | None, accession: str | None) -> str:
-    return f"{site_code or ''}|{accession or ''}"
+    return f"{(site_code or '').strip()}|{(accession or '').strip()}"
 
 
-def derive_record(event: dict[str, Any], processed_ms: int) -> dict[str, Any]:
-    """Build the examination record (no direct identifiers) from one decoded event."""
-    site = _clean(event.get("site_code_imaging")) or ""
-    accession = _clean(event.get("radiological_accession_num")) or ""
-    test_date = _clean(event.get("diagnostic_test_date"))
-    month, year = month_and_year_of_test(test_date)
-    event_ms = _millis(event["event_time"])
-    return {
-        "record_key": record_key(site, accession),
-        "site_code": site,
-        "accession_number": accession,
-        # the RIS event time orders versions; later events replace earlier ones
-        "version": event_ms,
-        "status": "cancelled" if event.get("event_type") == "cancelled" else "active",
-        "event_id": event["event_id"],
-        "event_type": event["event_type"],
-        "event_time": event_ms,
-        "received_time": _millis(event["received_time"]),
-        "processed_time": processed_ms,
-        "source": event["source"],
-        "submission_id": event.get("submission_id"),
-        "submitter_org": event.get("submitter_org"),
-        "provider_code": provider_code_from_site(site),
-        "diagnostic_test_date": test_date,
-        "month_of_test": month,
-        "year_of_test": year,
-        "patient_source_setting": _clean(event.get("patient_source_setting")),
-        "imaging_code_nicip": (_clean(event.get("imaging_code_nicip")) or "").upper() or None,
-        "imaging_code_snomed": _clean(event.get("imaging_code_snomed")),
-    }
-
-
-def process_message(catalog: Catalog, value: bytes | None) -> Output | DeadLetter:
+def decode_event(catalog: Catalog, value: bytes | None) -> dict[str, Any] | DeadLetter:
     if value is None:
         return DeadLetter("EmptyMessageError", "message has no value (tombstone on the events topic)")
     try:
-        event = catalog.decode(value, EXAMINATION_EVENT)
+        return catalog.decode(value, EXAMINATION_EVENT)
     except CodecError as exc:
         return DeadLetter(type(exc).__name__, str(exc))
-    record = derive_record(event, int(time.time() * 1000))
-    return Output(record["record_key"], catalog.encode(EXAMINATION_RECORD, record))
 
 
-def _millis(value: Any) -> int:
-    # fastavro gives timestamp-millis as aware datetimes
-    if isinstance(value, int):
-        return value
-    return int(value.timestamp() * 1000)
+def process_event(
+    catalog: Catalog,
+    ctx: StreamContext,
+    event: dict[str, Any],
+    state: dict[str, Any] | None,
+    now: datetime | None = None,
+) -> Routed:
+    """Merge ``event`` into ``state`` and decide what to publish.
+
+    A record is published to dids.examinations when it is accepted, and again (as cancelled, rejected
+    or withdrawn) when an earlier accepted version has to leave the current views.
+    """
+    key = record_key(event.get("site_code_imaging"), event.get("radiological_accession_num"))
+    keyed = not key.startswith("|") and not key.endswith("|")
+    if not keyed:
+        state = None  # blank key parts (DIDS067/070): evaluate alone, never merge unrelated examinations
+    merged = merge(state, event)
+    if merged.outcome == "stale":
+        return Routed("stale", state=merged.state)
+    new_state = dict(merged.state)
+    verdict = evaluate(key, new_state, ctx, now)
+    if verdict.person_id is not None:
+        new_state["person_id"] = verdict.person_id
+    examination = None
+    if verdict.record is not None and (verdict.kind == "accepted" or new_state["published"]):
+        examination = Output(key, catalog.encode(EXAMINATION_RECORD, verdict.record))
+        new_state["published"] = verdict.kind == "accepted"
+    reject = Output(key, catalog.encode(EXAMINATION_REJECT, verdict.reject)) if verdict.reject else None
+    return Routed(
+        merged.outcome if keyed else "unkeyed",
+        state=new_state if keyed else None,
+        examination=examination,
+        reject=reject,
+        verdict=verdict,
+    )

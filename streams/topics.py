@@ -35,6 +35,10 @@ class TopicSpec:
     config: dict[str, str] = field(default_factory=dict)
 
 
+def compacted_config() -> dict[str, str]:
+    return dict(_COMPACTED)
+
+
 def topic_specs() -> list[TopicSpec]:
     return [
         TopicSpec(RIS_EVENTS),

@@ -59,6 +59,7 @@ def settings_factory(broker, warehouse, tmp_path):
             sink_metrics_port=free_port(),
             producer_metrics_port=0,
             sink_batch_seconds=0.5,
+            demo=1,  # the well-known demo pseudonymisation key and the shipped sample reference data
         )
         return base.with_(**overrides)
 

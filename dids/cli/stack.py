@@ -29,7 +29,14 @@ def _layout(settings: Settings):
     help="Simulator run time in seconds (0 = until `dids down`).",
 )
 @click.option("--seed", type=int, default=1, show_default=True, help="Simulator random seed.")
-def up_command(simulate: bool, rate: float, duration: float, seed: int) -> None:
+@click.option(
+    "--demo/--no-demo",
+    default=True,
+    show_default=True,
+    help="Demo mode: the well-known demo pseudonymisation key and the shipped sample reference data. "
+    "Use --no-demo with DIDS_PSEUDONYMISATION_KEY_FILE and DIDS_REFDATA_DIR for real data.",
+)
+def up_command(simulate: bool, rate: float, duration: float, seed: int, demo: bool) -> None:
     """Start the local stack: Kafka broker, ClickHouse warehouse, stream worker, sink (and simulator).
 
     Everything runs on loopback with its data, logs and pid files under DIDS_HOME (default .dids/).
@@ -43,23 +50,25 @@ def up_command(simulate: bool, rate: float, duration: float, seed: int) -> None:
     """
     from dids.stack import PARTS, start_part
     from sinks.migrate import migrate
-    from streams.topics import ensure_topics
+    from streams.app import changelog_topic
+    from streams.topics import TopicSpec, compacted_config, ensure_topics
 
-    settings = Settings.from_env()
+    settings = Settings.from_env(demo=1 if demo else 0)
     layout = _layout(settings)
     click.echo(f"Starting DIDS Stream in {layout.home.resolve()} (logs in {layout.logs.resolve()})")
     for part in PARTS:
         if part == "simulator" and not simulate:
             continue
         if part == "streams":
-            ensure_topics(settings)
+            ensure_topics(settings, extra=[TopicSpec(changelog_topic(settings), compacted_config())])
             migrate(settings)
         sim_args = ("--rate", str(rate), "--duration", str(duration), "--seed", str(seed))
         click.echo("  " + start_part(settings, layout, part, simulate_args=sim_args))
     click.echo(
         "Up. Try:\n"
         "  dids status\n"
-        '  dids sql "SELECT provider_code, count() AS tests FROM examinations FINAL GROUP BY provider_code"\n'
+        '  dids sql "SELECT provider_code, modality, count() AS tests FROM examinations FINAL '
+        "WHERE status = 'active' GROUP BY ALL ORDER BY tests DESC\"\n"
         "  dids down"
     )
 

@@ -13,22 +13,34 @@ from dids.settings import Settings
     "--log-level", default="info", show_default=True, type=click.Choice(["debug", "info", "warning", "error"])
 )
 def command(metrics_port: int | None, log_level: str) -> None:
-    """Run one stream-processor worker: RIS events -> validated, derived records.
+    """Run one stream-processor worker: RIS events -> validated, derived, pseudonymised records.
 
-    Start more workers with the same DIDS_STREAMS_APP_ID to share the partitions.
+    Start more workers with the same DIDS_STREAMS_APP_ID to share the partitions. Needs a
+    pseudonymisation key (DIDS_PSEUDONYMISATION_KEY_FILE) unless DIDS_DEMO=1; reference data from
+    DIDS_REFDATA_DIR (the shipped samples in demo mode).
 
     \b
     Example:
-      DIDS_KAFKA_BOOTSTRAP=127.0.0.1:9092 dids streams --metrics-port 9101
+      DIDS_KAFKA_BOOTSTRAP=127.0.0.1:9092 DIDS_PSEUDONYMISATION_KEY_FILE=/run/secrets/dids-key dids streams
     """
     from faust import Worker
 
     from dids.metrics import serve_metrics
-    from streams.app import make_app
-    from streams.topics import ensure_topics
+    from streams.app import changelog_topic, make_app
+    from streams.consent import ConsentRegistry
+    from streams.context import build_context
+    from streams.topics import TopicSpec, compacted_config, ensure_topics
 
     settings = Settings.from_env(streams_metrics_port=metrics_port)
-    ensure_topics(settings)
+    ensure_topics(settings, extra=[TopicSpec(changelog_topic(settings), compacted_config())])
+    consent = ConsentRegistry(settings)
+    consent.start()
+    if not consent.wait_until_caught_up(timeout=120):
+        raise click.ClickException("the consent registry did not catch up with dids.consent within 120s")
+    ctx = build_context(settings, consent=consent)
     serve_metrics(settings.streams_metrics_port, settings.metrics_host)
-    app = make_app(settings)
-    Worker(app, loglevel=log_level, quiet=True).execute_from_commandline()
+    app = make_app(settings, ctx)
+    try:
+        Worker(app, loglevel=log_level, quiet=True).execute_from_commandline()
+    finally:
+        consent.stop()

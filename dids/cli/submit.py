@@ -30,8 +30,9 @@ def command(file: Path, period: str, submitter: str | None) -> None:
     from producers.submit import submit_file
 
     settings = Settings.from_env()
-    with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
-                  transient=True) as bar:
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn(), transient=True
+    ) as bar:
         tasks: dict[str, int] = {}
 
         def progress(phase: str, done: int, total: int) -> None:
@@ -42,7 +43,11 @@ def command(file: Path, period: str, submitter: str | None) -> None:
         result = submit_file(settings, file, period=period, submitter=submitter, progress=progress)
     if result.file_reject is not None:
         r = result.file_reject
-        raise click.ClickException(f"{file}: file rejected, {r.code} at line {r.line}: {r.message} "
-                                   f"(submission {result.submission_id}; no records were sent)")
-    click.echo(f"submitted {result.record_count:,} records from {file} as submission {result.submission_id} "
-               f"in {result.seconds:.1f}s")
+        raise click.ClickException(
+            f"{file}: file rejected, {r.code} at line {r.line}: {r.message} "
+            f"(submission {result.submission_id}; no records were sent)"
+        )
+    click.echo(
+        f"submitted {result.record_count:,} records from {file} as submission {result.submission_id} "
+        f"in {result.seconds:.1f}s"
+    )

@@ -1,5 +1,6 @@
-"""The walking skeleton, for real: simulated RIS events -> Kafka -> Faust worker -> Kafka -> sink ->
-ClickHouse. N events in, exactly N rows queryable, each key once."""
+"""The pipeline, for real: simulated RIS events -> Kafka -> Faust worker (rules, derivations, privacy) ->
+Kafka -> sink -> ClickHouse. N events in: every accepted one queryable exactly once, every deliberately
+broken one in the rejects table with the rule it breaks."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import time
 import urllib.request
 from datetime import datetime, timezone
 
-from producers.generator import SimulationConfig, event_key
+from producers.generator import SimulationConfig, event_key, extract_examinations
 from producers.simulate import record_events, run_simulation
 from sinks.clickhouse import connect
 from sinks.migrate import migrate
@@ -43,30 +44,50 @@ def test_simulated_events_reach_clickhouse_exactly_once(settings_factory, servic
     service_factory(settings, "streams", ready_port=settings.streams_metrics_port)
     service_factory(settings, "sink", ready_port=settings.sink_metrics_port)
 
-    config = SimulationConfig(seed=11, providers=4, invalid_rate=0.0)
+    config = SimulationConfig(seed=11, providers=4, invalid_rate=0.05)
     now = datetime.now(timezone.utc)
-    sent_keys = {event_key(e) for e in record_events(config, N, now)}
-    assert len(sent_keys) == N  # the generator gives every examination its own key
+    broken = {ex.index: ex.broken_rule for ex in extract_examinations(config, N, now) if ex.broken_rule}
+    keys = [event_key(e) for e in record_events(config, N, now)]
+    good_keys = {k for i, k in enumerate(keys) if i not in broken}
+    assert len(good_keys) == N - len(broken) and broken  # every good examination has its own key
 
     started = time.monotonic()
     stats = run_simulation(settings, config, mode="records", count=N, now=now)
     assert stats.events == N
 
     client = connect(settings)
-    _poll(lambda: client.command("SELECT count() FROM examinations"), N, 180, "rows in ClickHouse")
+    accepted = N - len(broken)
+    _poll(lambda: client.command("SELECT count() FROM examinations"), accepted, 180, "accepted rows in ClickHouse")
+    _poll(lambda: client.command("SELECT count() FROM rejects"), len(broken), 60, "rejects in ClickHouse")
     elapsed = time.monotonic() - started
     print(f"\nend to end: {N} events in {elapsed:.1f}s = {N / elapsed:,.0f} events/s")
 
-    rows, keys = client.query("SELECT count(), uniqExact(record_key) FROM examinations").result_rows[0]
-    assert (rows, keys) == (N, N)
+    rows, unique = client.query("SELECT count(), uniqExact(record_key) FROM examinations").result_rows[0]
+    assert (rows, unique) == (accepted, accepted)
     stored = {r[0] for r in client.query("SELECT record_key FROM examinations").result_rows}
-    assert stored == sent_keys
-    # derivations arrived: every row has a provider and a test month; no identifiers exist as columns
-    assert client.command("SELECT countIf(provider_code IS NULL OR month_of_test IS NULL) FROM examinations") == 0
+    assert stored == good_keys
+    # every broken record is rejected with the rule it breaks
+    got = client.query("SELECT record_key, rejects FROM rejects").result_rows
+    by_key = {k: set(codes) for k, codes in got}
+    for i, rule in broken.items():
+        assert rule in by_key.get(keys[i], set()), (keys[i], rule, by_key.get(keys[i]))
+    # derivations arrived; no identifier exists as a column; persons are keyed hashes
+    assert client.command("SELECT countIf(provider_code IS NULL OR modality IS NULL) FROM examinations") == 0
+    # a sub-ICB for every registered patient (default practice codes such as V81999 have none)
+    assert client.command("SELECT countIf(ccg_code IS NULL AND gp_code NOT LIKE 'V8199_') FROM examinations") == 0
+    assert client.command("SELECT countIf(ccg_code IS NOT NULL) FROM examinations") > accepted / 2
     columns = {r[0] for r in client.query("DESCRIBE TABLE examinations").result_rows}
-    assert not columns & {"nhs_number", "postcode", "person_birth_date"}
+    assert not columns & {"nhs_number", "postcode", "person_birth_date", "date_of_birth"}
+    assert (
+        client.command(
+            "SELECT countIf(person_id IS NOT NULL AND length(person_id) != 64 AND person_id != "
+            "'U0000001') FROM examinations"
+        )
+        == 0
+    )
 
     # the services count what they did
     _poll(lambda: _metric(settings.sink_metrics_port, "dids_sink_rows_total"), float(N), 30, "sink metric")
     assert _metric(settings.streams_metrics_port, "dids_streams_events_in_total") == N
-    assert _metric(settings.streams_metrics_port, "dids_streams_records_out_total") == N
+    assert _metric(settings.streams_metrics_port, "dids_streams_records_out_total") == accepted
+    assert _metric(settings.streams_metrics_port, "dids_streams_rejects_out_total") == len(broken)

@@ -26,16 +26,23 @@ def _free_pair() -> int:
 
 
 def _dids(env, *args, timeout=180) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "dids", *args], env=env, capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "dids", *args], env=env, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def test_up_status_simulate_query_down(tmp_path):
     home = tmp_path / "home"
-    env = dict(os.environ, DIDS_HOME=str(home), DIDS_KAFKA_BOOTSTRAP=f"127.0.0.1:{_free_pair()}",
-               DIDS_CLICKHOUSE_URL=f"http://127.0.0.1:{free_port()}", DIDS_STREAMS_METRICS_PORT=str(free_port()),
-               DIDS_SINK_METRICS_PORT=str(free_port()), DIDS_PRODUCER_METRICS_PORT=str(free_port()),
-               DIDS_SINK_BATCH_SECONDS="0.5")
+    env = dict(
+        os.environ,
+        DIDS_HOME=str(home),
+        DIDS_KAFKA_BOOTSTRAP=f"127.0.0.1:{_free_pair()}",
+        DIDS_CLICKHOUSE_URL=f"http://127.0.0.1:{free_port()}",
+        DIDS_STREAMS_METRICS_PORT=str(free_port()),
+        DIDS_SINK_METRICS_PORT=str(free_port()),
+        DIDS_PRODUCER_METRICS_PORT=str(free_port()),
+        DIDS_SINK_BATCH_SECONDS="0.5",
+    )
     try:
         up = _dids(env, "up", "--no-simulate")
         assert up.returncode == 0, up.stdout + up.stderr
@@ -49,7 +56,15 @@ def test_up_status_simulate_query_down(tmp_path):
 
         deadline, count = time.monotonic() + 120, None
         while time.monotonic() < deadline:
-            q = _dids(env, "sql", "SELECT count() FROM examinations FINAL", "--format", "csv")
+            # every record is either current and active, or rejected with its rule codes
+            q = _dids(
+                env,
+                "sql",
+                "SELECT (SELECT count() FROM examinations FINAL WHERE status = 'active') + "
+                "(SELECT count() FROM rejects)",
+                "--format",
+                "csv",
+            )
             count = q.stdout.strip().splitlines()[-1] if q.returncode == 0 else q.stderr
             if count == "500":
                 break
@@ -61,7 +76,7 @@ def test_up_status_simulate_query_down(tmp_path):
         for part in ("kafka", "warehouse", "streams", "sink"):
             line = next(line for line in status.stdout.splitlines() if f" {part} " in line)
             assert " up " in line, status.stdout
-        assert "500" in status.stdout  # rows in examinations
+        assert "rejects" in status.stdout and "examinations (current, active)" in status.stdout
     finally:
         down = _dids(env, "down")
     assert down.returncode == 0, down.stderr

@@ -27,6 +27,11 @@ def sample(schema: dict[str, Any]) -> dict[str, Any]:
             t = next(x for x in t if x != "null")
         if isinstance(t, dict) and t.get("logicalType") == "timestamp-millis":
             out[f["name"]] = datetime(2026, 5, 1, 12, 30, tzinfo=timezone.utc)
+        elif isinstance(t, dict) and t.get("type") == "array":
+            items = t["items"]
+            out[f["name"]] = [sample(items)] if isinstance(items, dict) else [f"v-{f['name']}"]
+        elif t == "boolean":
+            out[f["name"]] = True
         elif t in ("int", "long"):
             out[f["name"]] = 7
         else:

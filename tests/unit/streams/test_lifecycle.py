@@ -1,0 +1,164 @@
+"""Lifecycle merge and evaluation (pure): shuffled, duplicated, corrected and cancelled delivery."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from producers.generator import SimulationConfig, event_key, events
+from schemas.catalog import EXAMINATION_RECORD, EXAMINATION_REJECT, default_catalog
+from streams.evaluate import REUSED_ACCESSION, StreamContext
+from streams.lifecycle import merge
+from streams.privacy import RESTRICTED_PERSON_ID, Pseudonymiser
+from streams.process import process_event
+from streams.refdata.loaders import load_samples
+
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
+CATALOG = default_catalog()
+CTX = StreamContext(refdata=load_samples(), pseudonymiser=Pseudonymiser(b"k" * 32))
+IDENTIFIERS = ("nhs_number", "postcode", "person_birth_date", "date_of_birth")
+
+
+def run(evts, ctx=CTX):
+    """Feed events through process_event with a dict as the table; return the last published record per key."""
+    table, published, rejects = {}, {}, {}
+    for e in evts:
+        key = event_key(e)
+        routed = process_event(CATALOG, ctx, e, table.get(key), NOW)
+        if routed.state is not None:
+            table[key] = routed.state
+        if routed.examination:
+            rec = CATALOG.decode(routed.examination.value, EXAMINATION_RECORD)
+            if key not in published or rec["version"] >= published[key]["version"]:
+                published[key] = rec
+        if routed.reject:
+            rejects[key] = CATALOG.decode(routed.reject.value, EXAMINATION_REJECT)
+    return table, published, rejects
+
+
+def _final_view(published):
+    return {k: (r["status"], r["imaging_code_nicip"], r["patient_source_setting"]) for k, r in published.items()}
+
+
+@pytest.fixture(scope="module")
+def lifecycle_events():
+    config = SimulationConfig(seed=21, providers=3, invalid_rate=0.0, cancelled_rate=0.1, corrected_rate=0.2)
+    evts = list(events(config, now=NOW, limit=300))
+    # only what the RIS has said by now
+    return [e for e in evts if e["event_time"] <= NOW]
+
+
+def test_in_order_delivery_publishes_performed_examinations(lifecycle_events):
+    table, published, rejects = run(lifecycle_events)
+    assert published, "nothing published"
+    assert not rejects
+    statuses = {r["status"] for r in published.values()}
+    assert statuses <= {"active", "cancelled"}
+    for rec in published.values():
+        for ident in IDENTIFIERS:
+            assert ident not in rec
+        assert rec["provider_code"] and rec["modality"]
+
+
+def test_shuffled_and_duplicated_delivery_converges_to_the_same_view(lifecycle_events):
+    _, expected, _ = run(lifecycle_events)
+    rng = random.Random(5)
+    shuffled = lifecycle_events + rng.sample(lifecycle_events, len(lifecycle_events) // 3)
+    # shuffle within each examination's events arriving out of order
+    rng.shuffle(shuffled)
+    _, got, _ = run(shuffled)
+    # keys whose latest event is 'requested'/'scheduled' publish nothing either way
+    assert _final_view(got) == _final_view(expected)
+
+
+def test_versions_only_grow_and_stale_events_change_nothing(lifecycle_events):
+    table = {}
+    for e in lifecycle_events:
+        key = event_key(e)
+        before = table.get(key)
+        m = merge(before, e)
+        if before is not None and m.outcome == "applied":
+            assert m.state["version"] > before["version"]
+        table[key] = m.state
+    key = event_key(lifecycle_events[0])
+    first = next(e for e in lifecycle_events if event_key(e) == key)
+    late = dict(first, event_id="late-copy", event_time=first["event_time"] - timedelta(days=1))
+    assert merge(table[key], late).outcome == "stale"
+    assert merge(table[key], first).outcome == "duplicate"
+
+
+def _performed(**items):
+    config = SimulationConfig(seed=3, providers=1, invalid_rate=0.0, cancelled_rate=0.0, corrected_rate=0.0)
+    e = next(e for e in events(config, now=NOW) if e["event_type"] == "performed")
+    return dict(e, **items)
+
+
+def test_cancellation_after_acceptance_leaves_the_current_view():
+    perf = _performed()
+    cancel = dict(perf, event_id="c1", event_type="cancelled", event_time=perf["event_time"] + timedelta(seconds=1))
+    _, published, _ = run([perf, cancel])
+    (rec,) = published.values()
+    assert rec["status"] == "cancelled"
+
+
+def test_correction_that_breaks_a_rule_withdraws_the_accepted_version_and_rejects():
+    perf = _performed()
+    bad = dict(
+        perf,
+        event_id="x1",
+        event_type="corrected",
+        patient_source_setting="99",
+        event_time=perf["event_time"] + timedelta(seconds=1),
+    )
+    _, published, rejects = run([perf, bad])
+    (rec,) = published.values()
+    assert rec["status"] == "rejected"
+    (rej,) = rejects.values()
+    assert rej["rejects"] == ["DIDS021"]
+    assert rej["failures"][0]["fields"] == ["patient_source_setting"]
+
+
+def test_rejected_from_the_start_goes_only_to_rejects():
+    _, published, rejects = run([_performed(diagnostic_test_date="2026-13-01")])
+    assert not published
+    assert "DIDS045" in next(iter(rejects.values()))["rejects"]
+
+
+def test_pending_request_publishes_nothing():
+    perf = _performed()
+    _, published, rejects = run([dict(perf, event_type="requested", diagnostic_test_date=None)])
+    assert not published and not rejects
+
+
+def test_person_is_a_keyed_hash_and_restricted_codes_lose_it():
+    perf = _performed(nhs_number="943 476 5919", imaging_code_nicip="XCHES", imaging_code_snomed=None)
+    _, published, _ = run([perf])
+    (rec,) = published.values()
+    assert rec["person_id"] == CTX.pseudonymiser.person_id("9434765919") and len(rec["person_id"]) == 64
+    restricted = _performed(nhs_number="943 476 5919", imaging_code_nicip="UFOTA", imaging_code_snomed=None)
+    _, published, _ = run([restricted])
+    (rec,) = published.values()
+    assert rec["person_id"] == RESTRICTED_PERSON_ID and rec["restricted"] is True
+
+
+def test_withdrawn_consent_is_not_published():
+    pid = CTX.pseudonymiser.person_id("9434765919")
+    ctx = StreamContext(refdata=CTX.refdata, pseudonymiser=CTX.pseudonymiser, is_withdrawn=lambda p: p == pid)
+    _, published, rejects = run([_performed(nhs_number="9434765919")], ctx)
+    assert not published and not rejects
+
+
+def test_same_accession_for_another_patient_is_flagged():
+    first = _performed(nhs_number="9434765919")
+    other = dict(
+        first,
+        event_id="o1",
+        event_type="corrected",
+        nhs_number="9990000018",
+        event_time=first["event_time"] + timedelta(seconds=1),
+    )
+    _, published, _ = run([first, other])
+    (rec,) = published.values()
+    assert REUSED_ACCESSION in rec["flags"]
