@@ -1,8 +1,9 @@
 """`dids submit`: publish a monthly DIDS extract file as one submission.
 
 Two passes over the file, both streaming (a 1M-row file is never held in memory):
-1. check the whole file's structure and compute its SHA-256, so a file-level reject (DIDS075/076)
-   publishes no rows at all, as nationally the whole file is rejected;
+1. check the whole file's structure, find the keys it repeats (DIDS071 is a whole-submission rule)
+   and compute its SHA-256, so a file-level reject (DIDS075/076) publishes no rows at all, as
+   nationally the whole file is rejected;
 2. publish each record as one ``examination_event`` to dids.ris.events, then a manifest to
    dids.submissions once every row was acknowledged by Kafka.
 Ids are deterministic (submitter, period, file checksum, row number), so re-running the same file is
@@ -24,7 +25,9 @@ from typing import Any
 from dids.errors import DidsError
 from dids.settings import Settings
 from producers.extract.errors import FileRejectError
-from producers.extract.reader import Extract, open_extract
+from producers.extract.reader import open_extract
+from producers.extract.v2 import V2_ITEMS
+from producers.extract.validate import duplicate_keys, uniqueness_key
 from producers.kafka import EventProducer
 from schemas.catalog import EXAMINATION_EVENT, SUBMISSION_MANIFEST, default_catalog
 from streams import topics
@@ -33,7 +36,7 @@ from streams.items import ITEM_NAMES
 _NS = uuid.UUID("0b9a3f5e-7c41-4d2a-8e6f-5a1d2c3b4e5f")
 _PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
-# (phase, bytes done, bytes total): phase is "checking" then "publishing"
+# (phase, bytes done, bytes total): the key passes of producers.extract.validate, then "publishing"
 Progress = Callable[[str, int, int], None]
 
 
@@ -103,10 +106,16 @@ def submit_file(
         "file_reject_message": None,
     }
     try:
-        _check_structure(extract, progress)
+        # passes 1-2: the whole file's structure and the keys it repeats (DIDS071), in bounded memory
+        duplicates = duplicate_keys(extract, progress)
     except FileRejectError as reject:
-        manifest.update(status="rejected", file_reject_code=reject.code, file_reject_line=reject.line,
-                        file_reject_message=reject.message, published_time=datetime.now(timezone.utc))
+        manifest.update(
+            status="rejected",
+            file_reject_code=reject.code,
+            file_reject_line=reject.line,
+            file_reject_message=reject.message,
+            published_time=datetime.now(timezone.utc),
+        )
         _publish_manifest(producer, settings, catalog, manifest)
         return SubmissionResult(submission_id, "rejected", 0, time.monotonic() - started, reject)
 
@@ -123,7 +132,8 @@ def submit_file(
             "submission_id": submission_id,
             "submitter_org": submitter,
             "row_number": row_number,
-            **{name: raw.get(name) for name in ITEM_NAMES},
+            "duplicate_in_submission": uniqueness_key(raw) in duplicates,
+            **{name: raw.get(name) for name in (*ITEM_NAMES, *V2_ITEMS)},
         }
         key = f"{(raw.get('site_code_imaging') or '').strip()}|{(raw.get('radiological_accession_num') or '').strip()}"
         producer.send(events_topic, key=key.encode(), value=catalog.encode(EXAMINATION_EVENT, event))
@@ -134,12 +144,10 @@ def submit_file(
     return SubmissionResult(submission_id, "accepted", count, time.monotonic() - started)
 
 
-def _check_structure(extract: Extract, progress: Progress | None) -> int:
-    on_bytes = (lambda done, total: progress("checking", done, total)) if progress else None
-    return sum(1 for _ in extract.records(on_progress=on_bytes))
-
-
 def _publish_manifest(producer: EventProducer, settings: Settings, catalog, manifest: dict[str, Any]) -> None:
-    producer.send(settings.topic(topics.SUBMISSIONS), key=manifest["submission_id"].encode(),
-                  value=catalog.encode(SUBMISSION_MANIFEST, manifest))
+    producer.send(
+        settings.topic(topics.SUBMISSIONS),
+        key=manifest["submission_id"].encode(),
+        value=catalog.encode(SUBMISSION_MANIFEST, manifest),
+    )
     producer.flush()

@@ -22,7 +22,15 @@ FULL_RECORD_EVENTS = frozenset({"submitted", "corrected"})
 PENDING_EVENTS = frozenset({"requested", "scheduled"})  # not yet a DIDS record: nothing is published
 _SEEN_IDS = 32  # recent event ids kept to recognise redelivery
 
-META_FIELDS = ("event_id", "event_type", "source", "submission_id", "submitter_org", "row_number")
+META_FIELDS = (
+    "event_id",
+    "event_type",
+    "source",
+    "submission_id",
+    "submitter_org",
+    "row_number",
+    "duplicate_in_submission",
+)
 
 
 @dataclass(frozen=True)

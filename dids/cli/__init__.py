@@ -24,6 +24,7 @@ COMMANDS = {
     "submit": "submit",
     "sql": "sql",
     "db": "db",
+    "schemas": "schemas",
     "validate": "validate",
     "consent": "consent",
 }

@@ -85,3 +85,25 @@ def test_xml_submission(settings_factory, tmp_path):
         (default_catalog().decode(m.value(), EXAMINATION_EVENT) for m in events), key=lambda e: e["row_number"]
     )
     assert [e["radiological_accession_num"] for e in decoded] == [r["radiological_accession_num"] for r in rows]
+
+
+def test_keys_repeated_in_a_file_are_flagged_for_dids071(settings_factory, tmp_path):
+    from streams.topics import ensure_topics
+
+    settings = settings_factory()
+    ensure_topics(settings)
+    rows = list(records(SimulationConfig(seed=7, providers=1, invalid_rate=0.0), 20, NOW))
+    rows[15] = dict(
+        rows[15],
+        site_code_imaging=rows[3]["site_code_imaging"],
+        radiological_accession_num=rows[3]["radiological_accession_num"],
+    )
+    path = tmp_path / "dups.csv"
+    write_csv(rows, path)
+    assert submit_file(settings, path, period="2026-10", received=NOW).record_count == 20
+    events = [
+        default_catalog().decode(m.value(), EXAMINATION_EVENT)
+        for m in consume(settings, settings.topic(topics.RIS_EVENTS), 20)
+    ]
+    flagged = sorted(e["row_number"] for e in events if e["duplicate_in_submission"])
+    assert flagged == [4, 16]

@@ -162,3 +162,11 @@ def test_same_accession_for_another_patient_is_flagged():
     _, published, _ = run([first, other])
     (rec,) = published.values()
     assert REUSED_ACCESSION in rec["flags"]
+
+
+def test_a_key_repeated_in_its_submission_is_rejected_with_dids071():
+    row = _performed(event_type="submitted", duplicate_in_submission=True)
+    _, published, rejects = run([row])
+    assert not published
+    (rej,) = rejects.values()
+    assert "DIDS071" in rej["rejects"]
