@@ -1,0 +1,77 @@
+"""A restarted stream worker recovers its lifecycle table from the changelog topic and carries on:
+redelivered events are recognised as duplicates (no new versions), later events apply on top."""
+
+from __future__ import annotations
+
+import time
+import urllib.request
+from datetime import datetime, timedelta, timezone
+
+from producers.generator import SimulationConfig, event_key, events
+from producers.kafka import EventProducer
+from schemas.catalog import EXAMINATION_EVENT, EXAMINATION_RECORD, default_catalog
+from streams import topics
+from streams.app import changelog_topic
+from streams.topics import TopicSpec, compacted_config, ensure_topics
+from tests.integration.kafka_tools import consume
+
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
+
+
+def _metric(port: int, name: str, label: str) -> float:
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line.startswith(name) and label in line)
+
+
+def _wait_metric(port, name, label, expected, timeout=90.0):
+    deadline = time.monotonic() + timeout
+    value = _metric(port, name, label)
+    while value < expected and time.monotonic() < deadline:
+        time.sleep(0.5)
+        value = _metric(port, name, label)
+    return value
+
+
+def test_restarted_worker_recovers_table_and_continues_without_duplicates(settings_factory, service_factory):
+    settings = settings_factory()
+    ensure_topics(settings, extra=[TopicSpec(changelog_topic(settings), compacted_config())])
+    config = SimulationConfig(seed=9, providers=2, invalid_rate=0.0, cancelled_rate=0.0, corrected_rate=0.0)
+    performed = [e for e in events(config, now=NOW, limit=120) if e["event_type"] == "performed"][:40]
+    reported = [dict(e, event_id=e["event_id"] + "-r", event_type="reported",
+                     event_time=e["event_time"] + timedelta(hours=2),
+                     service_report_date=(e["event_time"] + timedelta(hours=2)).date().isoformat())
+                for e in performed]
+    catalog, producer = default_catalog(), EventProducer(settings)
+    source = settings.topic(topics.RIS_EVENTS)
+
+    def send(evts):
+        for e in evts:
+            producer.send(source, key=event_key(e).encode(), value=catalog.encode(EXAMINATION_EVENT, e))
+        producer.flush()
+
+    first = service_factory(settings, "streams", ready_port=settings.streams_metrics_port)
+    send(performed)
+    assert _wait_metric(settings.streams_metrics_port, "dids_streams_merges_total", 'outcome="applied"', 40) == 40
+    first.stop(timeout=60)  # graceful: offsets committed, changelog flushed
+
+    second = service_factory(settings, "streams", ready_port=settings.streams_metrics_port)
+    send(performed)  # redelivery of everything the first worker already merged
+    send(reported)
+    port = settings.streams_metrics_port
+    assert _wait_metric(port, "dids_streams_merges_total", 'outcome="applied"', 40) == 40
+    assert _wait_metric(port, "dids_streams_merges_total", 'outcome="duplicate"', 40) == 40
+    assert second.alive()
+
+    # the topic's last version of every examination is the reported one, and versions only grew
+    out = [catalog.decode(m.value(), EXAMINATION_RECORD)
+           for m in consume(settings, settings.topic(topics.EXAMINATIONS), 120)]
+    latest, versions = {}, {}
+    for rec in out:
+        versions.setdefault(rec["record_key"], set()).add((rec["version"], rec["event_type"]))
+        if rec["record_key"] not in latest or rec["version"] >= latest[rec["record_key"]]["version"]:
+            latest[rec["record_key"]] = rec
+    assert len(latest) == 40
+    assert {r["event_type"] for r in latest.values()} == {"reported"}
+    # redelivered performed events were re-published with their original version, not a new one
+    assert all(len(v) == 2 for v in versions.values()), versions
