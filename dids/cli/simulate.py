@@ -50,6 +50,13 @@ from dids.settings import Settings
     default=None,
     help="Write --count final records as DIDS-v1-0 XML instead of publishing.",
 )
+@click.option(
+    "--to-hl7",
+    "to_hl7",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write --count lifecycle events as MLLP-framed HL7 v2 messages (ORM/ORU) instead of publishing.",
+)
 @click.option("--metrics-port", type=int, default=None, help="Port for /metrics [DIDS_PRODUCER_METRICS_PORT, 9103].")
 def command(
     rate: float,
@@ -61,6 +68,7 @@ def command(
     mode: str,
     to_csv: Path | None,
     to_xml: Path | None,
+    to_hl7: Path | None,
     metrics_port: int | None,
 ) -> None:
     """Publish simulated RIS examination events to dids.ris.events.
@@ -73,6 +81,7 @@ def command(
       dids simulate --rate 50 --providers 8       # steady trickle until Ctrl-C
       dids simulate --count 1000 --invalid-rate 0.1 --seed 7
       dids simulate --count 100000 --to-csv october.csv   # an extract file for dids validate / dids submit
+      dids simulate --count 500 --to-hl7 orders.mllp      # then: nc 127.0.0.1 2575 < orders.mllp
     """
     from rich.progress import Progress
 
@@ -82,6 +91,9 @@ def command(
 
     if to_csv or to_xml:
         _write_extract(to_csv, to_xml, count, providers, seed, invalid_rate)
+        return
+    if to_hl7:
+        _write_hl7(to_hl7, count, providers, seed, invalid_rate)
         return
     settings = Settings.from_env(producer_metrics_port=metrics_port)
     serve_metrics(settings.producer_metrics_port, settings.metrics_host)
@@ -121,3 +133,22 @@ def _write_extract(
         if path is not None:
             n = write(records(config, count, now), path)
             click.echo(f"wrote {n:,} records to {path}")
+
+
+def _write_hl7(path: Path, count: int | None, providers: int, seed: int, invalid_rate: float) -> None:
+    import itertools
+    from datetime import datetime, timezone
+
+    from producers.generator import SimulationConfig, events
+    from producers.hl7.mllp import frame
+    from producers.hl7.writer import encode_message
+
+    if count is None:
+        raise click.UsageError("--to-hl7 needs --count")
+    config = SimulationConfig(seed=seed, providers=providers, invalid_rate=invalid_rate)
+    n = 0
+    with open(path, "wb") as out:
+        for event in itertools.islice(events(config, now=datetime.now(timezone.utc)), count):
+            out.write(frame(encode_message(event)))
+            n += 1
+    click.echo(f"wrote {n:,} HL7 messages (MLLP-framed) to {path}")
