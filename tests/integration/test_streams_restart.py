@@ -20,8 +20,7 @@ NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
 
 def _metric(port: int, name: str, label: str) -> float:
     text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
-    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-               if line.startswith(name) and label in line)
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name) and label in line)
 
 
 def _wait_metric(port, name, label, expected, timeout=90.0):
@@ -38,10 +37,16 @@ def test_restarted_worker_recovers_table_and_continues_without_duplicates(settin
     ensure_topics(settings, extra=[TopicSpec(changelog_topic(settings), compacted_config())])
     config = SimulationConfig(seed=9, providers=2, invalid_rate=0.0, cancelled_rate=0.0, corrected_rate=0.0)
     performed = [e for e in events(config, now=NOW, limit=120) if e["event_type"] == "performed"][:40]
-    reported = [dict(e, event_id=e["event_id"] + "-r", event_type="reported",
-                     event_time=e["event_time"] + timedelta(hours=2),
-                     service_report_date=(e["event_time"] + timedelta(hours=2)).date().isoformat())
-                for e in performed]
+    reported = [
+        dict(
+            e,
+            event_id=e["event_id"] + "-r",
+            event_type="reported",
+            event_time=e["event_time"] + timedelta(hours=2),
+            service_report_date=(e["event_time"] + timedelta(hours=2)).date().isoformat(),
+        )
+        for e in performed
+    ]
     catalog, producer = default_catalog(), EventProducer(settings)
     source = settings.topic(topics.RIS_EVENTS)
 
@@ -64,8 +69,10 @@ def test_restarted_worker_recovers_table_and_continues_without_duplicates(settin
     assert second.alive()
 
     # the topic's last version of every examination is the reported one, and versions only grew
-    out = [catalog.decode(m.value(), EXAMINATION_RECORD)
-           for m in consume(settings, settings.topic(topics.EXAMINATIONS), 120)]
+    out = [
+        catalog.decode(m.value(), EXAMINATION_RECORD)
+        for m in consume(settings, settings.topic(topics.EXAMINATIONS), 120)
+    ]
     latest, versions = {}, {}
     for rec in out:
         versions.setdefault(rec["record_key"], set()).add((rec["version"], rec["event_type"]))

@@ -28,8 +28,12 @@ def test_service_command_is_a_valid_dids_command(name):
 
 @pytest.mark.parametrize("name", sorted(OUR_SERVICES))
 def test_service_environment_uses_only_real_settings(name):
-    known = set(Settings.env_names()) | {"DIDS_HL7_LISTEN", "DIDS_HL7_MAX_MESSAGE_BYTES", "DIDS_HL7_IDLE_TIMEOUT",
-                                         "DIDS_HL7_MAX_CONNECTIONS"}
+    known = set(Settings.env_names()) | {
+        "DIDS_HL7_LISTEN",
+        "DIDS_HL7_MAX_MESSAGE_BYTES",
+        "DIDS_HL7_IDLE_TIMEOUT",
+        "DIDS_HL7_MAX_CONNECTIONS",
+    }
     env = OUR_SERVICES[name].get("environment", {})
     unknown = {k for k in env if k.startswith("DIDS_")} - known
     assert not unknown, f"{name} sets unknown settings {unknown}"
