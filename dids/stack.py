@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 import urllib.request
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -90,18 +91,23 @@ def start_part(settings: Settings, layout: Layout, part: str, *, simulate_args: 
         )
         return f"kafka: {broker.bootstrap} ready in {broker.startup_seconds:.1f}s"
     if part == "warehouse":
+        from sinks.warehouse.process import start_warehouse
+
         host, port = warehouse_address(settings)
-        proc = spawn(
-            part,
-            _python_dids(
-                "warehouse", "--data", str(layout.home.resolve() / "warehouse"), "--host", host, "--port", str(port)
-            ),
+        started = time.monotonic()
+        # refuses a port already served by another process, so a stray warehouse is never mistaken for ours
+        start_warehouse(
+            layout.home.resolve() / "warehouse",
+            port,
             layout.log(part),
-            env=env,
+            host=host,
+            admin_password=settings.admin_password,
+            analyst_user=settings.analyst_user,
+            analyst_password=settings.analyst_password,
+            database=settings.clickhouse_database,
             pid_file=layout.pid_file(part),
         )
-        took = wait_until(lambda: _http_ok(f"http://{host}:{port}/ping"), what="warehouse", timeout=60, process=proc)
-        return f"warehouse: {settings.clickhouse_url} ready in {took:.1f}s"
+        return f"warehouse: {settings.clickhouse_url} ready in {time.monotonic() - started:.1f}s"
     if part == "streams":
         proc = spawn(part, _python_dids("streams"), layout.log(part), env=env, pid_file=layout.pid_file(part))
         took = _wait_metrics(settings.streams_metrics_port, proc)
