@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Literal
 
 from dids.errors import DidsError
@@ -57,8 +58,21 @@ class Context:
 
     def missing(self, needs: Iterable[Need]) -> tuple[Need, ...]:
         """The needs this context cannot satisfy, in ``Need`` declaration order (stable reasons)."""
-        wanted = set(needs)
-        return tuple(need for need in Need if need in wanted and self._available(need) is None)
+        wanted = needs if isinstance(needs, frozenset) else frozenset(needs)
+        cache = self._missing_cache
+        if wanted not in cache:  # a rule's needs are one of a few frozensets: a frozenset caches its hash
+            unavailable = self._unavailable
+            cache[wanted] = tuple(need for need in _NEED_ORDER if need in wanted and need in unavailable)
+        return cache[wanted]
+
+    @cached_property
+    def _missing_cache(self) -> dict[frozenset[Need], tuple[Need, ...]]:
+        return {}
+
+    @cached_property
+    def _unavailable(self) -> frozenset[Need]:
+        # asked by every rule of every record: worked out once per context (it is immutable)
+        return frozenset(need for need in _NEED_ORDER if self._available(need) is None)
 
     @property
     def submission_date(self) -> CalendarDate:
@@ -100,4 +114,5 @@ class Context:
         return table
 
 
+_NEED_ORDER = tuple(Need)
 _TABLE_ATTRIBUTE = {Need.ODS: "ods", Need.POSTCODES: "postcodes", Need.NICIP: "nicip", Need.SNOMED: "snomed"}
