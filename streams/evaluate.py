@@ -17,8 +17,7 @@ from streams.derive import DeriveContext, derive_all, map_local_code
 from streams.lifecycle import PENDING_EVENTS
 from streams.privacy import RESTRICTED_PERSON_ID, Pseudonymiser
 from streams.refdata.protocols import ReferenceData
-from streams.rules import Context
-from streams.rules.context import GracePeriod
+from streams.rules.context import GracePeriod, context_for
 from streams.rules.engine import Outcome, check_record
 from streams.rules.registry import severity_of
 from streams.rules.results import Fail
@@ -71,7 +70,7 @@ def evaluate(key: str, state: dict[str, Any], ctx: StreamContext, now: datetime 
     derive_ctx = DeriveContext(refdata=ctx.refdata, submitter_org=submitter, grace=ctx.grace)
     mapped = map_local_code(record, derive_ctx)
     submission_time = datetime.fromtimestamp(state["received_time"] / 1000, tz=timezone.utc)
-    rules_ctx = Context(submission_time=submission_time, refdata=ctx.refdata, grace=ctx.grace)
+    rules_ctx = context_for(state["items"], submission_time=submission_time, refdata=ctx.refdata, grace=ctx.grace)
     results = check_record(mapped.record, rules_ctx)
     if meta.get("duplicate_in_submission"):
         # DIDS071 needs the whole file: `dids submit` found the key twice and flagged the event

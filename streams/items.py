@@ -34,3 +34,14 @@ ITEM_NAMES: tuple[str, ...] = tuple(header.lower() for header in CSV_HEADERS)
 
 # item name -> national CSV header, read-only
 CSV_HEADER_BY_ITEM = MappingProxyType(dict(zip(ITEM_NAMES, CSV_HEADERS, strict=True)))
+
+
+# DIDS v2.0 items carried beside the 18 (DIDS-SPEC §3.1); all optional
+V2_ITEM_NAMES: tuple[str, ...] = (
+    "coded_procedure_start_timestamp",
+    "coded_procedure_end_timestamp",
+    "service_report_issue_timestamp",
+    "service_request_priority_type",
+    "diagnostic_imaging_activity_category",
+    "diagnostic_imaging_waiting_list_clock_start_date",
+)

@@ -16,11 +16,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from streams.items import ITEM_NAMES
+from streams.items import ITEM_NAMES, V2_ITEM_NAMES
 
 FULL_RECORD_EVENTS = frozenset({"submitted", "corrected"})
 PENDING_EVENTS = frozenset({"requested", "scheduled"})  # not yet a DIDS record: nothing is published
-_SEEN_IDS = 32  # recent event ids kept to recognise redelivery
+_SEEN_IDS = 32
+_ITEMS = ITEM_NAMES + V2_ITEM_NAMES  # recent event ids kept to recognise redelivery
 
 META_FIELDS = (
     "event_id",
@@ -54,10 +55,10 @@ def merge(state: dict[str, Any] | None, event: dict[str, Any]) -> Merge:
         if event_ms < state["event_time"]:
             return Merge(dict(state, seen=_remember(state["seen"], event["event_id"])), "stale")
     if state is None or event.get("event_type") in FULL_RECORD_EVENTS:
-        items = {name: event.get(name) for name in ITEM_NAMES}
+        items = {name: event.get(name) for name in _ITEMS}
     else:
         items = dict(state["items"])
-        items.update({k: event[k] for k in ITEM_NAMES if event.get(k) not in (None, "")})
+        items.update({k: event[k] for k in _ITEMS if event.get(k) not in (None, "")})
     version = event_ms if state is None else max(state["version"] + 1, event_ms)
     new_state = {
         "version": version,

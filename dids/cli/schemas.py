@@ -7,7 +7,13 @@ import click
 
 @click.group("schemas")
 def command() -> None:
-    """Avro schema versions (single-object encoding, fingerprints) and compatibility checks."""
+    """Avro schema versions (single-object encoding, fingerprints) and compatibility checks.
+
+    \b
+    Examples:
+      dids schemas list
+      dids schemas check
+    """
 
 
 @command.command("list")

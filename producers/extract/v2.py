@@ -28,22 +28,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from datetime import UTC, date, datetime, timedelta, timezone
 from types import MappingProxyType
 
-from streams.items import CSV_HEADERS, ITEM_NAMES
+from streams.items import CSV_HEADERS, ITEM_NAMES, V2_ITEM_NAMES
+from streams.timestamps import parse_timestamp
 
 START_TIMESTAMP = "coded_procedure_start_timestamp"
 END_TIMESTAMP = "coded_procedure_end_timestamp"
 REPORT_TIMESTAMP = "service_report_issue_timestamp"
-V2_ITEMS: tuple[str, ...] = (
-    START_TIMESTAMP,
-    END_TIMESTAMP,
-    REPORT_TIMESTAMP,
-    "service_request_priority_type",
-    "diagnostic_imaging_activity_category",
-    "diagnostic_imaging_waiting_list_clock_start_date",
-)
+V2_ITEMS: tuple[str, ...] = V2_ITEM_NAMES
 # v1 date item <- the v2 timestamp whose local date it takes
 _DATES_FROM_TIMESTAMPS = (("diagnostic_test_date", START_TIMESTAMP), ("service_report_date", REPORT_TIMESTAMP))
 # the normalised header that marks a v2 file
@@ -129,31 +122,6 @@ def map_header(row: Sequence[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
 
 
 # CCYY-MM-DDThh:mm:ss and one of the accepted offsets (SPEC §3.1), max an25
-_TIMESTAMP = re.compile(r"(\d{4}-\d{2}-\d{2})T(\d{2}):(\d{2}):(\d{2})(Z|[+-]\d{2}:\d{2})")
-_OFFSETS = MappingProxyType({"Z": 0, "+00:00": 0, "-00:00": 0, "+01:00": 60})
-
-
-def parse_timestamp(value: str | None) -> tuple[str, datetime] | None:
-    """``(local CCYY-MM-DD, UTC instant)`` of a v2 timestamp; None when blank, malformed or another offset.
-
-    The local date is the date written in the value (BST or GMT clock date), which sets the reporting
-    month (SPEC §1.5); the instant is for ordering and intervals.
-    """
-    if value is None:
-        return None
-    match = _TIMESTAMP.fullmatch(value.strip())
-    if match is None or match[5] not in _OFFSETS:
-        return None
-    local_date, hour, minute, second = match[1], int(match[2]), int(match[3]), int(match[4])
-    try:
-        day = date.fromisoformat(local_date)
-        local = datetime(day.year, day.month, day.day, hour, minute, second)
-    except ValueError:
-        return None
-    offset = timezone(timedelta(minutes=_OFFSETS[match[5]]))
-    return local_date, local.replace(tzinfo=offset).astimezone(UTC)
-
-
 def fill_v1_dates(record: dict[str, str | None]) -> None:
     """Set ``diagnostic_test_date``/``service_report_date`` from the v2 timestamps (module docstring).
 

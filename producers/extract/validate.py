@@ -32,6 +32,7 @@ from producers.extract.reader import Extract
 from streams.cleanse import CleansedRecord, cleanse
 from streams.rules import RULES, Context, Fail, Outcome, Pass, check_record
 from streams.rules.accession import UNIQUENESS_FIELDS
+from streams.rules.context import context_for
 
 UNIQUENESS_CODE = "DIDS071"
 PhaseProgress = Callable[[str, int, int], None]  # (phase, bytes read, total bytes)
@@ -215,9 +216,22 @@ def validate_extract(
         if prepare is not None:
             record = prepare(record)
         key = uniqueness_key(raw)
-        outcome = check(record, context, duplicate=key is not None and key in duplicates)
+        # v2.0 records check code validity at their procedure end timestamp (streams.rules.context)
+        record_context = _for_record(raw, context)
+        outcome = check(record, record_context, duplicate=key is not None and key in duplicates)
         derived = None if derive is None else derive(record, context)
         yield RecordReport(row, record.site_code_imaging, record.radiological_accession_num, outcome, derived)
+
+
+def _for_record(raw: Mapping[str, str | None], context: Context) -> Context:
+    if not raw.get("coded_procedure_end_timestamp"):
+        return context
+    return context_for(
+        raw,
+        submission_time=context.submission_time,
+        refdata=context.refdata,
+        reference_month_formula=context.reference_month_formula,
+    )
 
 
 @dataclass

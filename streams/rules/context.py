@@ -6,7 +6,7 @@ settings themselves.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
@@ -32,6 +32,8 @@ class GracePeriod:
 
     amount: int = 6
     unit: Literal["months", "days"] = "months"
+    # v1 widens a code's validity at both ends; v2.0 only after a code goes inactive (DIDS-RULES §8.2)
+    ends: Literal["both", "after"] = "both"
 
     def __post_init__(self) -> None:
         if self.unit not in ("months", "days"):
@@ -55,6 +57,9 @@ class Context:
     refdata: ReferenceData | None = None
     grace: GracePeriod = field(default_factory=GracePeriod)
     reference_month_formula: bool = False
+    # the point in time for code validity (DIDS057/059/077/078/082) when it is not the test date:
+    # v2.0 records use the local date of the CODED PROCEDURE END TIMESTAMP (CCYY-MM-DD)
+    code_date: str | None = None
 
     def missing(self, needs: Iterable[Need]) -> tuple[Need, ...]:
         """The needs this context cannot satisfy, in ``Need`` declaration order (stable reasons)."""
@@ -116,3 +121,17 @@ class Context:
 
 _NEED_ORDER = tuple(Need)
 _TABLE_ATTRIBUTE = {Need.ODS: "ods", Need.POSTCODES: "postcodes", Need.NICIP: "nicip", Need.SNOMED: "snomed"}
+
+
+# v2.0 (DIDS-RULES §8.2): codes valid up to 183 days after they go inactive, at the procedure end
+V2_CODE_GRACE = GracePeriod(183, "days", "after")
+
+
+def context_for(items: Mapping[str, str | None], **fields) -> Context:
+    """The rules context for one record: v2.0 code validity when it carries a procedure end timestamp."""
+    from streams.timestamps import local_date
+
+    end = local_date(items.get("coded_procedure_end_timestamp"))
+    if end is not None:
+        fields.update(code_date=end, grace=V2_CODE_GRACE)
+    return Context(**fields)

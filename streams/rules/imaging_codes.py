@@ -44,7 +44,8 @@ def _bound(value: date, grace: GracePeriod | None, sign: int) -> int:
 
 def _covers(version: NicipVersion | SnomedVersion, test: CalendarDate, grace: GracePeriod | None) -> bool:
     day = test.ordinal
-    if version.eff_from is not None and day < _bound(version.eff_from, grace, -1):
+    before = None if grace is not None and grace.ends == "after" else grace
+    if version.eff_from is not None and day < _bound(version.eff_from, before, -1):
         return False
     return version.eff_to is None or day <= _bound(version.eff_to, grace, +1)
 
@@ -61,9 +62,14 @@ def code_status(versions: Iterable[NicipVersion | SnomedVersion], test: Calendar
     return CodeStatus.OUTSIDE
 
 
+def _code_date(record: CleansedRecord, context: Context) -> str | None:
+    """The point in time for code validity: the test date (v1) or the context's code date (v2.0)."""
+    return context.code_date if context.code_date is not None else record.diagnostic_test_date
+
+
 def _nicip_status(record: CleansedRecord, context: Context) -> CodeStatus | None:
     """The NICIP code's status on the test date; None when the code is blank or T is unusable."""
-    code, test = record.imaging_code_nicip, usable_date(record.diagnostic_test_date)
+    code, test = record.imaging_code_nicip, usable_date(_code_date(record, context))
     if is_blank(code) or test is None:
         return None
     return code_status(context.nicip.versions(code.strip().upper()), test, context.grace)
@@ -71,7 +77,7 @@ def _nicip_status(record: CleansedRecord, context: Context) -> CodeStatus | None
 
 def _snomed_status(record: CleansedRecord, context: Context) -> CodeStatus | None:
     """The SNOMED CT code's status; None when blank, malformed (DIDS059 syntax) or T is unusable."""
-    code, test = record.imaging_code_snomed, usable_date(record.diagnostic_test_date)
+    code, test = record.imaging_code_snomed, usable_date(_code_date(record, context))
     if is_blank(code) or test is None or not is_valid_snomed_id(code.strip()):
         return None
     return code_status(context.snomed.versions(code.strip()), test, context.grace)
@@ -151,7 +157,7 @@ def check_nicip_maps_to_snomed(record: CleansedRecord, context: Context) -> Find
     NICIP version without a mapped concept makes the rule not checked, never passed.
     """
     nicip, snomed = record.imaging_code_nicip, record.imaging_code_snomed
-    test = usable_date(record.diagnostic_test_date)
+    test = usable_date(_code_date(record, context))
     if is_blank(nicip) or is_blank(snomed) or test is None:
         return None
     active_nicip = [v for v in context.nicip.versions(nicip.strip().upper()) if _covers(v, test, None)]

@@ -41,8 +41,8 @@ def test_simulated_events_reach_clickhouse_exactly_once(settings_factory, servic
     settings = settings_factory()
     ensure_topics(settings)
     migrate(settings)
-    service_factory(settings, "streams", ready_port=settings.streams_metrics_port)
-    service_factory(settings, "sink", ready_port=settings.sink_metrics_port)
+    streams = service_factory(settings, "streams", ready_port=settings.streams_metrics_port)
+    sink = service_factory(settings, "sink", ready_port=settings.sink_metrics_port)
 
     config = SimulationConfig(seed=11, providers=4, invalid_rate=0.05)
     now = datetime.now(timezone.utc)
@@ -91,3 +91,18 @@ def test_simulated_events_reach_clickhouse_exactly_once(settings_factory, servic
     assert _metric(settings.streams_metrics_port, "dids_streams_events_in_total") == N
     assert _metric(settings.streams_metrics_port, "dids_streams_records_out_total") == accepted
     assert _metric(settings.streams_metrics_port, "dids_streams_rejects_out_total") == len(broken)
+
+    # no patient identifier in any log line or metric label of the services
+    identifiers = set()
+    for rec in record_events(config, N, now):
+        identifiers |= {rec["nhs_number"], rec["postcode"], rec["person_birth_date"]} - {None, ""}
+    for text in (
+        streams.log_file.read_text(errors="replace"),
+        sink.log_file.read_text(errors="replace"),
+        *(
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics").read().decode()
+            for port in (settings.streams_metrics_port, settings.sink_metrics_port)
+        ),
+    ):
+        leaked = [i for i in identifiers if i in text]
+        assert not leaked, leaked[:3]
