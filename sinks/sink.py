@@ -1,4 +1,4 @@
-"""The ClickHouse sink: dids.examinations -> <db>.examinations, exactly once.
+"""The ClickHouse sink: dids.examinations -> <db>.examinations and dids.rejects -> <db>.rejects, exactly once.
 
 How nothing is lost or doubled:
 * offsets are committed only after ClickHouse acknowledged the insert;
