@@ -48,8 +48,9 @@ class SchemaVersion:
 
     @classmethod
     def from_dict(cls, name: str, version: int, raw: dict[str, Any]) -> SchemaVersion:
-        parsed = parse_schema(raw, _write_hint=False)
-        canonical = to_parsing_canonical_form(parsed)
+        # parsed with fastavro's own hint, so the reader and writer do not parse it again on every call
+        parsed = parse_schema(raw)
+        canonical = to_parsing_canonical_form(parse_schema(raw, _write_hint=False))
         fp = bytes.fromhex(fingerprint(canonical, "CRC-64-AVRO"))
         return cls(name=name, version=version, raw=raw, parsed=parsed, fingerprint=fp)
 

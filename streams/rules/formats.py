@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from functools import lru_cache
 from typing import NamedTuple
 
 from nhs_number import calculate_checksum as _nhs_check_digit
@@ -69,6 +70,7 @@ class CalendarDate(NamedTuple):
         return date(self.year, self.month, self.day)
 
 
+@lru_cache(maxsize=8192)  # every date rule parses the same few strings of a record: parse each once
 def parse_calendar_date(text: str | None) -> CalendarDate | None:
     """The date when ``text`` is valid under DIDS-RULES §1.3, else None.
 
