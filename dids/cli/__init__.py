@@ -51,11 +51,14 @@ def cli(verbose: bool) -> None:
 
     \b
     Start everything locally (Kafka, ClickHouse engine, stream processors, sink, simulator):
-      dids up --simulate
+      dids up
     Then:
       dids status
-      dids sql "SELECT provider_code, count() FROM examinations GROUP BY provider_code"
+      dids sql "SELECT modality, count() FROM examinations FINAL WHERE status = 'active' GROUP BY modality"
       dids down
+    Check an extract before sending it, then send it:
+      dids validate october.csv
+      dids submit october.csv --period 2026-10 --submitter RR8
     """
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,

@@ -19,7 +19,7 @@ from dids.settings import Settings
     help="Longest wait before a partial batch is inserted [DIDS_SINK_BATCH_SECONDS, 1.0].",
 )
 def command(metrics_port: int | None, batch_rows: int | None, batch_seconds: float | None) -> None:
-    """Consume dids.examinations and insert into ClickHouse, exactly once.
+    """Consume dids.examinations and dids.rejects and insert into ClickHouse, exactly once.
 
     Offsets are committed only after ClickHouse acknowledged the insert. Start more sinks with the
     same DIDS_SINK_GROUP to share the partitions. Stop with Ctrl-C or SIGTERM (the batch in hand
