@@ -142,4 +142,6 @@ def _base(key: str, state: dict[str, Any], status: str, now: datetime | None) ->
         "submission_id": meta.get("submission_id"),
         "submitter_org": meta.get("submitter_org"),
         "row_number": meta.get("row_number"),
+        # set for every version once the examination was first accepted (streams.process)
+        "first_test_date": state.get("first_test_date"),
     }

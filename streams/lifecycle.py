@@ -69,6 +69,7 @@ def merge(state: dict[str, Any] | None, event: dict[str, Any]) -> Merge:
         "seen": _remember(state["seen"] if state else [], event["event_id"]),
         "person_id": state.get("person_id") if state else None,
         "published": state.get("published", False) if state else False,
+        "first_test_date": state.get("first_test_date") if state else None,
     }
     return Merge(new_state, "applied")
 

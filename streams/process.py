@@ -84,6 +84,10 @@ def process_event(
     if verdict.person_id is not None:
         new_state["person_id"] = verdict.person_id
     examination = None
+    if verdict.kind == "accepted" and not new_state.get("first_test_date"):
+        # the first accepted test date fixes the ClickHouse partition for every later version
+        new_state["first_test_date"] = verdict.record["diagnostic_test_date"]
+        verdict.record["first_test_date"] = new_state["first_test_date"]
     if verdict.record is not None and (verdict.kind == "accepted" or new_state["published"]):
         examination = Output(key, catalog.encode(EXAMINATION_RECORD, verdict.record))
         new_state["published"] = verdict.kind == "accepted"

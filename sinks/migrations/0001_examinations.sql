@@ -1,5 +1,7 @@
 -- Current examination records, one row per version; ReplacingMergeTree keeps the highest version
 -- of each (site, accession). Query with FINAL (or argMax) for exact current counts.
+-- Partitioned by the month of the *first* accepted test date, which every later version keeps:
+-- background merges only replace rows within a partition, and a correction may move the test date.
 -- non_replicated_deduplication_window makes retried inserts with the same
 -- insert_deduplication_token a no-op: the sink's exactly-once guarantee rests on it.
 CREATE TABLE IF NOT EXISTS {db}.examinations
@@ -20,6 +22,7 @@ CREATE TABLE IF NOT EXISTS {db}.examinations
     submitter_org Nullable(String),
     provider_code Nullable(String),
     diagnostic_test_date Nullable(Date32),
+    first_test_date Nullable(Date32),
     month_of_test Nullable(UInt8),
     year_of_test Nullable(UInt16),
     patient_source_setting LowCardinality(Nullable(String)),
@@ -30,6 +33,6 @@ CREATE TABLE IF NOT EXISTS {db}.examinations
     kafka_offset UInt64
 )
 ENGINE = ReplacingMergeTree(version)
-PARTITION BY toYYYYMM(ifNull(diagnostic_test_date, toDate32('1970-01-01')))
+PARTITION BY toYYYYMM(ifNull(first_test_date, toDate32('1970-01-01')))
 ORDER BY (site_code, accession_number)
 SETTINGS non_replicated_deduplication_window = 10000, allow_nullable_key = 0;

@@ -170,3 +170,32 @@ def test_a_key_repeated_in_its_submission_is_rejected_with_dids071():
     assert not published
     (rej,) = rejects.values()
     assert "DIDS071" in rej["rejects"]
+
+
+def test_every_version_keeps_the_first_accepted_test_date():
+    perf = _performed(
+        diagnostic_test_request_date="2026-10-01",
+        diag_test_request_rec_date="2026-10-01",
+        diagnostic_test_date="2026-10-05",
+        service_report_date="2026-10-06",
+        event_time=NOW - timedelta(days=1),
+        received_time=NOW - timedelta(days=1),
+    )
+    moved = dict(
+        perf,
+        event_id="m1",
+        event_type="corrected",
+        diagnostic_test_date="2026-09-28",
+        diagnostic_test_request_date="2026-09-20",
+        diag_test_request_rec_date="2026-09-20",
+        event_time=perf["event_time"] + timedelta(seconds=1),
+    )
+    cancel = dict(moved, event_id="c2", event_type="cancelled", event_time=perf["event_time"] + timedelta(seconds=2))
+    table, seen = {}, []
+    for e in (perf, moved, cancel):
+        routed = process_event(CATALOG, CTX, e, table.get(event_key(e)), NOW)
+        table[event_key(e)] = routed.state
+        seen.append(CATALOG.decode(routed.examination.value, EXAMINATION_RECORD))
+    assert [r["status"] for r in seen] == ["active", "active", "cancelled"]
+    assert seen[1]["diagnostic_test_date"] == "2026-09-28"
+    assert {r["first_test_date"] for r in seen} == {"2026-10-05"}
