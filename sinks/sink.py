@@ -23,6 +23,7 @@ from typing import Any
 from confluent_kafka import OFFSET_INVALID, Consumer, KafkaError, TopicPartition
 from prometheus_client import Counter, Gauge, Histogram
 
+from dids.dead_letters import DeadLetter
 from dids.errors import DidsError
 from dids.kafka import client_config
 from dids.metrics import LATENCY_BUCKETS
@@ -296,13 +297,7 @@ class ClickHouseSink:
         DEAD_LETTERS.inc()
         if self._dlq is None:
             self._dlq = EventProducer(self.settings)
-        headers = [
-            ("dids.error", type(exc).__name__.encode()),
-            ("dids.error.message", str(exc)[:1000].encode()),
-            ("dids.source.topic", msg.topic().encode()),
-            ("dids.source.partition", str(msg.partition()).encode()),
-            ("dids.source.offset", str(msg.offset()).encode()),
-        ]
+        headers = DeadLetter(type(exc).__name__, str(exc)).headers(msg.topic(), msg.partition(), msg.offset())
         self._dlq.send(self.dlq_topic, key=msg.key() or b"", value=msg.value() or b"", headers=headers)
         self._dlq.flush()  # before the offset can be committed
         log.warning("dead-lettered %s[%d]@%d: %s", msg.topic(), msg.partition(), msg.offset(), type(exc).__name__)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from dids.dead_letters import DeadLetter
 from schemas.catalog import EXAMINATION_EVENT, EXAMINATION_RECORD, EXAMINATION_REJECT, Catalog
 from schemas.codec import CodecError
 from streams.evaluate import StreamContext, Verdict, evaluate
@@ -21,21 +22,6 @@ from streams.lifecycle import merge
 class Output:
     key: str
     value: bytes
-
-
-@dataclass(frozen=True)
-class DeadLetter:
-    error: str  # the error class, e.g. UnknownSchemaError
-    message: str  # what went wrong; never a patient identifier
-
-    def headers(self, topic: str, partition: int, offset: int) -> list[tuple[str, bytes]]:
-        return [
-            ("dids.error", self.error.encode()),
-            ("dids.error.message", self.message[:1000].encode()),
-            ("dids.source.topic", topic.encode()),
-            ("dids.source.partition", str(partition).encode()),
-            ("dids.source.offset", str(offset).encode()),
-        ]
 
 
 @dataclass(frozen=True)

@@ -92,5 +92,4 @@ def test_moved_then_cancelled_examination_has_one_current_row(settings_factory, 
     assert client.command("SELECT count() FROM examinations FINAL WHERE status = 'active'") == 0
     # merges replace old versions only within a partition: all versions must share one
     client.command("OPTIMIZE TABLE examinations FINAL")
-    assert client.command("SELECT count() FROM examinations WHERE record_key = {k:String}",
-                          parameters={"k": key}) == 1
+    assert client.command("SELECT count() FROM examinations WHERE record_key = {k:String}", parameters={"k": key}) == 1

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Any
-
 import pytest
 
 from schemas.catalog import EXAMINATION_EVENT, Catalog, default_catalog
@@ -16,27 +13,7 @@ from schemas.codec import (
     UnknownSchemaError,
     encode,
 )
-
-
-def sample(schema: dict[str, Any]) -> dict[str, Any]:
-    """A record with a non-null value in every field, built from the schema itself."""
-    out: dict[str, Any] = {}
-    for f in schema["fields"]:
-        t = f["type"]
-        if isinstance(t, list):
-            t = next(x for x in t if x != "null")
-        if isinstance(t, dict) and t.get("logicalType") == "timestamp-millis":
-            out[f["name"]] = datetime(2026, 5, 1, 12, 30, tzinfo=timezone.utc)
-        elif isinstance(t, dict) and t.get("type") == "array":
-            items = t["items"]
-            out[f["name"]] = [sample(items)] if isinstance(items, dict) else [f"v-{f['name']}"]
-        elif t == "boolean":
-            out[f["name"]] = True
-        elif t in ("int", "long"):
-            out[f["name"]] = 7
-        else:
-            out[f["name"]] = f"v-{f['name']}"
-    return out
+from schemas.compatibility import sample
 
 
 def test_header_is_magic_and_little_endian_crc64_fingerprint():

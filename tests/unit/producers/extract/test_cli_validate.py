@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 
@@ -17,8 +16,6 @@ from .conftest import NOW
 
 KEYS = ["row", "site_code", "accession_number", "status", "rejects", "warnings", "not_checked"]
 SUBMITTED = ["--submission-date", NOW.date().isoformat()]
-HAS_DERIVE = importlib.util.find_spec("streams.derive") is not None
-HAS_LOADERS = importlib.util.find_spec("streams.refdata.loaders") is not None
 
 
 @pytest.fixture(scope="module")
@@ -141,7 +138,6 @@ def test_derive_without_the_module_is_a_clear_error(tmp_path, rows, monkeypatch)
     assert result.exit_code == 2 and "streams.derive" in result.output
 
 
-@pytest.mark.skipif(not HAS_DERIVE, reason="streams.derive is not installed yet")
 def test_derive_adds_derived_values_without_identifiers(tmp_path, rows):
     path = tmp_path / "d.csv"
     write_csv(rows[:2], path)
@@ -153,7 +149,6 @@ def test_derive_adds_derived_values_without_identifiers(tmp_path, rows):
         assert not {"NHS_NUMBER", "DATE_OF_BIRTH", "POSTCODE"} & set(obj["derived"])
 
 
-@pytest.mark.skipif(not HAS_LOADERS, reason="streams.refdata.loaders is not installed yet")
 def test_refdata_runs_the_reference_rules(tmp_path, rows):
     from streams.refdata.loaders import SAMPLES_DIR
 
@@ -170,7 +165,6 @@ def test_refdata_runs_the_reference_rules(tmp_path, rows):
     assert result.exit_code == 2 and "nicip.csv" in result.output
 
 
-@pytest.mark.skipif(not HAS_LOADERS, reason="streams.refdata.loaders is not installed yet")
 def test_refdata_defaults_to_the_setting(tmp_path, rows, monkeypatch):
     from streams.refdata.loaders import SAMPLES_DIR
 

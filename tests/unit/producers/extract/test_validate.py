@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 
 import pytest
@@ -128,10 +127,6 @@ def test_duplicates_are_exact_whatever_the_bitmap_size(tmp_path, with_duplicates
     assert validate_module.duplicate_keys(open_extract(path), slots=slots) == {(site, accession)}
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("streams.refdata.loaders") is None or importlib.util.find_spec("streams.derive") is None,
-    reason="reference-data loaders or derivations not installed yet",
-)
 def test_local_codes_are_mapped_before_the_rules_for_the_submitter(tmp_path, generated, now):
     from streams.refdata.loaders import SAMPLES_DIR
 
