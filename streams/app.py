@@ -5,11 +5,12 @@ from __future__ import annotations
 import faust
 
 from dids.settings import Settings
-from streams import agents, topics
+from streams import agents, faust_fixes, topics, watchdog
 from streams.evaluate import StreamContext
 
 
 def make_app(settings: Settings, ctx: StreamContext) -> faust.App:
+    faust_fixes.apply()
     datadir = settings.home / "faust" / settings.streams_app_id
     datadir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
@@ -39,6 +40,7 @@ def make_app(settings: Settings, ctx: StreamContext) -> faust.App:
         dlq=raw_topic(topics.DLQ),
     )
     agents.register(app, wiring, ctx)
+    watchdog.register(app, settings.topic(topics.RIS_EVENTS))
     return app
 
 

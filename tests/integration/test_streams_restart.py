@@ -64,8 +64,12 @@ def test_restarted_worker_recovers_table_and_continues_without_duplicates(settin
     send(performed)  # redelivery of everything the first worker already merged
     send(reported)
     port = settings.streams_metrics_port
-    assert _wait_metric(port, "dids_streams_merges_total", 'outcome="applied"', 40) == 40
-    assert _wait_metric(port, "dids_streams_merges_total", 'outcome="duplicate"', 40) == 40
+    assert _wait_metric(port, "dids_streams_merges_total", 'outcome="applied"', 40) >= 40
+    # At-least-once: the first worker may have stopped before committing the offset of its last
+    # events, so those arrive twice more (redelivered and resent): still duplicates, never new versions.
+    duplicates = _wait_metric(port, "dids_streams_merges_total", 'outcome="duplicate"', 40)
+    assert 40 <= duplicates <= 80, duplicates
+    assert _metric(port, "dids_streams_merges_total", 'outcome="applied"') == 40  # only the reported ones
     assert second.alive()
 
     # the topic's last version of every examination is the reported one, and versions only grew
