@@ -51,6 +51,9 @@ class Settings:
     sink_batch_rows: int = 5000
     sink_batch_seconds: float = 1.0
     sink_metrics_port: int = 9102
+    # monthly snapshots: days after a month's end when its provisional and final snapshots are due
+    snapshot_provisional_days: int = 35
+    snapshot_final_days: int = 185
     # producers
     producer_metrics_port: int = 9103
 

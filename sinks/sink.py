@@ -1,4 +1,4 @@
-"""The ClickHouse sink: dids.examinations -> <db>.examinations and dids.rejects -> <db>.rejects, exactly once.
+"""The ClickHouse sink: dids.examinations, dids.rejects and dids.submissions into their tables, exactly once.
 
 How nothing is lost or doubled:
 * offsets are committed only after ClickHouse acknowledged the insert;
@@ -29,7 +29,7 @@ from dids.kafka import client_config
 from dids.metrics import LATENCY_BUCKETS
 from dids.settings import Settings
 from producers.kafka import EventProducer
-from schemas.catalog import EXAMINATION_RECORD, EXAMINATION_REJECT, Catalog, default_catalog
+from schemas.catalog import EXAMINATION_RECORD, EXAMINATION_REJECT, SUBMISSION_MANIFEST, Catalog, default_catalog
 from schemas.codec import CodecError
 from sinks.clickhouse import DatabaseError, OperationalError, connect
 from streams import topics
@@ -60,6 +60,7 @@ def routes(settings: Settings) -> list[Route]:
     return [
         Route(settings.topic(topics.EXAMINATIONS), "examinations", EXAMINATION_RECORD),
         Route(settings.topic(topics.REJECTS), "rejects", EXAMINATION_REJECT),
+        Route(settings.topic(topics.SUBMISSIONS), "submissions", SUBMISSION_MANIFEST),
     ]
 
 
@@ -217,6 +218,8 @@ class ClickHouseSink:
 
     def _observe_freshness(self, pending: _Pending) -> None:
         columns = self.shapes[pending.route.table].columns
+        if "event_time" not in columns:  # submission manifests: no RIS event behind them
+            return
         at = columns.index("event_time")
         now = datetime.now(timezone.utc)
         for row in pending.rows:

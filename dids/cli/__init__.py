@@ -27,6 +27,8 @@ COMMANDS = {
     "schemas": "schemas",
     "validate": "validate",
     "consent": "consent",
+    "snapshot": "snapshot",
+    "report": "report",
 }
 
 
@@ -54,7 +56,7 @@ def cli(verbose: bool) -> None:
       dids up
     Then:
       dids status
-      dids sql "SELECT modality, count() FROM examinations FINAL WHERE status = 'active' GROUP BY modality"
+      dids sql "SELECT modality, count() FROM current_examinations GROUP BY modality"
       dids down
     Check an extract before sending it, then send it:
       dids validate october.csv

@@ -1,0 +1,67 @@
+"""Last good file through the whole pipeline: two extract files for the same provider-month go
+through dids submit -> Kafka -> stream worker -> sink -> ClickHouse; the second replaces the first
+for that month and records of other months stay (real-time events on top of a file: test_warehouse_views)."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta, timezone
+
+from producers.extract.writer import write_csv
+from producers.generator import SimulationConfig, records
+from producers.submit import submit_file
+from sinks.clickhouse import connect
+from sinks.migrate import migrate
+from streams.topics import ensure_topics
+
+NOW = datetime.now(timezone.utc).replace(microsecond=0)
+
+
+def _poll(fn, expected, timeout=120.0):
+    deadline = time.monotonic() + timeout
+    value = fn()
+    while value != expected and time.monotonic() < deadline:
+        time.sleep(0.5)
+        value = fn()
+    return value
+
+
+def _month(rec):
+    return (rec.get("diagnostic_test_date") or "")[:7] or None
+
+
+def test_a_newer_file_replaces_the_provider_month(settings_factory, service_factory, tmp_path):
+    settings = settings_factory()
+    ensure_topics(settings)
+    migrate(settings)
+    service_factory(settings, "streams", ready_port=settings.streams_metrics_port)
+    service_factory(settings, "sink", ready_port=settings.sink_metrics_port)
+
+    rows = list(records(SimulationConfig(seed=21, providers=1, invalid_rate=0.0), 240, NOW))
+    period = max(m for m in map(_month, rows) if m)  # the file's own month: the latest in it
+    in_period = [r for r in rows if _month(r) == period]
+    others = [r for r in rows if _month(r) != period]
+    assert len(in_period) > 20 and others
+    kept = in_period[: len(in_period) // 2]  # the newer file drops half of the month's records
+
+    first, second = tmp_path / "first.csv", tmp_path / "second.csv"
+    write_csv(rows, first)
+    write_csv(kept, second)
+    a = submit_file(settings, first, period=period, submitter="RR8", received=NOW - timedelta(minutes=5))
+    client = connect(settings)
+
+    def current():
+        return client.command("SELECT count() FROM current_examinations")
+
+    assert _poll(current, 240) == 240
+    b = submit_file(settings, second, period=period, submitter="RR8", received=NOW)
+    assert a.submission_id != b.submission_id
+
+    expected = len(others) + len(kept)
+    assert _poll(current, expected) == expected, "the newer file should displace the dropped records"
+    by_file = dict(
+        client.query("SELECT ifNull(submission_id, ''), count() FROM current_examinations GROUP BY 1").result_rows
+    )
+    assert by_file == {a.submission_id: len(others), b.submission_id: len(kept)}
+    assert client.command("SELECT count() FROM submissions FINAL") == 2
+    assert client.command("SELECT count() FROM examinations FINAL WHERE status = 'active'") == 240  # nothing deleted
