@@ -28,7 +28,6 @@ COMMANDS = {
     "validate": "validate",
     "consent": "consent",
     "snapshot": "snapshot",
-    "report": "report",
 }
 
 
