@@ -28,6 +28,7 @@ COMMANDS = {
     "validate": "validate",
     "consent": "consent",
     "snapshot": "snapshot",
+    "report": "report",
 }
 
 

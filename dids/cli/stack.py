@@ -67,8 +67,9 @@ def up_command(simulate: bool, rate: float, duration: float, seed: int, demo: bo
     click.echo(
         "Up. Try:\n"
         "  dids status\n"
-        '  dids sql "SELECT provider_code, modality, count() AS tests FROM examinations FINAL '
-        "WHERE status = 'active' GROUP BY ALL ORDER BY tests DESC\"\n"
+        '  dids sql "SELECT provider_code, modality, count() AS tests FROM current_examinations '
+        'GROUP BY ALL ORDER BY tests DESC"\n'
+        "  dids report --month $(date +%Y-%m) --out report.html\n"
         "  dids down"
     )
 

@@ -1,0 +1,73 @@
+"""`dids report`: the month's statistics as one self-contained HTML file for analysts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from dids.settings import Settings
+
+
+def _month(ctx, param, value: str) -> str:
+    from sinks.report import ReportError, check_month
+
+    try:
+        return check_month(value)
+    except ReportError as exc:
+        raise click.BadParameter(str(exc)) from exc
+
+
+def _size(n: int) -> str:
+    return f"{n} bytes" if n < 1024 else f"{n / 1024:.1f} KiB" if n < 1024 * 1024 else f"{n / 1024 / 1024:.1f} MiB"
+
+
+@click.command("report")
+@click.option("--month", required=True, callback=_month, metavar="YYYY-MM", help="Reporting month (of the test date).")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="HTML file to write (replaced if it exists).",
+)
+@click.option(
+    "--source",
+    type=click.Choice(["live", "provisional", "final"]),
+    default="live",
+    show_default=True,
+    help="Live current records, or the month's provisional / final snapshot (`dids snapshot`).",
+)
+def command(month: str, out: Path, source: str) -> None:
+    """Write the statistics report of one month (--month) as one HTML file.
+
+    The statistics of the national monthly release (DIDS-SPEC 9): activity by modality over the 13
+    months to it, waiting times (median, 90th and 95th percentile) by modality, GP direct access to
+    tests for early cancer diagnosis, the busiest providers, and data-quality rejects by rule and by
+    provider. Plots are inline SVG: the file needs no network and no scripts, so it can be mailed or
+    archived as it is.
+
+    \b
+    Examples:
+      dids report --month 2026-10 --out report-2026-10.html
+      dids report --month 2026-10 --source provisional --out provisional-2026-10.html
+    """
+    from sinks import report
+    from sinks.clickhouse import DatabaseError, OperationalError, WarehouseUnavailableError, connect
+
+    settings = Settings.from_env()
+    try:
+        client = connect(settings)
+        data = report.fetch_report_data(client, month, source)
+    except WarehouseUnavailableError as exc:
+        raise click.ClickException(str(exc)) from exc
+    except (DatabaseError, OperationalError) as exc:
+        raise click.ClickException(
+            f"ClickHouse refused the report's queries: {str(exc).strip().splitlines()[0]} "
+            "(is the warehouse up and `dids db migrate` done?)"
+        ) from exc
+    html = report.build_report(data).encode("utf-8")
+    try:
+        out.write_bytes(html)
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {out}: {exc.strerror or exc}") from exc
+    click.echo(f"wrote {out} ({_size(len(html))}): {source} data for {month}")
