@@ -46,19 +46,15 @@ GROUP BY day, provider_code, site_code, modality, patient_source_setting, age_ba
 
 CREATE VIEW IF NOT EXISTS {db}.activity_monthly AS
 SELECT
-    formatDateTime(diagnostic_test_date, '%Y-%m') AS month,
-    provider_code,
-    site_code,
-    ifNull(modality, 'Unknown') AS modality,
-    patient_source_setting,
-    age_band_5_years,
-    gender_code,
-    count() AS tests
-FROM {db}.current_examinations
+    formatDateTime(day, '%Y-%m') AS month,
+    provider_code, site_code, modality, patient_source_setting, age_band_5_years, gender_code,
+    sum(tests) AS tests
+FROM {db}.activity_daily
 GROUP BY month, provider_code, site_code, modality, patient_source_setting, age_band_5_years, gender_code;
 
--- Data quality: rejected records by rule, provider and month of test (latest version of each reject);
--- warnings by rule over the current records.
+-- Data quality: rejected record versions by rule, provider and month of test (a record rejected twice
+-- counts twice, and stays counted after a later accepted correction: this measures what was sent);
+-- warnings by rule over the current records. Rejects without a test date have no month.
 CREATE VIEW IF NOT EXISTS {db}.dq_rejects_by_rule AS
 SELECT
     formatDateTime(diagnostic_test_date, '%Y-%m') AS month,
