@@ -127,6 +127,7 @@ class ClickHouseSink:
         self._dlq: EventProducer | None = None
         self._held: list = []  # messages a paused poll returned anyway: handled after the retry
         self._in_rebalance = False
+        self._lag_updated = 0.0
         self.rows_inserted = 0
         self.consumer = Consumer(
             client_config(
@@ -158,6 +159,7 @@ class ClickHouseSink:
                     self._add(msg)
                 if self._due():
                     self.flush()
+                self._update_lag()
             self.flush()
         except SinkStoppedError as exc:
             log.warning("%s", exc)
@@ -222,7 +224,6 @@ class ClickHouseSink:
             del self._pending[(tp.topic, tp.partition)]
         if not self._pending:
             self._first_pending_at = None
-        self._update_lag()
 
     def _observe_freshness(self, pending: _Pending) -> None:
         columns = self.shapes[pending.route.table].columns
@@ -323,10 +324,16 @@ class ClickHouseSink:
                 time.sleep(1.0)
 
     def _update_lag(self) -> None:
+        # The high watermarks come from the fetcher's own responses (cached=True): asking the broker
+        # for every partition after every batch cost about a second per batch and starved the sink.
+        now = time.monotonic()
+        if now - self._lag_updated < 1.0:
+            return
+        self._lag_updated = now
         try:
             for tp in self.consumer.position(self.consumer.assignment()):
-                _, high = self.consumer.get_watermark_offsets(tp, timeout=1.0, cached=False)
-                if tp.offset >= 0:
+                _, high = self.consumer.get_watermark_offsets(tp, cached=True)
+                if tp.offset >= 0 and high >= 0:
                     LAG.labels(tp.topic, str(tp.partition)).set(max(0, high - tp.offset))
         except Exception as exc:  # lag is best effort; never stop the sink for it
             log.debug("lag update failed: %s", exc)

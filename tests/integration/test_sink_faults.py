@@ -1,6 +1,7 @@
 """The sink under faults, against the real broker and a real ClickHouse engine: whatever happens,
 every message on dids.examinations becomes exactly one row.
 
+* kill -9 of the sink, repeatedly, while it inserts;
 * a crash after ClickHouse took a batch but before the offsets were committed (the state is built
   exactly: rows already in the table, nothing committed), then a restart;
 * the warehouse stopped for 30 s while messages keep coming, then started again on the same data.
@@ -90,6 +91,38 @@ def test_crash_between_insert_and_commit_inserts_nothing_twice(settings_factory,
     counts = _poll(lambda: _counts(client), (500, 500))
     print(f"\ncrash between insert and commit: {counts[0]} rows for 500 messages")
     assert counts == (500, 500)
+
+
+def test_sink_killed_repeatedly_loses_and_doubles_nothing(settings_factory, service_factory):
+    settings = settings_factory(sink_batch_rows=250, sink_batch_seconds=0.2)
+    ensure_topics(settings)
+    migrate(settings)
+    client = connect(settings)
+    n, kills = 12_000, 0
+    _publish(settings, 0, n)
+    for _ in range(3):
+        sink = service_factory(settings, "sink", ready_port=settings.sink_metrics_port)
+        before = _counts(client)[0]
+        _poll(lambda b=before: _counts(client)[0] > b, True, timeout=60)
+        if _counts(client)[0] < n:
+            sink.kill()  # SIGKILL: no flush, no commit, no goodbye
+            kills += 1
+    service_factory(settings, "sink", ready_port=settings.sink_metrics_port)
+    counts = _poll(lambda: _counts(client), (n, n))
+    print(f"\nsink killed {kills} times: {counts[0]} rows for {n} messages")
+    assert kills >= 1
+    assert counts == (n, n)
+    # and the operator sees it caught up: lag 0 on both partitions of dids.examinations
+    topic = settings.topic(topics.EXAMINATIONS)
+
+    def lag_lines():
+        text = urllib.request.urlopen(f"http://127.0.0.1:{settings.sink_metrics_port}/metrics", timeout=5).read()
+        return sorted(
+            line for line in text.decode().splitlines() if line.startswith("dids_sink_consumer_lag{") and topic in line
+        )
+
+    expected = [f'dids_sink_consumer_lag{{partition="{p}",topic="{topic}"}} 0.0' for p in (0, 1)]
+    assert _poll(lag_lines, expected, timeout=10) == expected
 
 
 def test_warehouse_down_for_30_seconds(settings_factory, service_factory, tmp_path):
