@@ -29,6 +29,7 @@ COMMANDS = {
     "consent": "consent",
     "snapshot": "snapshot",
     "report": "report",
+    "bench": "bench",
 }
 
 
