@@ -20,6 +20,7 @@ import shutil
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -40,6 +41,8 @@ class BenchConfig:
     freshness_seconds: float = 30.0
     ceiling_events: int = 100_000
     seed: int = 1
+    workers: int = 1  # stream workers sharing the events topic (same app id)
+    partitions: int = 2
     keep: Path | None = None  # keep the scratch home here instead of deleting it
 
 
@@ -57,10 +60,20 @@ def _peak_rss_mb(pid: int) -> float | None:
     return None
 
 
-def bench_settings(home: Path) -> Settings:
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process so far (/proc/<pid>/stat fields 14 and 15)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def bench_settings(home: Path, partitions: int = 2) -> Settings:
     kafka = free_port()
     return Settings(
         home=home,
+        topic_partitions=partitions,
         kafka_bootstrap=f"127.0.0.1:{kafka}",
         clickhouse_url=f"http://127.0.0.1:{free_port()}",
         clickhouse_database="dids_bench",
@@ -250,6 +263,22 @@ def freshness_run(settings: Settings, client, rate: float, seconds: float, seed:
     }
 
 
+def start_extra_worker(settings: Settings, layout, part: str) -> str:
+    from dids.processes import spawn, wait_until
+    from dids.stack import settings_env
+
+    port = free_port()
+    argv = [sys.executable, "-m", "dids", "streams", "--metrics-port", str(port)]
+    proc = spawn(part, argv, layout.log(part), env=settings_env(settings), pid_file=layout.pid_file(part))
+    wait_until(
+        lambda: urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2),
+        what=part,
+        timeout=90,
+        process=proc,
+    )
+    return f"{part}: worker pid {proc.pid}, metrics :{port}"
+
+
 def run(config: BenchConfig, say: Say) -> dict[str, Any]:
     from dids.stack import Layout, start_part, stop_part
     from sinks.clickhouse import connect
@@ -257,12 +286,13 @@ def run(config: BenchConfig, say: Say) -> dict[str, Any]:
     from streams.topics import ensure_topics
 
     scratch = Path(tempfile.mkdtemp(prefix="dids-bench-")) if config.keep is None else config.keep
-    settings = bench_settings(scratch / "home")
+    settings = bench_settings(scratch / "home", config.partitions)
     layout = Layout(settings.home)
     out: dict[str, Any] = {
         "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
         "settings": {
             "topic_partitions": settings.topic_partitions,
+            "stream_workers": config.workers,
             "sink_batch_rows": settings.sink_batch_rows,
             "sink_batch_seconds": settings.sink_batch_seconds,
         },
@@ -280,13 +310,26 @@ def run(config: BenchConfig, say: Say) -> dict[str, Any]:
         for part in ("streams", "sink"):
             say(start_part(settings, layout, part))
             started_parts.append(part)
+        for i in range(2, config.workers + 1):  # more workers with the same app id share the partitions
+            part = f"streams-{i}"
+            say(start_extra_worker(settings, layout, part))
+            started_parts.append(part)
+        from dids.processes import read_pid
+
+        pids = {part: read_pid(layout.pid_file(part)) for part in started_parts}
+        pids["bench"] = os.getpid()  # the submitting producer runs in this process
+        cpu_before = {part: _cpu_seconds(pid) for part, pid in pids.items() if pid}
         out["pipeline"] = pipeline_run(settings, client, config.records, config.seed, scratch, say)
+        # where the time went: CPU seconds each process spent on the extract, against the wall clock
+        out["pipeline"]["cpu_seconds"] = {
+            part: round(after - cpu_before[part], 1)
+            for part, pid in pids.items()
+            if part in cpu_before and (after := _cpu_seconds(pid)) is not None
+        }
         out["freshness"] = freshness_run(settings, client, config.rate, config.freshness_seconds, config.seed, say)
         say("ceilings: bare consumer, ClickHouse inserts")
         out["ceilings"]["consumer"] = consumer_ceiling(settings, config.records)
         out["ceilings"]["clickhouse_insert"] = insert_ceiling(client, settings.clickhouse_database)
-        from dids.processes import read_pid
-
         out["peak_rss_mb"] = {
             part: _peak_rss_mb(pid) for part in started_parts if (pid := read_pid(layout.pid_file(part))) is not None
         }

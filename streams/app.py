@@ -23,6 +23,9 @@ def make_app(settings: Settings, ctx: StreamContext) -> faust.App:
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
         producer_compression_type="lz4",
+        # every event makes two sends (changelog, record); with no linger each went out as its own
+        # request: 20 ms of linger cut the broker's CPU per event by a quarter (dids bench cpu_seconds)
+        producer_linger=0.02,
         web_enabled=False,
         autodiscover=False,
         stream_wait_empty=False,

@@ -12,10 +12,19 @@ import click
 @click.option("--rate", type=float, default=500.0, show_default=True, help="Events/s for the freshness run.")
 @click.option("--freshness-seconds", type=float, default=30.0, show_default=True, help="Length of the freshness run.")
 @click.option("--ceiling-events", type=int, default=100_000, show_default=True, help="Events for the Avro ceilings.")
+@click.option("--workers", type=int, default=1, show_default=True, help="Stream worker processes sharing the work.")
+@click.option("--partitions", type=int, default=2, show_default=True, help="Partitions of every topic.")
 @click.option("--keep", type=click.Path(path_type=Path, file_okay=False), help="Keep the scratch stack's files here.")
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False), help="Also write the JSON to this file.")
 def command(
-    records: int, rate: float, freshness_seconds: float, ceiling_events: int, keep: Path | None, out: Path | None
+    records: int,
+    rate: float,
+    freshness_seconds: float,
+    ceiling_events: int,
+    workers: int,
+    partitions: int,
+    keep: Path | None,
+    out: Path | None,
 ) -> None:
     """Benchmark: stage ceilings and the pipeline, measured in one run, printed as JSON.
 
@@ -31,10 +40,18 @@ def command(
     """
     from dids.bench import BenchConfig, dumps, run
 
-    if records < 1 or rate <= 0 or freshness_seconds <= 0:
-        raise click.UsageError("--records, --rate and --freshness-seconds must be positive")
+    if records < 1 or rate <= 0 or freshness_seconds <= 0 or workers < 1 or partitions < workers:
+        raise click.UsageError(
+            "--records, --rate, --freshness-seconds and --workers must be positive, --partitions at least --workers"
+        )
     config = BenchConfig(
-        records=records, rate=rate, freshness_seconds=freshness_seconds, ceiling_events=ceiling_events, keep=keep
+        records=records,
+        rate=rate,
+        freshness_seconds=freshness_seconds,
+        ceiling_events=ceiling_events,
+        workers=workers,
+        partitions=partitions,
+        keep=keep,
     )
     result = dumps(run(config, say=lambda line: click.echo(line, err=True)))
     click.echo(result)

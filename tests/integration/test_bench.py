@@ -43,5 +43,6 @@ def test_bench_prints_measurements_that_add_up(broker, tmp_path):  # broker: the
     assert ceilings["consumer"]["events"] >= 2000 and ceilings["clickhouse_insert"]["rows"] == 200_000
     assert set(result["peak_rss_mb"]) >= {"kafka", "warehouse", "streams", "sink"}
     assert all(v > 0 for v in result["peak_rss_mb"].values())
+    assert set(pipeline["cpu_seconds"]) >= {"kafka", "warehouse", "streams", "sink", "bench"}
     assert set(result["ratios"]) == {"pipeline_to_avro_decode", "pipeline_to_consumer", "pipeline_to_clickhouse_insert"}
     assert "avro ceilings" in proc.stderr  # progress on stderr, JSON alone on stdout
