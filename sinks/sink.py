@@ -8,8 +8,7 @@ How nothing is lost or doubled:
   between insert and commit does not insert the same messages again under other batch bounds;
 * rows are versioned: ReplacingMergeTree(version) keeps the latest version of each examination.
 While ClickHouse is unreachable the sink keeps its batch, retries with backoff and reads nothing
-more (bounded memory); it never skips a batch. Its partitions are paused meanwhile and it keeps
-polling, so Kafka still sees a live consumer and the group rebalances normally around it.
+more (bounded memory); it never skips a batch.
 """
 
 from __future__ import annotations
@@ -21,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any
 
-from confluent_kafka import OFFSET_INVALID, Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka import OFFSET_INVALID, Consumer, KafkaError, TopicPartition
 from prometheus_client import Counter, Gauge, Histogram
 
 from dids.dead_letters import DeadLetter
@@ -125,8 +124,6 @@ class ClickHouseSink:
         self._pending: dict[tuple[str, int], _Pending] = {}
         self._first_pending_at: float | None = None
         self._dlq: EventProducer | None = None
-        self._held: list = []  # messages a paused poll returned anyway: handled after the retry
-        self._in_rebalance = False
         self._lag_updated = 0.0
         self.rows_inserted = 0
         self.consumer = Consumer(
@@ -136,9 +133,9 @@ class ClickHouseSink:
                     "group.id": settings.sink_group,
                     "enable.auto.commit": False,
                     "auto.offset.reset": "earliest",
-                    # short enough that a killed sink's partitions move on within seconds; retries
-                    # poll while they wait (_wait_polling), so an outage does not count against these
-                    "max.poll.interval.ms": 60_000,
+                    # a retry loop does not poll: ClickHouse may be away this long before the group moves on
+                    "max.poll.interval.ms": 900_000,
+                    # a killed sink's partitions move to another sink within seconds
                     "session.timeout.ms": 10_000,
                     "heartbeat.interval.ms": 3_000,
                     "fetch.max.bytes": 16 * 1024 * 1024,
@@ -154,8 +151,7 @@ class ClickHouseSink:
         try:
             while not self.stop_event.is_set():
                 room = max(1, self.settings.sink_batch_rows - self._pending_rows())
-                held, self._held = self._held, []
-                for msg in held + self.consumer.consume(num_messages=min(room, 2000), timeout=0.2):
+                for msg in self.consumer.consume(num_messages=min(room, 2000), timeout=0.2):
                     self._add(msg)
                 if self._due():
                     self.flush()
@@ -250,7 +246,7 @@ class ClickHouseSink:
                 log.warning(
                     "insert of %d rows into %s failed (%s); retrying in %.1fs", len(rows), table, _short(exc), delay
                 )
-                if self._wait_polling(delay):
+                if self.stop_event.wait(delay):
                     # stopping: leave the batch uncommitted, the next run inserts it (same token)
                     raise SinkStoppedError(f"stopped with {len(rows)} rows not inserted: {_short(exc)}") from exc
                 delay = min(delay * 2, 10.0)
@@ -260,25 +256,6 @@ class ClickHouseSink:
             BATCHES.labels(table).inc()
             self.rows_inserted += len(rows)
             return
-
-    def _wait_polling(self, seconds: float) -> bool:
-        """Wait out a retry delay; True when asked to stop. Outside a rebalance callback the partitions
-        are paused and polled, which fetches nothing but keeps this consumer in its group."""
-        if self._in_rebalance:  # librdkafka forbids polling from inside its callbacks
-            return self.stop_event.wait(seconds)
-        assignment = self.consumer.assignment()
-        self.consumer.pause(assignment)
-        deadline = time.monotonic() + seconds
-        try:
-            while not self.stop_event.is_set() and (left := deadline - time.monotonic()) > 0:
-                self._held.extend(self.consumer.consume(num_messages=100, timeout=min(left, 1.0)))
-        finally:
-            try:
-                still = {(tp.topic, tp.partition) for tp in self.consumer.assignment()}
-                self.consumer.resume([tp for tp in assignment if (tp.topic, tp.partition) in still])
-            except KafkaException as exc:  # a rebalance in between: the new assignment starts unpaused
-                log.debug("resume after retry wait: %s", exc)
-        return self.stop_event.is_set()
 
     # -- rebalancing -----------------------------------------------------------------------------
 
@@ -303,12 +280,7 @@ class ClickHouseSink:
         # hand the partitions over with nothing half-done
         revoked = {(tp.topic, tp.partition) for tp in partitions}
         log.info("revoked %s", ", ".join(f"{t}[{p}]" for t, p in sorted(revoked)))
-        self._held = [m for m in self._held if (m.topic(), m.partition()) not in revoked]
-        self._in_rebalance = True
-        try:
-            self.flush(revoked)
-        finally:
-            self._in_rebalance = False
+        self.flush(revoked)
 
     def _inserted_offsets(self, route: Route) -> dict[int, int]:
         while True:
