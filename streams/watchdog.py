@@ -58,14 +58,11 @@ def register(app: faust.App, topic_name: str, *, interval: float = 2.0) -> Stall
         for tp in [tp for tp in consumer.assignment() if tp.topic == topic_name]:
             position = await consumer.position(tp)
             committed = consumer._committed_offset.get(tp)
-            if committed is None:
-                # nothing committed by this worker yet: no known-good place to go back to, and going
-                # back to 0 could mean re-reading the whole topic (seen right after a rebalance)
-                detector.forget(tp.partition)
-                continue
             if position is None or not detector.stalled(tp.partition, committed, position, in_flight, time.monotonic()):
                 continue
-            target = committed
+            # None: the group never committed this partition, so where it starts is the log start
+            # (auto.offset.reset=earliest) -- going back there re-reads only what was never committed
+            target = committed or 0
             log.warning(
                 "source partition %s[%d] stalled: fetched to %d but committed %s and nothing in flight; "
                 "rewinding to %d (events read again are merged as duplicates)",
