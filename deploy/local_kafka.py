@@ -66,15 +66,40 @@ def ensure_kafka_libs(cache: Path | None = None, *, quiet: bool = False) -> Path
     return libs
 
 
-def server_properties(data_dir: Path, port: int, controller_port: int, partitions: int = 2) -> str:
+def _listeners(port: int, controller_port: int, sasl_port: int | None, sasl_users: dict[str, str]) -> str:
+    if not sasl_port:
+        return (
+            f"listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}\n"
+            f"advertised.listeners=PLAINTEXT://127.0.0.1:{port}\n"
+            "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT\n"
+        )
+    # a second listener that wants SASL/PLAIN logins (tests of the DIDS_KAFKA_SASL_* settings)
+    accounts = " ".join(f'user_{name}="{password}"' for name, password in sasl_users.items())
+    return (
+        f"listeners=PLAINTEXT://127.0.0.1:{port},SASL_PLAINTEXT://127.0.0.1:{sasl_port},"
+        f"CONTROLLER://127.0.0.1:{controller_port}\n"
+        f"advertised.listeners=PLAINTEXT://127.0.0.1:{port},SASL_PLAINTEXT://127.0.0.1:{sasl_port}\n"
+        "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT\n"
+        "inter.broker.listener.name=PLAINTEXT\n"
+        "sasl.enabled.mechanisms=PLAIN\n"
+        "listener.name.sasl_plaintext.plain.sasl.jaas.config="
+        f"org.apache.kafka.common.security.plain.PlainLoginModule required {accounts};\n"
+    )
+
+
+def server_properties(
+    data_dir: Path,
+    port: int,
+    controller_port: int,
+    partitions: int = 2,
+    sasl_port: int | None = None,
+    sasl_users: dict[str, str] | None = None,
+) -> str:
     # Small internal topics and no rebalance delay: a one-node broker for development and tests.
     return f"""\
 process.roles=broker,controller
 node.id=1
-listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}
-advertised.listeners=PLAINTEXT://127.0.0.1:{port}
-controller.listener.names=CONTROLLER
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+{_listeners(port, controller_port, sasl_port, sasl_users or {})}controller.listener.names=CONTROLLER
 controller.quorum.bootstrap.servers=127.0.0.1:{controller_port}
 log.dirs={data_dir / "logs"}
 num.partitions={partitions}
@@ -140,6 +165,7 @@ class Broker:
     controller_port: int
     data_dir: Path
     startup_seconds: float
+    sasl_port: int | None = None
 
     @property
     def bootstrap(self) -> str:
@@ -167,12 +193,16 @@ def start_broker(
     pid_file: Path | None = None,
     partitions: int = 2,
     timeout: float = 90.0,
+    sasl_port: int | None = None,
+    sasl_users: dict[str, str] | None = None,
 ) -> Broker:
-    """Fetch (once), format (once) and start a broker; return when it accepts clients."""
+    """Fetch (once), format (once) and start a broker; return when it accepts clients.
+
+    With ``sasl_port`` and ``sasl_users`` it also listens there for SASL/PLAIN logins."""
     libs = ensure_kafka_libs()
     data_dir.mkdir(parents=True, exist_ok=True)
     config = data_dir / "server.properties"
-    config.write_text(server_properties(data_dir, port, controller_port, partitions))
+    config.write_text(server_properties(data_dir, port, controller_port, partitions, sasl_port, sasl_users))
     format_storage(libs, config, data_dir)
     proc = spawn("kafka", _java(libs, "kafka.Kafka", str(config)), log_file, pid_file=pid_file)
     bootstrap = f"127.0.0.1:{port}"
@@ -183,7 +213,7 @@ def start_broker(
         process=proc,
         interval=0.5,
     )
-    return Broker(proc, port, controller_port, data_dir, took)
+    return Broker(proc, port, controller_port, data_dir, took, sasl_port)
 
 
 def _quiet_logger():

@@ -1,24 +1,107 @@
-"""Prometheus metrics: every service serves /metrics on its own port (prometheus-client).
+"""Prometheus metrics and health probes: every service serves /metrics, /health and /ready on its own port.
 
-Metric names start with ``dids_<service>_``. Labels never carry patient identifiers: only topic,
-partition, rule code, provider code and the like.
+Metric names are ``dids_<service>_<what>[_<unit>][_total]`` (prometheus-client). Labels never carry
+patient identifiers: only topic, partition, group, rule code, provider code and the like.
+
+``/health`` answers 200 while the process serves (liveness); ``/ready`` answers 200 when the service
+can do its work and 503 with the reason when not (readiness: a worker still recovering its table,
+a sink whose inserts are failing, ...). Both return a small JSON body.
 """
 
 from __future__ import annotations
 
+import importlib
+import json
 import logging
+import threading
+from collections.abc import Callable, Iterable
+from socketserver import ThreadingMixIn
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from prometheus_client import start_http_server
+from prometheus_client import REGISTRY, CollectorRegistry, make_wsgi_app
 
 log = logging.getLogger(__name__)
 
 # seconds: from sub-second stream hops to multi-minute outages
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300)
 
+# (ready, reason): reason says what is missing when not ready
+Readiness = Callable[[], tuple[bool, str]]
 
-def serve_metrics(port: int, host: str = "127.0.0.1") -> None:
-    """Serve /metrics from a daemon thread. Port 0 disables it (tests running several in one process)."""
+# every module that defines process-wide metrics (the warehouse keeps its own registry)
+METRIC_MODULES = (
+    "producers.kafka",
+    "producers.hl7.listener",
+    "streams.agents",
+    "streams.consent",
+    "streams.watchdog",
+    "sinks.sink",
+)
+
+
+def always_ready() -> tuple[bool, str]:
+    return True, "ok"
+
+
+def probe_app(metrics_app: Callable, ready: Readiness) -> Callable:
+    """A WSGI app: /health and /ready here, everything else (/metrics) to prometheus-client."""
+
+    def app(environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path not in ("/health", "/ready"):
+            return metrics_app(environ, start_response)
+        if path == "/health":
+            ok, reason = True, "ok"
+        else:
+            try:
+                ok, reason = ready()
+            except Exception as exc:  # a broken probe means not ready, not a crashed server
+                ok, reason = False, f"readiness check failed: {type(exc).__name__}"
+        body = json.dumps({"status": "ok" if ok else "unavailable", "reason": reason}).encode()
+        start_response("200 OK" if ok else "503 Service Unavailable", [("Content-Type", "application/json")])
+        return [body]
+
+    return app
+
+
+class _Server(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format, *args):  # scrapes every 15 s would flood the service log
+        pass
+
+
+def serve_metrics(port: int, host: str = "127.0.0.1", ready: Readiness = always_ready) -> None:
+    """Serve /metrics, /health and /ready from a daemon thread. Port 0 disables it (tests running
+    several services in one process)."""
     if port <= 0:
         return
-    start_http_server(port, addr=host)
-    log.info("metrics on http://%s:%d/metrics", host, port)
+    server = make_server(host, port, probe_app(make_wsgi_app(), ready), _Server, handler_class=_QuietHandler)
+    threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
+    log.info("metrics on http://%s:%d/metrics (probes /health, /ready)", host, port)
+
+
+def exported_metrics(registries: Iterable[CollectorRegistry] = ()) -> dict[str, str]:
+    """Every series name the services can export, with its type: what alert rules and dashboards may use.
+
+    A histogram ``x`` exports ``x_bucket``, ``x_sum`` and ``x_count``; a counter ``x`` exports ``x_total``.
+    """
+    from sinks.warehouse.metrics import Metrics
+
+    for module in METRIC_MODULES:
+        importlib.import_module(module)
+    names: dict[str, str] = {}
+    for registry in (REGISTRY, Metrics().registry, *registries):
+        for family in registry.collect():
+            if not family.name.startswith("dids_"):
+                continue
+            if family.type == "counter":
+                names[family.name + "_total"] = "counter"
+            elif family.type == "histogram":
+                for suffix in ("_bucket", "_sum", "_count"):
+                    names[family.name + suffix] = "histogram"
+            else:
+                names[family.name] = family.type
+    return names

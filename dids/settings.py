@@ -14,7 +14,14 @@ from pathlib import Path
 from dids.errors import ConfigError
 
 _PREFIX = "DIDS_"
-_SECRET_FIELDS = {"clickhouse_password", "analyst_password", "admin_password", "pseudonymisation_key"}
+_SECRET_FIELDS = {
+    "clickhouse_password",
+    "analyst_password",
+    "admin_password",
+    "pseudonymisation_key",
+    "kafka_sasl_password",
+    "kafka_ssl_key_password",
+}
 
 
 @dataclass(frozen=True)
@@ -26,11 +33,23 @@ class Settings:
     topic_prefix: str = ""  # tests and side-by-side stacks namespace their topics with it
     topic_partitions: int = 2
     topic_replication: int = 1
+    # Kafka security, passed to every client (librdkafka and Faust alike): PLAINTEXT, SSL,
+    # SASL_PLAINTEXT or SASL_SSL; SASL mechanism PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512; PEM files
+    kafka_security_protocol: str = "PLAINTEXT"
+    kafka_sasl_mechanism: str = "PLAIN"
+    kafka_sasl_username: str = ""
+    kafka_sasl_password: str = ""
+    kafka_ssl_ca_file: str = ""
+    kafka_ssl_cert_file: str = ""
+    kafka_ssl_key_file: str = ""
+    kafka_ssl_key_password: str = ""
     # ClickHouse (a server, or the embedded `dids warehouse`), always over HTTP
     clickhouse_url: str = "http://127.0.0.1:8123"
     clickhouse_user: str = "default"
     clickhouse_password: str = ""
     clickhouse_database: str = "dids"
+    # a ClickHouse cluster name: migrations then run ON CLUSTER with Replicated engines (sinks/cluster.py)
+    clickhouse_cluster: str = ""
     # the embedded warehouse's own accounts (ignored when talking to a real server)
     admin_password: str = ""
     analyst_user: str = "analyst"
@@ -41,6 +60,8 @@ class Settings:
     demo: int = 0  # 1: local demo, a fixed well-known pseudonymisation key is allowed (never in production)
     # reference data folder (CSV files, streams/refdata/FORMATS.md); empty = the shipped samples in demo mode
     refdata_dir: str = ""
+    # logs: text for people, json (one object a line) for log shippers
+    log_format: str = "text"
     # every service's /metrics binds here (0.0.0.0 in containers)
     metrics_host: str = "127.0.0.1"
     # stream processors

@@ -6,9 +6,11 @@ Each part is a background process with a log file under ``<home>/logs`` and a pi
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -144,6 +146,15 @@ def _http_ok(url: str, timeout: float = 2.0) -> bool:
         return resp.status == 200
 
 
+def _ready(url: str, timeout: float = 2.0) -> tuple[bool, str]:
+    """A service's /ready: (ready, reason); 503 carries the reason in its JSON body."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
+            return resp.status == 200, ""
+    except urllib.error.HTTPError as exc:
+        return False, json.loads(exc.read() or b"{}").get("reason", f"HTTP {exc.code}")
+
+
 @dataclass(frozen=True)
 class PartStatus:
     part: str
@@ -170,7 +181,7 @@ def status(settings: Settings, layout: Layout) -> list[PartStatus]:
             elif part in ("streams", "sink"):
                 port = settings.streams_metrics_port if part == "streams" else settings.sink_metrics_port
                 address = f"http://127.0.0.1:{port}/metrics"
-                healthy = pid is not None and _http_ok(address)
+                healthy, detail = _ready(f"http://127.0.0.1:{port}/ready") if pid is not None else (False, "")
             elif part == "simulator":
                 detail = "" if pid else "(not running: start with `dids up --simulate` or `dids simulate`)"
         except Exception as exc:

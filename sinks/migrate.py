@@ -13,6 +13,7 @@ from pathlib import Path
 from dids.errors import DidsError
 from dids.settings import Settings
 from sinks.clickhouse import DatabaseError, connect, server_client
+from sinks.cluster import on_cluster
 
 log = logging.getLogger(__name__)
 
@@ -50,17 +51,35 @@ def load_migrations(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
     return out
 
 
+def setup_statements(database: str) -> list[str]:
+    """The database and the migrations table, before any migration."""
+    return [
+        f"CREATE DATABASE IF NOT EXISTS {database}",
+        f"CREATE TABLE IF NOT EXISTS {database}.schema_migrations (version UInt32, name String, checksum String, "
+        "applied_at DateTime64(3, 'UTC') DEFAULT now64(3)) ENGINE = MergeTree ORDER BY version",
+    ]
+
+
+def ddl(database: str, cluster: str = "") -> list[str]:
+    """Every statement ``migrate`` would run on an empty server, as it would run them (cluster variant too)."""
+    statements = setup_statements(database) + [s for m in load_migrations() for s in m.statements(database)]
+    return [on_cluster(s, cluster) for s in statements] if cluster else statements
+
+
 def migrate(settings: Settings) -> list[str]:
     """Create the database and apply pending migrations. Returns the names applied."""
     db = settings.clickhouse_database
     if not _IDENT.match(db):
         raise MigrationError(f"DIDS_CLICKHOUSE_DATABASE={db!r} is not a plain identifier")
-    server_client(settings).command(f"CREATE DATABASE IF NOT EXISTS {db}")
+    cluster = settings.clickhouse_cluster
+
+    def variant(statement: str) -> str:
+        return on_cluster(statement, cluster) if cluster else statement
+
+    create_db, create_history = setup_statements(db)
+    server_client(settings).command(variant(create_db))
     client = connect(settings)
-    client.command(
-        f"CREATE TABLE IF NOT EXISTS {db}.schema_migrations (version UInt32, name String, checksum String, "
-        "applied_at DateTime64(3, 'UTC') DEFAULT now64(3)) ENGINE = MergeTree ORDER BY version"
-    )
+    client.command(variant(create_history))
     done = {
         row[0]: (row[1], row[2])
         for row in client.query(f"SELECT version, name, checksum FROM {db}.schema_migrations").result_rows
@@ -79,7 +98,7 @@ def migrate(settings: Settings) -> list[str]:
             continue
         for stmt in mig.statements(db):
             try:
-                client.command(stmt)
+                client.command(variant(stmt))
             except DatabaseError as exc:
                 raise MigrationError(f"migration {mig.version:04d}_{mig.name} failed: {exc}") from exc
         client.insert(

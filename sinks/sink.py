@@ -13,6 +13,7 @@ more (bounded memory); it never skips a batch.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -44,7 +45,9 @@ INSERT_SECONDS = Histogram("dids_sink_insert_seconds", "ClickHouse insert latenc
 FRESHNESS = Histogram(
     "dids_sink_freshness_seconds", "Now minus RIS event time when the row was inserted", buckets=LATENCY_BUCKETS
 )
-LAG = Gauge("dids_sink_consumer_lag", "Messages not yet consumed", ["topic", "partition"])
+LAG = Gauge("dids_sink_consumer_lag", "Messages not yet consumed", ["group", "topic", "partition"])
+LAST_INSERT = Gauge("dids_sink_last_insert_timestamp_seconds", "Unix time of the last successful ClickHouse insert")
+FAILING = Gauge("dids_sink_failing", "1 while a batch cannot be inserted and is being retried, else 0")
 
 
 @dataclass(frozen=True)
@@ -125,6 +128,8 @@ class ClickHouseSink:
         self._first_pending_at: float | None = None
         self._dlq: EventProducer | None = None
         self._lag_updated = 0.0
+        self._assigned = False
+        self._failing_since: float | None = None
         self.rows_inserted = 0
         self.consumer = Consumer(
             client_config(
@@ -166,6 +171,14 @@ class ClickHouseSink:
 
     def stop(self) -> None:
         self.stop_event.set()
+
+    def readiness(self) -> tuple[bool, str]:
+        """For /ready: in the consumer group and able to insert."""
+        if self._failing_since is not None:
+            return False, f"ClickHouse inserts failing for {time.monotonic() - self._failing_since:.0f}s"
+        if not self._assigned:
+            return False, "waiting for a partition assignment"
+        return True, "ok"
 
     # -- batching --------------------------------------------------------------------------------
 
@@ -243,6 +256,9 @@ class ClickHouseSink:
                 )
             except (OperationalError, DatabaseError) as exc:
                 ERRORS.labels("insert").inc()
+                FAILING.set(1)
+                if self._failing_since is None:
+                    self._failing_since = time.monotonic()
                 log.warning(
                     "insert of %d rows into %s failed (%s); retrying in %.1fs", len(rows), table, _short(exc), delay
                 )
@@ -252,6 +268,9 @@ class ClickHouseSink:
                 delay = min(delay * 2, 10.0)
                 continue
             INSERT_SECONDS.observe(time.monotonic() - started)
+            LAST_INSERT.set_to_current_time()
+            FAILING.set(0)
+            self._failing_since = None
             ROWS.labels(table).inc(len(rows))
             BATCHES.labels(table).inc()
             self.rows_inserted += len(rows)
@@ -275,12 +294,19 @@ class ClickHouseSink:
             tp.offset = start
         log.info("assigned %s", ", ".join(f"{tp.topic}[{tp.partition}]@{tp.offset}" for tp in partitions))
         consumer.assign(partitions)
+        self._assigned = True
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         # hand the partitions over with nothing half-done
         revoked = {(tp.topic, tp.partition) for tp in partitions}
         log.info("revoked %s", ", ".join(f"{t}[{p}]" for t, p in sorted(revoked)))
-        self.flush(revoked)
+        for topic, partition in revoked:  # another sink reports these now
+            with contextlib.suppress(KeyError):
+                LAG.remove(self.settings.sink_group, topic, str(partition))
+        try:
+            self.flush(revoked)
+        except SinkStoppedError as exc:  # stopping while ClickHouse is away: uncommitted, the next owner inserts
+            log.warning("%s", exc)
 
     def _inserted_offsets(self, route: Route) -> dict[int, int]:
         while True:
@@ -306,7 +332,7 @@ class ClickHouseSink:
             for tp in self.consumer.position(self.consumer.assignment()):
                 _, high = self.consumer.get_watermark_offsets(tp, cached=True)
                 if tp.offset >= 0 and high >= 0:
-                    LAG.labels(tp.topic, str(tp.partition)).set(max(0, high - tp.offset))
+                    LAG.labels(self.settings.sink_group, tp.topic, str(tp.partition)).set(max(0, high - tp.offset))
         except Exception as exc:  # lag is best effort; never stop the sink for it
             log.debug("lag update failed: %s", exc)
 

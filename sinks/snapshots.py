@@ -87,7 +87,12 @@ def take(client, database: str, month: str, kind: str, *, refdata: str) -> Snaps
     listed = ", ".join(f"`{c}`" for c in columns)
     yyyymm = int(month.replace("-", ""))
     taken_at = datetime.now(timezone.utc)
-    client.command(f"CREATE TABLE {staging} AS {target}")
+    # a plain MergeTree with the target's partitioning (0006_snapshots_and_statistics.sql): copying
+    # the target's engine would, on a cluster, copy its Replicated path too and clash with it
+    client.command(
+        f"CREATE TABLE {staging} AS {target} ENGINE = MergeTree "
+        "PARTITION BY (snapshot_month, snapshot_kind) ORDER BY (site_code, accession_number)"
+    )
     try:
         # month and kind are checked above (YYYY-MM, one of KINDS), so they are safe as literals
         client.command(

@@ -28,6 +28,12 @@ LATENCY = Histogram(
     "dids_streams_latency_seconds", "Collector receipt to publication of the derived record", buckets=LATENCY_BUCKETS
 )
 TABLE_SIZE = Gauge("dids_streams_table_examinations", "Examinations held in this worker's lifecycle table")
+# provider codes are organisations, not patients: a few hundred series at most
+PROVIDER_LAST_EVENT = Gauge(
+    "dids_streams_provider_last_event_timestamp_seconds",
+    "Unix time this worker last evaluated an examination from the provider (alerts on silent providers)",
+    ["provider"],
+)
 
 
 @dataclass(frozen=True)
@@ -72,6 +78,9 @@ def register(app: faust.App, t: Topics, ctx: StreamContext) -> None:
                     REJECTS_BY_RULE.labels(code).inc()
                 for code in routed.verdict.warnings:
                     WARNINGS_BY_RULE.labels(code).inc()
+                provider = (routed.verdict.record or routed.verdict.reject or {}).get("provider_code")
+                if provider:
+                    PROVIDER_LAST_EVENT.labels(provider).set(time.time())
             if routed.examination is not None:
                 await t.examinations.send(key=routed.examination.key.encode(), value=routed.examination.value)
                 RECORDS_OUT.inc()

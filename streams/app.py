@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import faust
 
+from dids.kafka import faust_credentials
 from dids.settings import Settings
 from streams import agents, faust_fixes, topics, watchdog
 from streams.evaluate import StreamContext
@@ -16,6 +17,7 @@ def make_app(settings: Settings, ctx: StreamContext) -> faust.App:
     app = faust.App(
         settings.streams_app_id,
         broker=f"kafka://{settings.kafka_bootstrap}",
+        broker_credentials=faust_credentials(settings),
         store="memory://",
         topic_partitions=settings.topic_partitions,
         topic_replication_factor=settings.topic_replication,
@@ -50,3 +52,14 @@ def make_app(settings: Settings, ctx: StreamContext) -> faust.App:
 def changelog_topic(settings: Settings) -> str:
     """Faust names a table's changelog <app id>-<table>-changelog; it is created up front (topics.py)."""
     return f"{settings.streams_app_id}-examinations-changelog"
+
+
+def readiness(app: faust.App) -> tuple[bool, str]:
+    """For /ready: started, the lifecycle table recovered from its changelog, not mid-rebalance."""
+    if not app.started:
+        return False, "starting"
+    if app.rebalancing:
+        return False, "rebalancing partitions"
+    if not app.tables.recovery.completed.is_set():
+        return False, "recovering the lifecycle table from its changelog"
+    return True, "ok"

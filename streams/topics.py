@@ -55,11 +55,19 @@ def ensure_topics(settings: Settings, extra: list[TopicSpec] | None = None, time
 
     Returns the names created.
     """
+    from confluent_kafka import KafkaException
     from confluent_kafka.admin import NewTopic
 
     admin = admin_client(settings)
     specs = [TopicSpec(settings.topic(s.name), s.config) for s in topic_specs()] + list(extra or [])
-    existing = admin.list_topics(timeout=timeout).topics
+    try:
+        existing = admin.list_topics(timeout=timeout).topics
+    except KafkaException as exc:
+        admin.poll(1.0)  # serve the error callback: it logs the broker's reason (a refused login, say)
+        raise TopicError(
+            f"cannot reach Kafka at {settings.kafka_bootstrap} ({exc.args[0].str()}); check DIDS_KAFKA_BOOTSTRAP "
+            "and the DIDS_KAFKA_SECURITY_PROTOCOL / DIDS_KAFKA_SASL_* / DIDS_KAFKA_SSL_* settings"
+        ) from exc
     wrong = [
         f"{s.name} has {len(existing[s.name].partitions)} partitions, expected {settings.topic_partitions}"
         for s in specs

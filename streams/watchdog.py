@@ -11,17 +11,23 @@ read twice are duplicates to the lifecycle merge, so a rewind costs time, never 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from dataclasses import dataclass, field
 
 import faust
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 
 log = logging.getLogger(__name__)
 
 REWINDS = Counter(
     "dids_streams_rewinds_total", "Stalled source partitions rewound to their committed offset", ["partition"]
+)
+LAG = Gauge(
+    "dids_streams_consumer_lag",
+    "Source events not yet committed by this worker's group (high watermark minus committed offset)",
+    ["group", "topic", "partition"],
 )
 
 
@@ -50,14 +56,24 @@ class StallDetector:
 def register(app: faust.App, topic_name: str, *, interval: float = 2.0) -> StallDetector:
     # a healthy partition commits every broker_commit_interval; three of them without progress is a stall
     detector = StallDetector(patience=max(3 * float(app.conf.broker_commit_interval), 5.0))
+    lag_series: set[int] = set()
 
     @app.timer(interval=interval)
     async def watch_partitions():
         consumer = app.consumer
         in_flight = bool(consumer._unacked_messages)  # Faust keeps no per-partition count of these
-        for tp in [tp for tp in consumer.assignment() if tp.topic == topic_name]:
+        assigned = [tp for tp in consumer.assignment() if tp.topic == topic_name]
+        for gone in lag_series - {tp.partition for tp in assigned}:  # moved to another worker: not ours to report
+            with contextlib.suppress(KeyError):  # never reported (no high watermark yet)
+                LAG.remove(app.conf.id, topic_name, str(gone))
+        lag_series.clear()
+        lag_series.update(tp.partition for tp in assigned)
+        for tp in assigned:
             position = await consumer.position(tp)
             committed = consumer._committed_offset.get(tp)
+            highwater = consumer.highwater(tp)
+            if highwater is not None:
+                LAG.labels(app.conf.id, tp.topic, str(tp.partition)).set(max(0, highwater - (committed or 0)))
             if position is None or not detector.stalled(tp.partition, committed, position, in_flight, time.monotonic()):
                 continue
             # None: the group never committed this partition, so where it starts is the log start

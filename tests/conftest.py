@@ -17,6 +17,8 @@ from dids.processes import Background, spawn, wait_until
 from dids.settings import Settings
 
 _counter = itertools.count(1)
+# the session broker's SASL/PLAIN listener takes this login (tests of the DIDS_KAFKA_SASL_* settings)
+SASL_USER, SASL_PASSWORD = "dids-test", "dids-test-secret"
 
 
 @pytest.fixture(scope="session")
@@ -24,7 +26,9 @@ def broker(tmp_path_factory):
     from deploy.local_kafka import start_broker
 
     d = tmp_path_factory.mktemp("kafka")
-    b = start_broker(d, free_port(), free_port(), d / "broker.log")
+    b = start_broker(
+        d, free_port(), free_port(), d / "broker.log", sasl_port=free_port(), sasl_users={SASL_USER: SASL_PASSWORD}
+    )
     print(f"\nKafka broker {b.bootstrap} ready in {b.startup_seconds:.1f}s (log {d / 'broker.log'})")
     yield b
     b.stop()

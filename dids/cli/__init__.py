@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import sys
 
 import click
@@ -49,7 +50,13 @@ class _LazyGroup(click.Group):
 
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-v", "--verbose", is_flag=True, help="Log at DEBUG level.")
-def cli(verbose: bool) -> None:
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default=None,
+    help="Log lines as text or one JSON object each (default: DIDS_LOG_FORMAT, else text).",
+)
+def cli(verbose: bool, log_format: str | None) -> None:
     """DIDS Stream: the NHS Diagnostic Imaging Dataset as a stream.
 
     \b
@@ -63,10 +70,13 @@ def cli(verbose: bool) -> None:
       dids validate october.csv
       dids submit october.csv --period 2026-10 --submitter RR8
     """
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    from dids.logs import setup_logging
+    from dids.settings import Settings
+
+    fmt = log_format or Settings.from_env().log_format
+    setup_logging(logging.DEBUG if verbose else logging.INFO, fmt)
+    if log_format:  # services started from here (dids up, tests) log the same way
+        os.environ["DIDS_LOG_FORMAT"] = log_format
 
 
 def main() -> None:

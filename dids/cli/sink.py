@@ -37,8 +37,8 @@ def command(metrics_port: int | None, batch_rows: int | None, batch_seconds: flo
         sink_metrics_port=metrics_port, sink_batch_rows=batch_rows, sink_batch_seconds=batch_seconds
     )
     migrate(settings)
-    serve_metrics(settings.sink_metrics_port, settings.metrics_host)
     sink = ClickHouseSink(settings)
+    serve_metrics(settings.sink_metrics_port, settings.metrics_host, ready=sink.readiness)
     signal.signal(signal.SIGTERM, lambda *_: sink.stop())
     signal.signal(signal.SIGINT, lambda *_: sink.stop())
     sink.run()

@@ -25,8 +25,9 @@ def command(metrics_port: int | None, log_level: str) -> None:
     """
     from faust import Worker
 
+    from dids.logs import logging_config
     from dids.metrics import serve_metrics
-    from streams.app import changelog_topic, make_app
+    from streams.app import changelog_topic, make_app, readiness
     from streams.consent import ConsentRegistry
     from streams.context import build_context
     from streams.topics import TopicSpec, compacted_config, ensure_topics
@@ -38,9 +39,11 @@ def command(metrics_port: int | None, log_level: str) -> None:
     if not consent.wait_until_caught_up(timeout=120):
         raise click.ClickException("the consent registry did not catch up with dids.consent within 120s")
     ctx = build_context(settings, consent=consent)
-    serve_metrics(settings.streams_metrics_port, settings.metrics_host)
     app = make_app(settings, ctx)
+    serve_metrics(settings.streams_metrics_port, settings.metrics_host, ready=lambda: readiness(app))
     try:
-        Worker(app, loglevel=log_level, quiet=True).execute_from_commandline()
+        # our logging config, not Faust's own handler beside it (which printed every line twice)
+        config = logging_config(log_level.upper(), settings.log_format)
+        Worker(app, loglevel=log_level, quiet=True, logging_config=config).execute_from_commandline()
     finally:
         consent.stop()

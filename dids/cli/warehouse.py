@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import click
@@ -57,6 +56,5 @@ def command(
     """
     from sinks.warehouse.server import serve
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = Settings.from_env(admin_password=password, analyst_user=analyst_user, analyst_password=analyst_password)
     serve(settings, data_dir or settings.home / "warehouse", host=host, port=port)

@@ -61,6 +61,7 @@ class WarehouseServer:
         app = web.Application()
         app.router.add_get("/ping", self.ping)
         app.router.add_get("/health", self.health)
+        app.router.add_get("/ready", self.health)  # ready is healthy here: the engine answers
         app.router.add_get("/metrics", self.metrics_page)
         app.router.add_route("GET", "/", self.query)
         app.router.add_route("POST", "/", self.query)

@@ -26,3 +26,15 @@ def metric(port: int, name: str, label: str = "") -> float:
         if (sample == name or sample.startswith(name + "{")) and label in sample:
             total += float(value)
     return total
+
+
+def probe(port: int, path: str) -> tuple[int, str]:
+    """A service's /health or /ready: HTTP status and the reason in its JSON body."""
+    import json
+    import urllib.error
+
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as resp:
+            return resp.status, json.loads(resp.read())["reason"]
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())["reason"]

@@ -13,6 +13,7 @@ from producers.simulate import record_events, run_simulation
 from sinks.clickhouse import connect
 from sinks.migrate import migrate
 from streams.topics import ensure_topics
+from tests.integration.helpers import probe
 
 N = 3000
 
@@ -91,6 +92,11 @@ def test_simulated_events_reach_clickhouse_exactly_once(settings_factory, servic
     assert _metric(settings.streams_metrics_port, "dids_streams_events_in_total") == N
     assert _metric(settings.streams_metrics_port, "dids_streams_records_out_total") == accepted
     assert _metric(settings.streams_metrics_port, "dids_streams_rejects_out_total") == len(broken)
+
+    # both services say they are alive and ready (the readiness an orchestrator would probe)
+    for port in (settings.streams_metrics_port, settings.sink_metrics_port):
+        assert probe(port, "/health") == (200, "ok")
+        assert probe(port, "/ready") == (200, "ok")
 
     # no patient identifier in any log line or metric label of the services
     identifiers = set()

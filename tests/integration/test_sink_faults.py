@@ -23,6 +23,7 @@ from sinks.sink import TableShape
 from sinks.warehouse.process import start_warehouse
 from streams import topics
 from streams.topics import ensure_topics
+from tests.integration.helpers import metric, poll, probe
 
 CATALOG = default_catalog()
 T = datetime(2026, 11, 2, 10, 0, tzinfo=timezone.utc)
@@ -121,7 +122,8 @@ def test_sink_killed_repeatedly_loses_and_doubles_nothing(settings_factory, serv
             line for line in text.decode().splitlines() if line.startswith("dids_sink_consumer_lag{") and topic in line
         )
 
-    expected = [f'dids_sink_consumer_lag{{partition="{p}",topic="{topic}"}} 0.0' for p in (0, 1)]
+    group = settings.sink_group
+    expected = [f'dids_sink_consumer_lag{{group="{group}",partition="{p}",topic="{topic}"}} 0.0' for p in (0, 1)]
     assert _poll(lag_lines, expected, timeout=10) == expected
 
 
@@ -142,12 +144,18 @@ def test_warehouse_down_for_30_seconds(settings_factory, service_factory, tmp_pa
     time.sleep(30)
     failures = _metric(settings.sink_metrics_port, "dids_sink_errors_total")
     assert sink.alive() and failures >= 1  # it kept retrying, and said so
+    assert metric(settings.sink_metrics_port, "dids_sink_failing") == 1
+    status, reason = probe(settings.sink_metrics_port, "/ready")
+    assert status == 503 and "inserts failing" in reason, (status, reason)
+    assert probe(settings.sink_metrics_port, "/health")[0] == 200  # alive: do not restart it, ClickHouse is away
 
     wh = start_warehouse(data, port, log)
     try:
         counts = _poll(lambda: _counts(client), (3000, 3000))
         print(f"\nwarehouse down 30 s: {failures:.0f} failed inserts retried; {counts[0]} rows for 3000 messages")
         assert counts == (3000, 3000)
+        assert poll(lambda: probe(settings.sink_metrics_port, "/ready")[0], 200, timeout=30) == 200
+        assert metric(settings.sink_metrics_port, "dids_sink_failing") == 0
     finally:
         wh.stop()
 
