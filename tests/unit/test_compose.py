@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import copy
+import json
 from pathlib import Path
 
+import jsonschema
 import pytest
 import yaml
 from click.testing import CliRunner
@@ -12,6 +15,8 @@ from dids.cli import cli
 from dids.settings import Settings
 
 COMPOSE = yaml.safe_load((Path(__file__).parents[2] / "docker-compose.yml").read_text())
+# The Compose Specification's JSON schema (Apache-2.0), as shipped with docker-compose 1.29.2
+COMPOSE_SCHEMA = json.loads((Path(__file__).parent / "compose_spec.json").read_text())
 OUR_SERVICES = {name: svc for name, svc in COMPOSE["services"].items() if svc.get("image") == "dids-stream:latest"}
 
 
@@ -43,3 +48,28 @@ def test_dependencies_name_existing_services():
     for name, svc in COMPOSE["services"].items():
         for dep in svc.get("depends_on", {}):
             assert dep in COMPOSE["services"], f"{name} depends on unknown {dep}"
+
+
+def _schema_errors(doc) -> list[str]:
+    validator = jsonschema.Draft201909Validator(COMPOSE_SCHEMA)
+    return [f"{'/'.join(map(str, e.path))}: {e.message}" for e in validator.iter_errors(doc)]
+
+
+def test_file_follows_the_compose_specification():
+    assert _schema_errors(COMPOSE) == []
+
+
+def test_schema_check_catches_a_mistake():
+    broken = copy.deepcopy(COMPOSE)
+    broken["services"]["sink"]["healthcheck"]["retires"] = 3  # a typo Docker would refuse
+    assert _schema_errors(broken)
+
+
+def test_monitoring_is_wired():
+    prometheus, grafana = COMPOSE["services"]["prometheus"], COMPOSE["services"]["grafana"]
+    assert "./deploy/prometheus:/etc/prometheus:ro" in prometheus["volumes"]
+    assert "./deploy/grafana/provisioning:/etc/grafana/provisioning:ro" in grafana["volumes"]
+    # every DIDS service with a metrics port is scraped
+    scraped = (Path(__file__).parents[2] / "deploy/prometheus/prometheus.yml").read_text()
+    for name in ("streams:9101", "sink:9102", "hl7:9104"):
+        assert name in scraped
