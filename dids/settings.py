@@ -67,6 +67,8 @@ class Settings:
     # stream processors
     streams_app_id: str = "dids-streams"
     streams_metrics_port: int = 9101
+    # a worker with events waiting and none processed this long exits, for its supervisor to restart it
+    streams_liveness_seconds: float = 120.0
     # sink
     sink_group: str = "dids-sink"
     sink_batch_rows: int = 5000

@@ -48,6 +48,8 @@ FRESHNESS = Histogram(
 LAG = Gauge("dids_sink_consumer_lag", "Messages not yet consumed", ["group", "topic", "partition"])
 LAST_INSERT = Gauge("dids_sink_last_insert_timestamp_seconds", "Unix time of the last successful ClickHouse insert")
 FAILING = Gauge("dids_sink_failing", "1 while a batch cannot be inserted and is being retried, else 0")
+for _kind in ("insert", "consume"):  # exported at 0 from the start, so rate() sees the first failure
+    ERRORS.labels(_kind)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from dids.metrics import LATENCY_BUCKETS
 from schemas.catalog import default_catalog
 from streams.evaluate import StreamContext
 from streams.process import DeadLetter, decode_event, process_event
+from streams.watchdog import Liveness
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,15 @@ LATENCY = Histogram(
     "dids_streams_latency_seconds", "Collector receipt to publication of the derived record", buckets=LATENCY_BUCKETS
 )
 TABLE_SIZE = Gauge("dids_streams_table_examinations", "Examinations held in this worker's lifecycle table")
+# every known label value exported from the start at 0: rate() cannot see a series' first increment,
+# so an alert on the first dead letter or reject after a restart would otherwise miss it
+for _verdict in ("accepted", "rejected", "pending", "cancelled", "withdrawn"):
+    VERDICTS.labels(_verdict)
+for _outcome in ("applied", "duplicate", "stale", "unkeyed"):
+    MERGES.labels(_outcome)
+for _error in ("EmptyMessageError", "NotSingleObjectError", "UnknownSchemaError", "CorruptMessageError"):
+    DEAD_LETTERS.labels(_error)
+
 # provider codes are organisations, not patients: a few hundred series at most
 PROVIDER_LAST_EVENT = Gauge(
     "dids_streams_provider_last_event_timestamp_seconds",
@@ -44,7 +54,7 @@ class Topics:
     dlq: faust.TopicT
 
 
-def register(app: faust.App, t: Topics, ctx: StreamContext) -> None:
+def register(app: faust.App, t: Topics, ctx: StreamContext, liveness: Liveness) -> None:
     catalog = default_catalog()
     # the changelog key is the JSON string of the record key; its partition is the source event's partition
     table = app.Table(
@@ -58,6 +68,7 @@ def register(app: faust.App, t: Topics, ctx: StreamContext) -> None:
     async def examination_events(stream):
         async for event in stream.events():
             EVENTS_IN.inc()
+            liveness.progressed()
             msg = event.message
             decoded = decode_event(catalog, event.value)
             if isinstance(decoded, DeadLetter):

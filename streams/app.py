@@ -44,8 +44,9 @@ def make_app(settings: Settings, ctx: StreamContext) -> faust.App:
         rejects=raw_topic(topics.REJECTS),
         dlq=raw_topic(topics.DLQ),
     )
-    agents.register(app, wiring, ctx)
-    watchdog.register(app, settings.topic(topics.RIS_EVENTS))
+    liveness = watchdog.Liveness(limit=settings.streams_liveness_seconds)
+    agents.register(app, wiring, ctx, liveness)
+    watchdog.register(app, settings.topic(topics.RIS_EVENTS), liveness=liveness)
     return app
 
 

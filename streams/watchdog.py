@@ -7,12 +7,21 @@ the partition stalls: the fetch position is past them and Faust will not look ba
 notices a partition whose fetch position has been ahead of its committed offset, with nothing in
 flight, for longer than several commit intervals, and rewinds it to the committed offset. Events
 read twice are duplicates to the lifecycle merge, so a rewind costs time, never correctness.
+
+When that is not enough -- after a broker restart a worker has been seen to hang for good, its
+timers and fetcher silent -- the liveness guard ends the process: a thread of its own (so a stuck
+event loop cannot hold it up) exits the worker when events wait and none has been processed, or the
+watchdog has not completed a round, for ``DIDS_STREAMS_LIVENESS_SECONDS``. The supervisor
+(docker compose ``restart: unless-stopped``, systemd, Kubernetes) starts it again; the restarted
+worker recovers its table from the changelog and carries on from the committed offsets.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -53,7 +62,46 @@ class StallDetector:
         self._since.pop(partition, None)
 
 
-def register(app: faust.App, topic_name: str, *, interval: float = 2.0) -> StallDetector:
+@dataclass
+class Liveness:
+    """Pure bookkeeping for the liveness guard: is the worker still doing its work?"""
+
+    limit: float
+    progress_at: float = field(default_factory=time.monotonic)  # an event was processed
+    watched_at: float = field(default_factory=time.monotonic)  # the watchdog completed a round
+    waiting: int = 0  # source events not yet committed, as of the last round
+
+    def progressed(self, now: float | None = None) -> None:
+        self.progress_at = time.monotonic() if now is None else now
+
+    def watched(self, waiting: int, now: float | None = None) -> None:
+        self.watched_at = time.monotonic() if now is None else now
+        if waiting and not self.waiting:  # work just arrived: the clock for processing it starts now
+            self.progress_at = self.watched_at
+        self.waiting = waiting
+
+    def problem(self, now: float | None = None) -> str | None:
+        now = time.monotonic() if now is None else now
+        if now - self.watched_at > self.limit:
+            return f"the partition watchdog has not completed a round for {now - self.watched_at:.0f}s"
+        if self.waiting and now - self.progress_at > self.limit:
+            return f"{self.waiting} events waiting and none processed for {now - self.progress_at:.0f}s"
+        return None
+
+
+def _guard(liveness: Liveness, interval: float) -> None:
+    while True:
+        time.sleep(interval)
+        problem = liveness.problem()
+        if problem:
+            log.error(
+                "worker stuck: %s; exiting so that it is restarted (nothing is lost: offsets stay uncommitted)", problem
+            )
+            logging.shutdown()
+            os._exit(70)  # EX_SOFTWARE; a clean shutdown would wait on the very thing that hangs
+
+
+def register(app: faust.App, topic_name: str, *, liveness: Liveness, interval: float = 2.0) -> StallDetector:
     # a healthy partition commits every broker_commit_interval; three of them without progress is a stall
     detector = StallDetector(patience=max(3 * float(app.conf.broker_commit_interval), 5.0))
     lag_series: set[int] = set()
@@ -61,6 +109,9 @@ def register(app: faust.App, topic_name: str, *, interval: float = 2.0) -> Stall
     @app.timer(interval=interval)
     async def watch_partitions():
         consumer = app.consumer
+        if app.rebalancing or not app.tables.recovery.completed.is_set():
+            liveness.watched(0)  # recovering a large table takes as long as it takes: not a hang
+            return
         in_flight = bool(consumer._unacked_messages)  # Faust keeps no per-partition count of these
         assigned = [tp for tp in consumer.assignment() if tp.topic == topic_name]
         for gone in lag_series - {tp.partition for tp in assigned}:  # moved to another worker: not ours to report
@@ -68,12 +119,15 @@ def register(app: faust.App, topic_name: str, *, interval: float = 2.0) -> Stall
                 LAG.remove(app.conf.id, topic_name, str(gone))
         lag_series.clear()
         lag_series.update(tp.partition for tp in assigned)
+        waiting = 0
         for tp in assigned:
             position = await consumer.position(tp)
             committed = consumer._committed_offset.get(tp)
             highwater = consumer.highwater(tp)
             if highwater is not None:
-                LAG.labels(app.conf.id, tp.topic, str(tp.partition)).set(max(0, highwater - (committed or 0)))
+                lag = max(0, highwater - (committed or 0))
+                LAG.labels(app.conf.id, tp.topic, str(tp.partition)).set(lag)
+                waiting += lag
             if position is None or not detector.stalled(tp.partition, committed, position, in_flight, time.monotonic()):
                 continue
             # None: the group never committed this partition, so where it starts is the log start
@@ -94,5 +148,10 @@ def register(app: faust.App, topic_name: str, *, interval: float = 2.0) -> Stall
             await consumer.seek(tp, target)
             consumer.resume_flow()
             detector.forget(tp.partition)
+        liveness.watched(waiting)
+
+    @app.task
+    async def start_liveness_guard():
+        threading.Thread(target=_guard, args=(liveness, 5.0), name="liveness", daemon=True).start()
 
     return detector

@@ -26,3 +26,33 @@ def test_partitions_are_independent_and_a_never_committed_partition_counts_from_
     assert not d.stalled(1, committed=None, position=0, in_flight=False, now=5)
     d.forget(0)
     assert not d.stalled(0, committed=None, position=3, in_flight=False, now=6)
+
+
+def test_liveness_quiet_while_idle_or_moving():
+    from streams.watchdog import Liveness
+
+    live = Liveness(limit=60, progress_at=0, watched_at=0)
+    live.watched(0, now=100)  # nothing waiting: idle for ever is fine
+    assert live.problem(now=150) is None
+    live.watched(500, now=150)  # work arrives: its clock starts now, not at the last event long ago
+    assert live.problem(now=200) is None
+    live.progressed(now=205)
+    live.watched(400, now=206)
+    assert live.problem(now=260) is None
+
+
+def test_liveness_flags_waiting_events_nobody_processes():
+    from streams.watchdog import Liveness
+
+    live = Liveness(limit=60, progress_at=0, watched_at=0)
+    live.watched(500, now=10)
+    live.watched(500, now=71)
+    assert live.problem(now=71) == "500 events waiting and none processed for 61s"
+
+
+def test_liveness_flags_a_watchdog_that_stopped_completing_rounds():
+    from streams.watchdog import Liveness
+
+    live = Liveness(limit=60, progress_at=0, watched_at=0)
+    live.watched(0, now=10)
+    assert live.problem(now=71) == "the partition watchdog has not completed a round for 61s"
