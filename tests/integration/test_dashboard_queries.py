@@ -14,66 +14,16 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from sinks.clickhouse import connect
-from sinks.migrate import migrate
+from tests.integration.rows import T0, exam, migrated, reject
 from tests.unit.deploy.test_dashboards import DASHBOARDS, clickhouse_queries, panels
 
 # the dashboard time range every query runs with: all of 2026
 RANGE_FROM = datetime(2026, 1, 1, tzinfo=timezone.utc)
 RANGE_TO = datetime(2026, 12, 31, 23, 59, 59, tzinfo=timezone.utc)
 FROM_TIME, TO_TIME = f"toDateTime({int(RANGE_FROM.timestamp())})", f"toDateTime({int(RANGE_TO.timestamp())})"
-T0 = datetime(2026, 11, 3, 9, 0, tzinfo=timezone.utc)
 OCT, SEP = date(2026, 10, 15), date(2026, 9, 20)
 PROVIDERS = ["RAA", "RBB"]  # what the $provider variable offers: the providers seeded below
 ALL = None  # the variable's "All" selection
-
-
-def exam(acc, *, provider="RAA", test_date=OCT, modality="Plain radiography", received=T0, **extra):
-    row = {
-        "record_key": f"{provider}01|{acc}",
-        "site_code": f"{provider}01",
-        "accession_number": acc,
-        "version": 1,
-        "status": "active",
-        "event_id": f"{acc}-1",
-        "event_type": "performed",
-        "event_time": received,
-        "received_time": received,
-        "processed_time": received,
-        "source": "ris",
-        "provider_code": provider,
-        "provider_name": f"{provider} Trust",
-        "diagnostic_test_date": test_date,
-        "first_test_date": test_date,
-        "modality": modality,
-        "patient_source_setting": "01",
-        "warnings": [],  # every row needs the array column the inserts name (None is no array)
-        "kafka_topic": "t",
-        "kafka_partition": 0,
-        "kafka_offset": 0,
-    }
-    return row | extra
-
-
-def reject(acc, rules, *, provider="RAA", test_date=OCT, received=T0):
-    return {
-        "record_key": f"{provider}01|{acc}",
-        "site_code": f"{provider}01",
-        "accession_number": acc,
-        "version": 1,
-        "event_id": f"{acc}-1",
-        "event_type": "performed",
-        "event_time": received,
-        "received_time": received,
-        "processed_time": received,
-        "source": "ris",
-        "provider_code": provider,
-        "diagnostic_test_date": test_date,
-        "rejects": rules,
-        "kafka_topic": "r",
-        "kafka_partition": 0,
-        "kafka_offset": 0,
-    }
 
 
 def submission(sid, status="accepted", *, period="2026-09", received=T0, **extra):
@@ -98,13 +48,8 @@ def submission(sid, status="accepted", *, period="2026-09", received=T0, **extra
 @pytest.fixture
 def db(settings_factory):
     settings = settings_factory()
-    migrate(settings)
-    client = connect(settings)
-
-    def insert(table, rows):
-        names = list(dict.fromkeys(n for r in rows for n in r))
-        client.insert(table, [[r.get(n) for n in names] for r in rows], column_names=names)
-
+    client = migrated(settings)
+    insert = client.put
     insert(
         "examinations",
         [

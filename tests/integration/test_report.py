@@ -7,7 +7,7 @@ number the report must show is counted by hand from the rows below.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timezone
+from datetime import date
 
 import pytest
 from click.testing import CliRunner
@@ -16,64 +16,7 @@ from dids.cli import cli
 from dids.cli.report import command as report_command
 from dids.cli.sql import command as sql_command
 from dids.stack import settings_env
-from sinks.clickhouse import connect
-from sinks.migrate import migrate
-
-T0 = datetime(2026, 11, 3, 9, 0, tzinfo=timezone.utc)
-CT, XR = "Computerized axial tomography", "Plain radiography"
-
-
-def exam(acc, *, provider="RAA", test_date=date(2026, 10, 15), modality=XR, version=1, **extra):
-    row = {
-        "record_key": f"{provider}01|{acc}",
-        "site_code": f"{provider}01",
-        "accession_number": acc,
-        "version": version,
-        "status": "active",
-        "event_id": f"{acc}-{version}",
-        "event_type": "performed",
-        "event_time": T0,
-        "received_time": T0,
-        "processed_time": T0,
-        "source": "ris",
-        "kafka_topic": "t",
-        "kafka_partition": 0,
-        "kafka_offset": 0,
-        "provider_code": provider,
-        "provider_name": f"{provider} <Trust> & Co",
-        "region_id": "Y56",
-        "diagnostic_test_date": test_date,
-        "first_test_date": test_date,
-        "modality": modality,
-        "patient_source_setting": "01",
-        "warnings": [],
-    }
-    row.update(extra)
-    return row
-
-
-def reject(acc, rules, *, provider="RAA", test_date=date(2026, 10, 20), warnings=()):
-    return {
-        "record_key": f"{provider}01|{acc}",
-        "site_code": f"{provider}01",
-        "accession_number": acc,
-        "version": 1,
-        "event_id": f"{acc}-1",
-        "event_type": "performed",
-        "event_time": T0,
-        "received_time": T0,
-        "processed_time": T0,
-        "source": "ris",
-        "provider_code": provider,
-        "diagnostic_test_date": test_date,
-        "rejects": list(rules),
-        "warnings": list(warnings),
-        "not_checked": [],
-        "kafka_topic": "r",
-        "kafka_partition": 0,
-        "kafka_offset": 0,
-    }
-
+from tests.integration.rows import CT, exam, migrated, reject
 
 ROWS = [
     # 2026-10, RAA: 3 CT (request->test 1, 2, 3; test->report 0, 2, none), 2 X-ray, one more X-ray cancelled
@@ -101,11 +44,9 @@ REJECTS = [
 @pytest.fixture
 def warehouse_db(settings_factory):
     settings = settings_factory()
-    migrate(settings)
-    client = connect(settings)
-    for table, rows in (("examinations", ROWS), ("rejects", REJECTS)):
-        names = list(dict.fromkeys(n for r in rows for n in r))
-        client.insert(table, [[r.get(n) for n in names] for r in rows], column_names=names)
+    client = migrated(settings)
+    client.put("examinations", ROWS)
+    client.put("rejects", REJECTS)
     return settings
 
 

@@ -6,58 +6,17 @@ so every expectation here is computed by hand from the rows below.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 
 import pytest
 
 from sinks import snapshots
-from sinks.clickhouse import connect
-from sinks.migrate import migrate
-
-T0 = datetime(2026, 11, 3, 9, 0, tzinfo=timezone.utc)
-
-
-def exam(acc, *, provider="RAA", test_date=date(2026, 10, 15), version=1, received=T0, submission=None, **extra):
-    row = {
-        "record_key": f"{provider}01|{acc}",
-        "site_code": f"{provider}01",
-        "accession_number": acc,
-        "version": version,
-        "status": "active",
-        "event_id": f"{acc}-{version}",
-        "event_type": "performed",
-        "event_time": received,
-        "received_time": received,
-        "processed_time": received,
-        "source": "extract" if submission else "ris",
-        "submission_id": submission,
-        "provider_code": provider,
-        "provider_name": f"{provider} <Trust> & Co",
-        "diagnostic_test_date": test_date,
-        "first_test_date": test_date,
-        "modality": "Plain radiography",
-        "patient_source_setting": "01",
-        "kafka_topic": "t",
-        "kafka_partition": 0,
-        "kafka_offset": 0,
-    }
-    row.update(extra)
-    return row
+from tests.integration.rows import T0, exam, migrated
 
 
 @pytest.fixture
 def db(settings_factory):
-    settings = settings_factory()
-    migrate(settings)
-    client = connect(settings)
-
-    def insert(table, rows):
-        names = list(dict.fromkeys(n for r in rows for n in r))
-        client.insert(table, [[r.get(n) for n in names] for r in rows], column_names=names)
-
-    client.put = insert
-    client.database = settings.clickhouse_database
-    return client
+    return migrated(settings_factory())
 
 
 def submission(sid, received, period="2026-10"):
