@@ -79,6 +79,8 @@ class Settings:
     snapshot_final_days: int = 185
     # producers
     producer_metrics_port: int = 9103
+    # the HL7 listener (its own port: it often runs beside the simulator)
+    hl7_metrics_port: int = 9104
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:

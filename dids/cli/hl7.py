@@ -51,7 +51,7 @@ def _address(value: str) -> tuple[str, int]:
     show_envvar=True,
     help="Connections served at once; more are refused.",
 )
-@click.option("--metrics-port", type=int, default=None, help="Port for /metrics [DIDS_PRODUCER_METRICS_PORT, 9103].")
+@click.option("--metrics-port", type=int, default=None, help="Port for /metrics [DIDS_HL7_METRICS_PORT, 9104].")
 def command(listen: str, max_message_bytes: int, idle_timeout: float, max_connections: int, metrics_port: int | None):
     """Receive HL7 v2 ORM^O01, OMI^O23 and ORU^R01 over MLLP and publish examination events.
 
@@ -69,7 +69,7 @@ def command(listen: str, max_message_bytes: int, idle_timeout: float, max_connec
     from producers.hl7.listener import ListenerConfig, run_listener
 
     host, port = _address(listen)
-    settings = Settings.from_env(producer_metrics_port=metrics_port)
+    settings = Settings.from_env(hl7_metrics_port=metrics_port)
     if port == 0:
         raise ConfigError("--listen needs a fixed port: RIS interfaces are configured with it")
     config = ListenerConfig(
@@ -79,4 +79,4 @@ def command(listen: str, max_message_bytes: int, idle_timeout: float, max_connec
         idle_timeout=idle_timeout,
         max_connections=max_connections,
     )
-    run_listener(settings, config, settings.producer_metrics_port)
+    run_listener(settings, config, settings.hl7_metrics_port)
