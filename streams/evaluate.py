@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from streams.cleanse import cleanse
-from streams.derive import DeriveContext, derive_all, map_local_code
+from streams.derive import NATIONAL_COLUMNS, DeriveContext, derive_all, map_local_code
 from streams.lifecycle import PENDING_EVENTS
 from streams.privacy import RESTRICTED_PERSON_ID, Pseudonymiser
 from streams.refdata.protocols import ReferenceData
@@ -33,6 +33,8 @@ _NOT_PUBLISHED = {
     "MPSConfidence",
 }
 REUSED_ACCESSION = "ACCESSION_REUSED_FOR_OTHER_PATIENT"
+# the published (lower-case) name of every national column, worked out once instead of per record
+_LOWER_NAMES = {col: col.lower() for col in NATIONAL_COLUMNS}
 
 
 @dataclass(frozen=True)
@@ -108,7 +110,14 @@ def evaluate(key: str, state: dict[str, Any], ctx: StreamContext, now: datetime 
         )
 
     out = _base(key, state, "active", now)
-    out.update({col.lower(): value for col, value in national.items() if col not in _NOT_PUBLISHED})
+    names = _LOWER_NAMES
+    out.update(
+        {
+            names[col] if col in names else col.lower(): value
+            for col, value in national.items()
+            if col not in _NOT_PUBLISHED
+        }
+    )
     out.update(
         imaging_code_snomed=national.get("IMAGING_CODE_SNOMED_CT"),
         person_id=published_person,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from itertools import pairwise
 
 from streams.rules.formats import parse_calendar_date
@@ -54,4 +55,9 @@ def derive_age_bands(age: int | None) -> dict[str, str]:
     children ``0``, ``1-4``, ``5-9``, ``10-15``, ``16 and over``; ``0-18``, ``19-49``, ``50-74``,
     ``75 and over``; ``0-15``, ``16-60``, ``61 and over``; ``0-15``, ``16-64``, ``65 and over``.
     """
-    return {column: age_band(age, lowers) for column, lowers in _BANDS.items()}
+    return dict(_age_bands(age))
+
+
+@lru_cache(maxsize=512)  # pure, and ages are few: label each age once (a tuple, so the cache cannot be changed)
+def _age_bands(age: int | None) -> tuple[tuple[str, str], ...]:
+    return tuple((column, age_band(age, lowers)) for column, lowers in _BANDS.items())

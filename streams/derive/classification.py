@@ -13,6 +13,7 @@ from dataclasses import dataclass, fields
 from streams.refdata.protocols import Classification, NicipTable, NicipVersion, SnomedTable, SnomedVersion
 from streams.rules.context import GracePeriod
 from streams.rules.formats import CalendarDate
+from streams.rules.memo import table_memo
 
 from .asat import code_as_at
 
@@ -45,13 +46,24 @@ class ImagingResult:
 def _nicip_row(code: str | None, table: NicipTable | None, on, grace) -> NicipVersion | None:
     if code is None or table is None or not code.strip():
         return None
-    return code_as_at(table.versions(code.strip().upper()), on, grace)
+    return _row_as_at(table, code.strip().upper(), on, grace)
 
 
 def _snomed_row(concept: str | None, table: SnomedTable | None, on, grace) -> SnomedVersion | None:
     if concept is None or table is None or not concept.strip():
         return None
-    return code_as_at(table.versions(concept.strip()), on, grace)
+    return _row_as_at(table, concept.strip(), on, grace)
+
+
+def _row_as_at(table: NicipTable | SnomedTable, code: str, on, grace):
+    """``code_as_at`` of the code's versions: a pure function of a read-only table (streams.rules.memo)."""
+    memo = table_memo(table, "row_as_at")
+    key = (code, on, grace)
+    try:
+        return memo[key]
+    except KeyError:
+        row = memo[key] = code_as_at(table.versions(code), on, grace)
+        return row
 
 
 def classify(

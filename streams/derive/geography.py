@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from streams.refdata.protocols import PostcodeGeography
 from streams.rules.formats import CalendarDate, is_pseudo_postcode
+from streams.rules.memo import table_memo
 
 from .asat import as_at
 
@@ -18,5 +19,12 @@ def derive_location(
     """
     if postcode is None or geography is None or not postcode.strip() or is_pseudo_postcode(postcode.strip()):
         return None, None
-    row = as_at(geography.areas(postcode), on, lambda area: (area.start, area.end))
-    return (None, None) if row is None else (row.lsoa, row.msoa)
+    # a pure function of the read-only directory, the postcode and the date (streams.rules.memo)
+    memo = table_memo(geography, "location")
+    key = (postcode, on)
+    try:
+        return memo[key]
+    except KeyError:
+        row = as_at(geography.areas(postcode), on, lambda area: (area.start, area.end))
+        found = memo[key] = (None, None) if row is None else (row.lsoa, row.msoa)
+        return found

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 
 from streams.refdata.protocols import OdsDirectory, OdsOrganisation, Relationship, RolePeriod
 from streams.rules.formats import CalendarDate
+from streams.rules.memo import table_memo
 from streams.rules.organisations import GP_PRACTICE_DEFAULTS, ods_history
 from streams.rules.site import SITE_DEFAULTS
 
@@ -60,7 +61,15 @@ def _history(code: str | None, ods: OdsDirectory | None) -> tuple[OdsOrganisatio
 
 def ods_name(code: str | None, ods: OdsDirectory | None) -> str | None:
     """The ODS name of the code, or of its first successor in ODS; None when unknown."""
-    return next((org.name for org in _history(code, ods) if org.name), None)
+    if ods is None:
+        return None
+    # four names per record from a read-only ODS snapshot: memoised per snapshot (streams.rules.memo)
+    memo = table_memo(ods, "ods_name")
+    try:
+        return memo[code]
+    except KeyError:
+        name = memo[code] = next((org.name for org in _history(code, ods) if org.name), None)
+        return name
 
 
 def site_description(site_code: str | None, ods: OdsDirectory | None) -> str | None:
@@ -130,6 +139,17 @@ def provider_code(
     key = _key(site_code)
     if key is None or ods is None or key in SITE_DEFAULTS:
         return None
+    # a pure function of the read-only ODS snapshot, the site, the date and the roles (streams.rules.memo)
+    memo = table_memo(ods, "provider_code")
+    memo_key = (key, on, nhs_roles)
+    try:
+        return memo[memo_key]
+    except KeyError:
+        code = memo[memo_key] = _provider_code(key, ods, on, nhs_roles)
+        return code
+
+
+def _provider_code(key: str, ods: OdsDirectory, on: CalendarDate | None, nhs_roles: frozenset[str]) -> str | None:
     history = ods_history(ods, key)
     for site in history:
         if _is_nhs(site, ods, on, nhs_roles):
@@ -147,6 +167,19 @@ def commissioner(
     """
     if ods is None or _key(practice_code) in GP_DEFAULT_LABELS:
         return None, None
+    # a pure function of the read-only ODS snapshot, the practice and the date (streams.rules.memo)
+    memo = table_memo(ods, "commissioner")
+    memo_key = (practice_code, on)
+    try:
+        return memo[memo_key]
+    except KeyError:
+        found = memo[memo_key] = _commissioner(practice_code, ods, on)
+        return found
+
+
+def _commissioner(
+    practice_code: str | None, ods: OdsDirectory, on: CalendarDate | None
+) -> tuple[str | None, str | None]:
     for practice in _history(practice_code, ods):
         for link in _links(practice, COMMISSIONED_BY, on):
             target = ods.lookup(link.target)

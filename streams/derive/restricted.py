@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from streams.refdata.protocols import RestrictedCodeList
 from streams.rules.formats import CalendarDate
+from streams.rules.memo import table_memo
 
 from .asat import in_force
 
@@ -23,7 +24,13 @@ def _listed(scheme: str, code: str | None, table: RestrictedCodeList | None, on:
     key = code.strip().upper()
     if table is None:
         return key in (RESTRICTED_NICIP if scheme == "NICIP" else RESTRICTED_SNOMED)
-    return bool(in_force(table.versions(scheme, key), on, lambda row: (row.start, row.end)))
+    # three lookups per record in a read-only list: memoised per list (streams.rules.memo)
+    memo = table_memo(table, "restricted")
+    memo_key = (scheme, key, on)
+    listed = memo.get(memo_key)
+    if listed is None:
+        listed = memo[memo_key] = bool(in_force(table.versions(scheme, key), on, lambda row: (row.start, row.end)))
+    return listed
 
 
 def is_restricted(

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import cached_property
 from typing import Literal
 
 from dids.errors import DidsError
@@ -42,6 +41,26 @@ class GracePeriod:
             raise ValueError(f"grace period amount must not be negative, not {self.amount}")
 
 
+class _computed_once:  # lower case: a decorator, like functools.cached_property
+    """``functools.cached_property`` without its lock (Python 3.11 takes one per class on every first access,
+    which showed up for a context made per streamed record). The values are pure functions of an immutable
+    context, so two threads racing on a first access compute the same value."""
+
+    def __init__(self, compute):
+        self.compute = compute
+        self.__doc__ = compute.__doc__
+
+    def __set_name__(self, owner, name: str) -> None:
+        self.name = name
+
+    def __get__(self, instance, owner=None):
+        if instance is None:
+            return self
+        # stored in the instance dict, which this non-data descriptor then gives way to
+        value = instance.__dict__[self.name] = self.compute(instance)
+        return value
+
+
 @dataclass(frozen=True)
 class Context:
     """Submission metadata, reference data and options for one validation run.
@@ -64,22 +83,29 @@ class Context:
     def missing(self, needs: Iterable[Need]) -> tuple[Need, ...]:
         """The needs this context cannot satisfy, in ``Need`` declaration order (stable reasons)."""
         wanted = needs if isinstance(needs, frozenset) else frozenset(needs)
-        cache = self._missing_cache
-        if wanted not in cache:  # a rule's needs are one of a few frozensets: a frozenset caches its hash
-            unavailable = self._unavailable
-            cache[wanted] = tuple(need for need in _NEED_ORDER if need in wanted and need in unavailable)
-        return cache[wanted]
+        # a pure function of two small frozensets (each caches its hash): shared by every context
+        key = (wanted, self._unavailable)
+        found = _MISSING.get(key)
+        if found is None:
+            unavailable = key[1]
+            found = _MISSING[key] = tuple(need for need in _NEED_ORDER if need in wanted and need in unavailable)
+        return found
 
-    @cached_property
-    def _missing_cache(self) -> dict[frozenset[Need], tuple[Need, ...]]:
-        return {}
-
-    @cached_property
+    @_computed_once
     def _unavailable(self) -> frozenset[Need]:
-        # asked by every rule of every record: worked out once per context (it is immutable)
-        return frozenset(need for need in _NEED_ORDER if self._available(need) is None)
+        # asked by every rule with needs: worked out once per context (it is immutable), and the same
+        # frozenset object for every context with the same inputs present, so its hash is computed once
+        refdata = self.refdata
+        present = (
+            self.submission_time is not None,
+            *(refdata is not None and getattr(refdata, name) is not None for name in _TABLE_ATTRIBUTE.values()),
+        )
+        found = _UNAVAILABLE.get(present)
+        if found is None:
+            found = _UNAVAILABLE[present] = frozenset(need for need in _NEED_ORDER if self._available(need) is None)
+        return found
 
-    @property
+    @_computed_once  # asked by four rules of every record; the context is immutable
     def submission_date(self) -> CalendarDate:
         """date(S) in UTC."""
         s = self.submission_time
@@ -90,19 +116,19 @@ class Context:
 
     @property
     def ods(self) -> OdsDirectory:
-        return self._require(Need.ODS)
+        return self._table("ods", Need.ODS)
 
     @property
     def postcodes(self) -> PostcodeDirectory:
-        return self._require(Need.POSTCODES)
+        return self._table("postcodes", Need.POSTCODES)
 
     @property
     def nicip(self) -> NicipTable:
-        return self._require(Need.NICIP)
+        return self._table("nicip", Need.NICIP)
 
     @property
     def snomed(self) -> SnomedTable:
-        return self._require(Need.SNOMED)
+        return self._table("snomed", Need.SNOMED)
 
     def _available(self, need: Need) -> object | None:
         if need is Need.SUBMISSION_TIME:
@@ -112,8 +138,10 @@ class Context:
         refdata = self.refdata
         return None if refdata is None else getattr(refdata, _TABLE_ATTRIBUTE[need])
 
-    def _require(self, need: Need):
-        table = self._available(need)
+    def _table(self, name: str, need: Need):
+        # the table, or MissingInputError; by attribute name, as Enum members hash slowly in this hot path
+        refdata = self.refdata
+        table = None if refdata is None else getattr(refdata, name)
         if table is None:
             raise MissingInputError(f"missing {need.value}")
         return table
@@ -121,6 +149,9 @@ class Context:
 
 _NEED_ORDER = tuple(Need)
 _TABLE_ATTRIBUTE = {Need.ODS: "ods", Need.POSTCODES: "postcodes", Need.NICIP: "nicip", Need.SNOMED: "snomed"}
+# memos of Context.missing and Context._unavailable: a few dozen entries at most (subsets of Need)
+_MISSING: dict[tuple[frozenset[Need], frozenset[Need]], tuple[Need, ...]] = {}
+_UNAVAILABLE: dict[tuple[bool, ...], frozenset[Need]] = {}
 
 
 # v2.0 (DIDS-RULES §8.2): codes valid up to 183 days after they go inactive, at the procedure end

@@ -7,6 +7,7 @@ DIDS005 006 008 009 010 012 014 016 017 073 074. The GP practice code is in ``or
 from __future__ import annotations
 
 from streams.cleanse import CleansedRecord
+from streams.refdata.protocols import PostcodeDirectory
 from streams.rules.common import (
     birth_months_after_exceeds,
     finding,
@@ -17,6 +18,7 @@ from streams.rules.common import (
 )
 from streams.rules.context import Context
 from streams.rules.formats import CalendarDate, is_pseudo_postcode, is_valid_postcode_format
+from streams.rules.memo import table_memo
 from streams.rules.results import Finding
 
 ETHNIC_CATEGORY_CODES = frozenset("ABCDEFGHJKLMNPRSZ") | {"99"}
@@ -100,9 +102,19 @@ def check_postcode_known(record: CleansedRecord, context: Context) -> Finding | 
     DIDS017 fails, so a badly formatted postcode can raise both.
     """
     value = record.postcode
-    if is_blank(value) or is_pseudo_postcode(value) or context.postcodes.contains(value):
+    if is_blank(value) or is_pseudo_postcode(value) or _postcode_known(context.postcodes, value):
         return None
     return finding("postcode")
+
+
+def _postcode_known(directory: PostcodeDirectory, postcode: str) -> bool:
+    """``directory.contains``, memoised per read-only directory (streams.rules.memo): a patient's postcode
+    comes back with every version of each examination."""
+    memo = table_memo(directory, "postcode_known")
+    known = memo.get(postcode)
+    if known is None:
+        known = memo[postcode] = directory.contains(postcode)
+    return known
 
 
 _DEMOGRAPHIC_ITEMS = (

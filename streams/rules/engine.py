@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 
 from streams.cleanse import CleansedRecord
 from streams.rules.accession import UNIQUENESS_FIELDS, find_duplicates
@@ -17,6 +18,7 @@ from streams.rules.registry import RECORD_RULES, RULES
 from streams.rules.results import Fail, NotChecked, Pass, Result, Severity
 
 _UNIQUENESS_CODE = "DIDS071"
+_CODE = attrgetter("code")
 
 
 @dataclass(frozen=True)
@@ -35,14 +37,21 @@ class Outcome:
 
     @classmethod
     def from_results(cls, results: Iterable[Result]) -> Outcome:
-        ordered = tuple(sorted(results, key=lambda result: result.code))
-        fails = [result for result in ordered if isinstance(result, Fail)]
-        rejects = sorted(fail.code for fail in fails if fail.severity is not Severity.WARNING)
+        ordered = tuple(sorted(results, key=_CODE))
+        # one pass; ``ordered`` is in code order, so each list comes out sorted
+        rejects: list[str] = []
+        warnings: list[str] = []
+        not_checked: list[str] = []
+        for result in ordered:
+            if isinstance(result, Fail):
+                (warnings if result.severity is Severity.WARNING else rejects).append(result.code)
+            if isinstance(result, NotChecked):
+                not_checked.append(result.code)
         return cls(
             accepted=not rejects,
             rejects=rejects,
-            warnings=sorted(fail.code for fail in fails if fail.severity is Severity.WARNING),
-            not_checked=sorted(result.code for result in ordered if isinstance(result, NotChecked)),
+            warnings=warnings,
+            not_checked=not_checked,
             results=ordered,
         )
 

@@ -49,7 +49,10 @@ class CalendarDate(NamedTuple):
     @property
     def ordinal(self) -> int:
         """Proleptic Gregorian day number (``date.toordinal`` for years 1-9999, extended both ways)."""
-        year, shift = self.year, 0
+        year = self.year
+        if 1 <= year <= 9999:  # the usual case, asked often: no shift needed
+            return date(year, self.month, self.day).toordinal()
+        shift = 0
         if year < 1:
             shift = (400 - year) // 400
         elif year > 9999:
@@ -132,6 +135,7 @@ def _is_ascii_digits(text: str) -> bool:
     return text.isascii() and text.isdigit()
 
 
+@lru_cache(maxsize=8192)  # pure; asked by DIDS001 and the pseudonymiser for each version of an examination
 def is_valid_nhs_number(value: str | None) -> bool:
     """Valid NHS number under DIDS-RULES §5, for a cleansed value (no spaces or hyphens left).
 

@@ -17,10 +17,11 @@ from datetime import date
 from enum import Enum
 
 from streams.cleanse import CleansedRecord
-from streams.refdata.protocols import NicipVersion, SnomedVersion
+from streams.refdata.protocols import NicipTable, NicipVersion, SnomedTable, SnomedVersion
 from streams.rules.common import finding, is_blank, usable_date
 from streams.rules.context import Context, GracePeriod
 from streams.rules.formats import CalendarDate, is_valid_snomed_id
+from streams.rules.memo import table_memo
 from streams.rules.results import Finding, Unavailable
 
 
@@ -72,7 +73,7 @@ def _nicip_status(record: CleansedRecord, context: Context) -> CodeStatus | None
     code, test = record.imaging_code_nicip, usable_date(_code_date(record, context))
     if is_blank(code) or test is None:
         return None
-    return code_status(context.nicip.versions(code.strip().upper()), test, context.grace)
+    return _table_status(context.nicip, code.strip().upper(), test, context.grace)
 
 
 def _snomed_status(record: CleansedRecord, context: Context) -> CodeStatus | None:
@@ -80,7 +81,18 @@ def _snomed_status(record: CleansedRecord, context: Context) -> CodeStatus | Non
     code, test = record.imaging_code_snomed, usable_date(_code_date(record, context))
     if is_blank(code) or test is None or not is_valid_snomed_id(code.strip()):
         return None
-    return code_status(context.snomed.versions(code.strip()), test, context.grace)
+    return _table_status(context.snomed, code.strip(), test, context.grace)
+
+
+def _table_status(table: NicipTable | SnomedTable, code: str, test: CalendarDate, grace: GracePeriod) -> CodeStatus:
+    """``code_status`` of the code's versions in ``table``: each rule of 057/059/077/078 asks it, on every record
+    with that code and date, of a read-only table, so it is memoised per table (streams.rules.memo)."""
+    memo = table_memo(table, "code_status")
+    key = (code, test, grace)
+    status = memo.get(key)
+    if status is None:
+        status = memo[key] = code_status(table.versions(code), test, grace)
+    return status
 
 
 def _status_finding(status: CodeStatus | None, item: str) -> Finding | None:

@@ -16,6 +16,7 @@ from streams.refdata.protocols import OdsDirectory, OdsOrganisation
 from streams.rules.common import finding, is_blank, usable_date
 from streams.rules.context import Context
 from streams.rules.formats import CalendarDate
+from streams.rules.memo import table_memo
 from streams.rules.results import Finding
 
 GP_PRACTICE_DEFAULTS = frozenset(
@@ -37,6 +38,15 @@ def ods_history(directory: OdsDirectory, code: str) -> tuple[OdsOrganisation, ..
 
     Empty when neither the code nor any successor is in ODS.
     """
+    # asked by several rules and derivations of every record; ODS is a read-only snapshot (streams.rules.memo)
+    memo = table_memo(directory, "ods_history")
+    history = memo.get(code)
+    if history is None:
+        history = memo[code] = _walk_history(directory, code)
+    return history
+
+
+def _walk_history(directory: OdsDirectory, code: str) -> tuple[OdsOrganisation, ...]:
     found: list[OdsOrganisation] = []
     seen: set[str] = set()
     pending = [code]
@@ -68,6 +78,16 @@ def _held_roles(history: Iterable[OdsOrganisation], roles: frozenset[str], on: C
     ]
 
 
+def _holds_role(directory: OdsDirectory, code: str, roles: frozenset[str], on: CalendarDate | None = None) -> bool:
+    """Whether ``code`` or a successor held one of ``roles`` (on ``on`` when given); memoised per ODS snapshot."""
+    memo = table_memo(directory, "holds_role")
+    key = (code, roles, on)  # a frozenset caches its hash, so the role sets cost nothing to key by
+    held = memo.get(key)
+    if held is None:
+        held = memo[key] = bool(_held_roles(ods_history(directory, code), roles, on))
+    return held
+
+
 def _lookup_code(value: str | None, defaults: frozenset[str]) -> str | None:
     """The upper-case code to look up; None when blank or a default code (nothing to check)."""
     if is_blank(value):
@@ -79,7 +99,7 @@ def _lookup_code(value: str | None, defaults: frozenset[str]) -> str | None:
 def check_gp_practice_known(record: CleansedRecord, context: Context) -> Finding | None:
     """DIDS018: GP practice present, not a default, and never in ODS as RO76 or RO177 (any time)."""
     code = _lookup_code(record.practice_code, GP_PRACTICE_DEFAULTS)
-    if code is None or _held_roles(ods_history(context.ods, code), GP_PRACTICE_ROLES):
+    if code is None or _holds_role(context.ods, code, GP_PRACTICE_ROLES):
         return None
     return finding("practice_code")
 
@@ -94,8 +114,8 @@ def check_gp_practice_live(record: CleansedRecord, context: Context) -> Finding 
     test = usable_date(record.diagnostic_test_date)
     if code is None or test is None:
         return None
-    history = ods_history(context.ods, code)
-    if not _held_roles(history, GP_PRACTICE_ROLES) or _held_roles(history, GP_PRACTICE_ROLES, on=test):
+    ods = context.ods
+    if not _holds_role(ods, code, GP_PRACTICE_ROLES) or _holds_role(ods, code, GP_PRACTICE_ROLES, on=test):
         return None
     return finding("practice_code", "diagnostic_test_date")
 
@@ -103,7 +123,7 @@ def check_gp_practice_live(record: CleansedRecord, context: Context) -> Finding 
 def check_referring_org_known(record: CleansedRecord, context: Context) -> Finding | None:
     """DIDS024: referring organisation present, not a default, and never in ODS with a referring role."""
     code = _lookup_code(record.referring_org_code, REFERRING_ORG_DEFAULTS)
-    if code is None or _held_roles(ods_history(context.ods, code), REFERRING_ROLES):
+    if code is None or _holds_role(context.ods, code, REFERRING_ROLES):
         return None
     return finding("referring_org_code")
 
@@ -131,7 +151,7 @@ def check_referring_org_live(record: CleansedRecord, context: Context) -> Findin
     if code is None or checked is None:
         return None
     on, date_item = checked
-    history = ods_history(context.ods, code)
-    if not _held_roles(history, REFERRING_ROLES) or _held_roles(history, REFERRING_ROLES, on=on):
+    ods = context.ods
+    if not _holds_role(ods, code, REFERRING_ROLES) or _holds_role(ods, code, REFERRING_ROLES, on=on):
         return None
     return finding("referring_org_code", date_item)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from types import MappingProxyType
 
 from dids.errors import DidsError
@@ -68,19 +69,27 @@ class Rule:
         up (a blank postcode for DIDS016): DIDS-RULES §1.4 says such a rule never passes. Only a
         ``precheck`` finding (DIDS059's malformed id) still fails.
         """
-        if self.check is None:
+        check = self.check
+        if check is None:
             raise RegistryError(f"{self.code} is not a record rule")
-        missing = context.missing(self.needs)
-        if missing:
-            early = None if self.precheck is None else self.precheck(record, context)
-            if isinstance(early, Finding):
-                return self._result(early)
-            return NotChecked(self.code, "missing " + ", ".join(need.value for need in missing))
-        return self._result(self.check(record, context))
+        if self.needs:  # most rules need nothing but the record: skip the context's bookkeeping for them
+            missing = context.missing(self.needs)
+            if missing:
+                early = None if self.precheck is None else self.precheck(record, context)
+                if isinstance(early, Finding):
+                    return self._result(early)
+                return NotChecked(self.code, "missing " + ", ".join(need.value for need in missing))
+        answer = check(record, context)
+        return self._passed if answer is None else self._result(answer)
+
+    @cached_property
+    def _passed(self) -> Pass:
+        # results are frozen values: one Pass per rule serves every record
+        return Pass(self.code)
 
     def _result(self, answer: Finding | Unavailable | None) -> Result:
         if answer is None:
-            return Pass(self.code)
+            return self._passed
         if isinstance(answer, Unavailable):
             return NotChecked(self.code, answer.reason)
         return Fail(self.code, self.severity, answer.fields, answer.derived)

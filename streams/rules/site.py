@@ -7,9 +7,11 @@ site) always pass 068 and 081. Any ODS organisation or site counts (no role chec
 from __future__ import annotations
 
 from streams.cleanse import CleansedRecord
+from streams.refdata.protocols import OdsDirectory
 from streams.rules.common import finding, is_blank, usable_date
 from streams.rules.context import Context
-from streams.rules.formats import is_valid_site_code
+from streams.rules.formats import CalendarDate, is_valid_site_code
+from streams.rules.memo import table_memo
 from streams.rules.organisations import date_in_range, ods_history
 from streams.rules.results import Finding
 
@@ -56,7 +58,18 @@ def check_site_open(record: CleansedRecord, context: Context) -> Finding | None:
     code = value.strip().upper()
     if code in SITE_DEFAULTS:
         return None
-    history = ods_history(context.ods, code)
-    if not history or any(date_in_range(test, org.open_date, org.close_date) for org in history):
-        return None
-    return finding("site_code_imaging", "diagnostic_test_date")
+    if _closed_on(context.ods, code, test):
+        return finding("site_code_imaging", "diagnostic_test_date")
+    return None
+
+
+def _closed_on(directory: OdsDirectory, code: str, test: CalendarDate) -> bool:
+    """Known to ODS and neither it nor a successor open on ``test``; memoised per ODS snapshot (streams.rules.memo)."""
+    memo = table_memo(directory, "site_closed")
+    key = (code, test)
+    closed = memo.get(key)
+    if closed is None:
+        history = ods_history(directory, code)
+        closed = bool(history) and not any(date_in_range(test, org.open_date, org.close_date) for org in history)
+        memo[key] = closed
+    return closed

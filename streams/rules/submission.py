@@ -43,11 +43,15 @@ def months_before_submission(test: CalendarDate, submitted: CalendarDate, *, ref
     return whole + Fraction(month_end_day - test.day, 31)
 
 
-def _months_before(record: CleansedRecord, context: Context) -> Fraction | None:
+def _months_before(record: CleansedRecord, context: Context) -> Fraction | int | None:
     test = usable_date(record.diagnostic_test_date)
     if test is None:
         return None
-    return months_before_submission(test, context.submission_date, reference=context.reference_month_formula)
+    submitted = context.submission_date
+    if not context.reference_month_formula:
+        # the calendar-month form is a whole number: compare the int, equal to the Fraction it would make
+        return submitted.month_index - test.month_index
+    return months_before_submission(test, submitted, reference=True)
 
 
 def check_test_not_too_old(record: CleansedRecord, context: Context) -> Finding | None:
