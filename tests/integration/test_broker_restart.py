@@ -111,7 +111,7 @@ def _run(settings, service_factory, data, port, controller, broker):
     active = poll(
         lambda: client.command("SELECT count() FROM examinations FINAL WHERE status = 'active'"), accepted, 240
     )
-    rejects = poll(lambda: client.command("SELECT uniqExact(record_key) FROM rejects"), rejected, 60)
+    rejects = poll(lambda: client.command("SELECT uniqExact(event_id) FROM rejects"), rejected, 60)
     dead = consume(settings, settings.topic(topics.DLQ), 2 * len(POISON), timeout=60)
     # at-least-once: a poison message re-read after the outage is dead-lettered again; its source
     # position (headers) says it is the same one

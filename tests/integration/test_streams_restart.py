@@ -7,12 +7,16 @@ import time
 import urllib.request
 from datetime import datetime, timedelta, timezone
 
-from producers.generator import SimulationConfig, event_key, events
+from producers.generator import SimulationConfig, event_key, events, extract_examinations
 from producers.kafka import EventProducer
+from producers.simulate import run_simulation
 from schemas.catalog import EXAMINATION_EVENT, EXAMINATION_RECORD, default_catalog
+from sinks.clickhouse import connect
+from sinks.migrate import migrate
 from streams import topics
 from streams.app import changelog_topic
 from streams.topics import TopicSpec, compacted_config, ensure_topics
+from tests.integration.helpers import metric, poll
 from tests.integration.kafka_tools import consume
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
@@ -86,3 +90,41 @@ def test_restarted_worker_recovers_table_and_continues_without_duplicates(settin
     assert {r["event_type"] for r in latest.values()} == {"reported"}
     # redelivered performed events were re-published with their original version, not a new one
     assert all(len(v) == 2 for v in versions.values()), versions
+
+
+def test_worker_killed_mid_stream_loses_and_doubles_nothing(settings_factory, service_factory):
+    """kill -9 while a few thousand events are being processed: no flush, no commit, the table's changelog
+    cut wherever it was. The restarted worker recovers the table and re-reads from the committed offsets;
+    every accepted examination reaches ClickHouse once, every rejected one is in rejects."""
+    settings = settings_factory()
+    ensure_topics(settings, extra=[TopicSpec(changelog_topic(settings), compacted_config())])
+    migrate(settings)
+    port = settings.streams_metrics_port
+    service_factory(settings, "sink", ready_port=settings.sink_metrics_port)
+    worker = service_factory(settings, "streams", ready_port=port)
+    n, now = 3000, datetime.now(timezone.utc)
+    config = SimulationConfig(seed=31, providers=3, invalid_rate=0.05)
+    rejected = sum(1 for ex in extract_examinations(config, n, now) if ex.broken_rule)
+    run_simulation(settings, config, mode="records", count=n, now=now)
+    processed = poll(lambda: metric(port, "dids_streams_events_in_total") >= n / 3, True, timeout=120)
+    assert processed, "the worker never got a third of the way"
+    at_kill = metric(port, "dids_streams_events_in_total")
+    worker.kill()  # SIGKILL
+    service_factory(settings, "streams", ready_port=port)
+
+    client = connect(settings)
+    active = poll(
+        lambda: client.command("SELECT count() FROM examinations FINAL WHERE status = 'active'"), n - rejected
+    )
+    rejects = poll(lambda: client.command("SELECT uniqExact(event_id) FROM rejects"), rejected, timeout=60)
+    rows, messages = client.query(
+        "SELECT count(), uniqExact(kafka_partition, kafka_offset) FROM examinations"
+    ).result_rows[0]
+    current, keys = client.query("SELECT count(), uniqExact(record_key) FROM examinations FINAL").result_rows[0]
+    print(
+        f"\nworker killed -9 after {at_kill:.0f} of {n} events: {active} accepted (expected {n - rejected}), "
+        f"{rejects} rejected (expected {rejected}), {rows} rows for {messages} messages, "
+        f"{current} current rows for {keys} examinations"
+    )
+    assert (active, rejects) == (n - rejected, rejected)
+    assert rows == messages and current == keys
