@@ -4,7 +4,6 @@ table itself holds one row (every version sits in the partition of the first acc
 
 from __future__ import annotations
 
-import time
 from datetime import datetime, timedelta, timezone
 
 from producers.generator import SimulationConfig, event_key, events
@@ -15,6 +14,7 @@ from sinks.migrate import migrate
 from streams import topics
 from streams.app import changelog_topic
 from streams.topics import TopicSpec, compacted_config, ensure_topics
+from tests.integration.helpers import poll
 
 NOW = datetime.now(timezone.utc)
 
@@ -24,15 +24,6 @@ def _current(client, key):
         "SELECT status, diagnostic_test_date, first_test_date FROM examinations FINAL WHERE record_key = {k:String}",
         parameters={"k": key},
     ).result_rows
-
-
-def _wait(fn, expected, timeout=90.0):
-    deadline = time.monotonic() + timeout
-    value = fn()
-    while value != expected and time.monotonic() < deadline:
-        time.sleep(0.5)
-        value = fn()
-    return value
 
 
 def test_moved_then_cancelled_examination_has_one_current_row(settings_factory, service_factory):
@@ -83,11 +74,11 @@ def test_moved_then_cancelled_examination_has_one_current_row(settings_factory, 
         producer.flush()
 
     send(perf)
-    assert _wait(lambda: _current(client, key), [("active", day, day)]) == [("active", day, day)]
+    assert poll(lambda: _current(client, key), [("active", day, day)], timeout=90) == [("active", day, day)]
     send(moved)
-    assert _wait(lambda: _current(client, key), [("active", moved_day, day)]) == [("active", moved_day, day)]
+    assert poll(lambda: _current(client, key), [("active", moved_day, day)], timeout=90) == [("active", moved_day, day)]
     send(cancel)
-    final = _wait(lambda: [r[0] for r in _current(client, key)], ["cancelled"])
+    final = poll(lambda: [r[0] for r in _current(client, key)], ["cancelled"], timeout=90)
     assert final == ["cancelled"]
     assert client.command("SELECT count() FROM examinations FINAL WHERE status = 'active'") == 0
     # merges replace old versions only within a partition: all versions must share one

@@ -4,7 +4,6 @@ for that month and records of other months stay (real-time events on top of a fi
 
 from __future__ import annotations
 
-import time
 from datetime import datetime, timedelta, timezone
 
 from producers.extract.writer import write_csv
@@ -13,17 +12,9 @@ from producers.submit import submit_file
 from sinks.clickhouse import connect
 from sinks.migrate import migrate
 from streams.topics import ensure_topics
+from tests.integration.helpers import poll
 
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
-
-
-def _poll(fn, expected, timeout=120.0):
-    deadline = time.monotonic() + timeout
-    value = fn()
-    while value != expected and time.monotonic() < deadline:
-        time.sleep(0.5)
-        value = fn()
-    return value
 
 
 def _month(rec):
@@ -53,12 +44,12 @@ def test_a_newer_file_replaces_the_provider_month(settings_factory, service_fact
     def current():
         return client.command("SELECT count() FROM current_examinations")
 
-    assert _poll(current, 240) == 240
+    assert poll(current, 240) == 240
     b = submit_file(settings, second, period=period, submitter="RR8", received=NOW)
     assert a.submission_id != b.submission_id
 
     expected = len(others) + len(kept)
-    assert _poll(current, expected) == expected, "the newer file should displace the dropped records"
+    assert poll(current, expected) == expected, "the newer file should displace the dropped records"
     by_file = dict(
         client.query("SELECT ifNull(submission_id, ''), count() FROM current_examinations GROUP BY 1").result_rows
     )

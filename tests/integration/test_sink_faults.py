@@ -61,15 +61,6 @@ def _counts(client) -> tuple[int, int]:
     )
 
 
-def _poll(fn, expected, timeout=120.0):
-    deadline = time.monotonic() + timeout
-    value = fn()
-    while value != expected and time.monotonic() < deadline:
-        time.sleep(0.5)
-        value = fn()
-    return value
-
-
 def _metric(port: int, name: str) -> float:
     text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
     return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name + "{"))
@@ -89,7 +80,7 @@ def test_crash_between_insert_and_commit_inserts_nothing_twice(settings_factory,
     client.insert("examinations", rows, column_names=shape.columns)
 
     service_factory(settings, "sink", ready_port=settings.sink_metrics_port)
-    counts = _poll(lambda: _counts(client), (500, 500))
+    counts = poll(lambda: _counts(client), (500, 500))
     print(f"\ncrash between insert and commit: {counts[0]} rows for 500 messages")
     assert counts == (500, 500)
 
@@ -104,12 +95,12 @@ def test_sink_killed_repeatedly_loses_and_doubles_nothing(settings_factory, serv
     for _ in range(3):
         sink = service_factory(settings, "sink", ready_port=settings.sink_metrics_port)
         before = _counts(client)[0]
-        _poll(lambda b=before: _counts(client)[0] > b, True, timeout=60)
+        poll(lambda b=before: _counts(client)[0] > b, True, timeout=60)
         if _counts(client)[0] < n:
             sink.kill()  # SIGKILL: no flush, no commit, no goodbye
             kills += 1
     service_factory(settings, "sink", ready_port=settings.sink_metrics_port)
-    counts = _poll(lambda: _counts(client), (n, n))
+    counts = poll(lambda: _counts(client), (n, n))
     print(f"\nsink killed {kills} times: {counts[0]} rows for {n} messages")
     assert kills >= 1
     assert counts == (n, n)
@@ -124,7 +115,7 @@ def test_sink_killed_repeatedly_loses_and_doubles_nothing(settings_factory, serv
 
     group = settings.sink_group
     expected = [f'dids_sink_consumer_lag{{group="{group}",partition="{p}",topic="{topic}"}} 0.0' for p in (0, 1)]
-    assert _poll(lag_lines, expected, timeout=10) == expected
+    assert poll(lag_lines, expected, timeout=10) == expected
 
 
 def test_warehouse_down_for_30_seconds(settings_factory, service_factory, tmp_path):
@@ -137,7 +128,7 @@ def test_warehouse_down_for_30_seconds(settings_factory, service_factory, tmp_pa
     sink = service_factory(settings, "sink", ready_port=settings.sink_metrics_port)
     client = connect(settings)
     _publish(settings, 0, 1000)
-    assert _poll(lambda: _counts(client), (1000, 1000)) == (1000, 1000)
+    assert poll(lambda: _counts(client), (1000, 1000)) == (1000, 1000)
 
     wh.stop()
     _publish(settings, 1000, 3000)  # arrives while ClickHouse is away
@@ -151,7 +142,7 @@ def test_warehouse_down_for_30_seconds(settings_factory, service_factory, tmp_pa
 
     wh = start_warehouse(data, port, log)
     try:
-        counts = _poll(lambda: _counts(client), (3000, 3000))
+        counts = poll(lambda: _counts(client), (3000, 3000))
         print(f"\nwarehouse down 30 s: {failures:.0f} failed inserts retried; {counts[0]} rows for 3000 messages")
         assert counts == (3000, 3000)
         assert poll(lambda: probe(settings.sink_metrics_port, "/ready")[0], 200, timeout=30) == 200
