@@ -16,12 +16,12 @@ from datetime import datetime, timezone
 from html import escape
 
 from dids.errors import DidsError
+from sinks import snapshots
 
 SOURCES = ("live", "provisional", "final")
 WINDOW_MONTHS = 13  # the monthly release's rolling window (DIDS-SPEC 9.1)
 TOP_PROVIDERS = 25
 TOP_REJECTING_PROVIDERS = 20
-_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 
 class ReportError(DidsError):
@@ -29,9 +29,11 @@ class ReportError(DidsError):
 
 
 def check_month(month: str) -> str:
-    if not _MONTH.match(month or ""):
-        raise ReportError(f"month {month!r} is not YYYY-MM (for example 2026-10)")
-    return month
+    """The snapshots' month check, raising the report's own error."""
+    try:
+        return snapshots.check_month(month)
+    except snapshots.SnapshotError as exc:
+        raise ReportError(str(exc)) from exc
 
 
 def window(month: str, months: int = WINDOW_MONTHS) -> list[str]:
