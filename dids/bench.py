@@ -327,13 +327,14 @@ def run(config: BenchConfig, say: Say) -> dict[str, Any]:
             if part in cpu_before and (after := _cpu_seconds(pid)) is not None
         }
         out["freshness"] = freshness_run(settings, client, config.rate, config.freshness_seconds, config.seed, say)
-        say("ceilings: bare consumer, ClickHouse inserts")
-        out["ceilings"]["consumer"] = consumer_ceiling(settings, config.records)
-        out["ceilings"]["clickhouse_insert"] = insert_ceiling(client, settings.clickhouse_database)
+        # the pipeline's memory, read before the ceilings: their 50k-row inserts are not the sink's 5k
         out["peak_rss_mb"] = {
             part: _peak_rss_mb(pid) for part in started_parts if (pid := read_pid(layout.pid_file(part))) is not None
         }
         out["peak_rss_mb"]["bench"] = _peak_rss_mb(os.getpid())
+        say("ceilings: bare consumer, ClickHouse inserts")
+        out["ceilings"]["consumer"] = consumer_ceiling(settings, config.records)
+        out["ceilings"]["clickhouse_insert"] = insert_ceiling(client, settings.clickhouse_database)
         pipeline = out["pipeline"]["events_per_s"]
         ceilings = out["ceilings"]
         out["ratios"] = {

@@ -69,6 +69,8 @@ class Settings:
     streams_metrics_port: int = 9101
     # a worker with events waiting and none processed this long exits, for its supervisor to restart it
     streams_liveness_seconds: float = 120.0
+    # where a worker keeps its lifecycle table: rocksdb (on disk under DIDS_HOME, bounded memory) or memory
+    streams_store: str = "rocksdb"
     # sink
     sink_group: str = "dids-sink"
     sink_batch_rows: int = 5000
