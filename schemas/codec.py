@@ -61,7 +61,7 @@ def encode(schema: SchemaVersion, record: dict[str, Any]) -> bytes:
     buf.write(schema.fingerprint)
     try:
         schemaless_writer(buf, schema.parsed, record)
-    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+    except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:  # Overflow: a long out of range
         raise CodecError(f"record does not fit schema {schema.name} v{schema.version}: {exc}") from exc
     return buf.getvalue()
 

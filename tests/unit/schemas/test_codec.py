@@ -85,3 +85,12 @@ def test_encoding_a_record_that_does_not_fit_is_a_clear_error():
 
     with pytest.raises(CodecError, match="does not fit schema examination_event"):
         default_catalog().encode(EXAMINATION_EVENT, {"event_id": 1})
+
+
+def test_a_number_too_big_for_an_avro_long_is_a_codec_error_not_an_overflow():
+    from schemas.codec import CodecError
+
+    catalog = default_catalog()
+    record = dict(sample(catalog.latest(EXAMINATION_EVENT).raw), event_time=2**70)
+    with pytest.raises(CodecError, match="does not fit schema examination_event"):
+        catalog.encode(EXAMINATION_EVENT, record)
