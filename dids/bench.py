@@ -69,6 +69,15 @@ def _cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _cpu_by_part(pids: dict[str, int]) -> dict[str, float]:
+    return {part: cpu for part, pid in pids.items() if (cpu := _cpu_seconds(pid)) is not None}
+
+
+def _cpu_spent(pids: dict[str, int], before: dict[str, float]) -> dict[str, float]:
+    after = _cpu_by_part(pids)
+    return {part: round(after[part] - before[part], 1) for part in before if part in after}
+
+
 def bench_settings(home: Path, partitions: int = 2) -> Settings:
     kafka = free_port()
     return Settings(
@@ -248,19 +257,24 @@ def freshness_run(settings: Settings, client, rate: float, seconds: float, seed:
         )
 
     _wait_for(done, total, timeout=300, say=say, what="fresh rows")
-    p50, p99, worst = client.query(
-        "SELECT quantilesExact(0.5, 0.99)(f)[1], quantilesExact(0.5, 0.99)(f)[2], max(f) FROM "
-        f"(SELECT dateDiff('millisecond', received_time, inserted_time) / 1000 AS f FROM {db}.examinations "
-        "WHERE source = 'bench')"
-    ).result_rows[0]
-    return {
-        "events": total,
-        "target_rate_per_s": rate,
-        "achieved_rate_per_s": _rate(total, sent_s),
-        "freshness_p50_s": round(float(p50), 3),
-        "freshness_p99_s": round(float(p99), 3),
-        "freshness_max_s": round(float(worst), 3),
-    }
+    # whole freshness, and its two legs: sent -> stream worker's output (processed_time), output -> insert
+    legs = {"": ("received_time", "inserted_time"), "stream_": ("received_time", "processed_time")}
+    legs["sink_"] = ("processed_time", "inserted_time")
+    out: dict[str, Any] = {"events": total, "target_rate_per_s": rate, "achieved_rate_per_s": _rate(total, sent_s)}
+    for leg, (start, end) in legs.items():
+        p50, p99, worst = client.query(
+            "SELECT quantilesExact(0.5, 0.99)(f)[1], quantilesExact(0.5, 0.99)(f)[2], max(f) FROM "
+            f"(SELECT dateDiff('millisecond', {start}, {end}) / 1000 AS f FROM {db}.examinations "
+            "WHERE source = 'bench')"
+        ).result_rows[0]
+        out.update(
+            {
+                f"{leg}freshness_p50_s": round(float(p50), 3),
+                f"{leg}freshness_p99_s": round(float(p99), 3),
+                f"{leg}freshness_max_s": round(float(worst), 3),
+            }
+        )
+    return out
 
 
 def start_extra_worker(settings: Settings, layout, part: str) -> str:
@@ -318,15 +332,13 @@ def run(config: BenchConfig, say: Say) -> dict[str, Any]:
 
         pids = {part: read_pid(layout.pid_file(part)) for part in started_parts}
         pids["bench"] = os.getpid()  # the submitting producer runs in this process
-        cpu_before = {part: _cpu_seconds(pid) for part, pid in pids.items() if pid}
+        # where the time went: CPU seconds each process spent on each run, against the wall clock
+        cpu_before = _cpu_by_part(pids)
         out["pipeline"] = pipeline_run(settings, client, config.records, config.seed, scratch, say)
-        # where the time went: CPU seconds each process spent on the extract, against the wall clock
-        out["pipeline"]["cpu_seconds"] = {
-            part: round(after - cpu_before[part], 1)
-            for part, pid in pids.items()
-            if part in cpu_before and (after := _cpu_seconds(pid)) is not None
-        }
+        out["pipeline"]["cpu_seconds"] = _cpu_spent(pids, cpu_before)
+        cpu_before = _cpu_by_part(pids)
         out["freshness"] = freshness_run(settings, client, config.rate, config.freshness_seconds, config.seed, say)
+        out["freshness"]["cpu_seconds"] = _cpu_spent(pids, cpu_before)
         # the pipeline's memory, read before the ceilings: their 50k-row inserts are not the sink's 5k
         out["peak_rss_mb"] = {
             part: _peak_rss_mb(pid) for part in started_parts if (pid := read_pid(layout.pid_file(part))) is not None
