@@ -117,16 +117,18 @@ log.retention.hours=168
 """
 
 
-# 384 MB of heap keeps the broker under 500 MB resident through a million-examination run (dids bench)
-def _java(libs: Path, *args: str, heap: str = "384m") -> list[str]:
+# A small heap and the serial collector: one light broker on a 2-core machine. Producing and twice
+# consuming a million events peaked at 344 MB resident (466 MB with G1 and 384 MB of heap), with
+# less CPU and GC pauses under 35 ms.
+def _java(libs: Path, *args: str, heap: str = "256m") -> list[str]:
     java = shutil.which("java")
     if java is None:
         raise BrokerError("java is not on PATH: install a JDK 17+ (apt-get install openjdk-17-jre-headless)")
     return [
         java,
         f"-Xmx{heap}",
-        "-Xms128m",
-        "-XX:+UseG1GC",
+        "-Xms64m",
+        "-XX:+UseSerialGC",
         "-Djava.awt.headless=true",
         f"-Dlog4j2.configurationFile={LOG4J_CONFIG}",
         "-cp",

@@ -74,7 +74,7 @@ class Settings:
     # sink
     sink_group: str = "dids-sink"
     sink_batch_rows: int = 5000
-    sink_batch_seconds: float = 1.0
+    sink_batch_seconds: float = 0.5
     sink_metrics_port: int = 9102
     # monthly snapshots: days after a month's end when its provisional and final snapshots are due
     snapshot_provisional_days: int = 35

@@ -17,6 +17,7 @@ import contextlib
 import logging
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any
@@ -133,6 +134,8 @@ class ClickHouseSink:
         self._assigned = False
         self._failing_since: float | None = None
         self.rows_inserted = 0
+        # each topic-partition's batch is its own insert; the engine takes them side by side
+        self._inserts = ThreadPoolExecutor(max_workers=4, thread_name_prefix="sink-insert")
         self.consumer = Consumer(
             client_config(
                 settings,
@@ -158,7 +161,7 @@ class ClickHouseSink:
         try:
             while not self.stop_event.is_set():
                 room = max(1, self.settings.sink_batch_rows - self._pending_rows())
-                for msg in self.consumer.consume(num_messages=min(room, 2000), timeout=0.2):
+                for msg in self._next_messages(min(room, 2000)):
                     self._add(msg)
                 if self._due():
                     self.flush()
@@ -167,6 +170,7 @@ class ClickHouseSink:
         except SinkStoppedError as exc:
             log.warning("%s", exc)
         finally:
+            self._inserts.shutdown()
             self.consumer.close()
             if self._dlq is not None:
                 self._dlq.flush()
@@ -209,6 +213,19 @@ class ClickHouseSink:
     def _pending_rows(self) -> int:
         return sum(len(p.rows) for p in self._pending.values())
 
+    def _next_messages(self, most: int) -> list:
+        """Up to ``most`` messages. With nothing pending, return as soon as one arrives (with whatever
+        else is already fetched), so the batch window starts when the first message does: a batch
+        consume call waits out its whole timeout, which added up to 0.2 s to freshness. With a batch
+        pending, wait at most until it is due."""
+        if self._first_pending_at is None:
+            first = self.consumer.poll(0.2)
+            if first is None:
+                return []
+            return [first, *(self.consumer.consume(num_messages=most - 1, timeout=0) if most > 1 else [])]
+        left = self._first_pending_at + self.settings.sink_batch_seconds - time.monotonic()
+        return self.consumer.consume(num_messages=most, timeout=min(0.2, max(0.0, left)))
+
     def _due(self) -> bool:
         if self._first_pending_at is None:
             return False
@@ -218,18 +235,29 @@ class ClickHouseSink:
         )
 
     def flush(self, only: set[tuple[str, int]] | None = None) -> None:
-        """Insert pending rows (per topic-partition, each with its own token), then commit their offsets."""
-        done = []
-        for (topic, partition), pending in sorted(self._pending.items(), key=lambda kv: kv[0]):
-            if only is not None and (topic, partition) not in only:
-                continue
-            if pending.rows:
-                token = f"{topic}:{partition}:{pending.first}-{pending.last}"
-                self._insert_with_retry(pending.route.table, pending.rows, token)
-                self._observe_freshness(pending)
-            done.append(TopicPartition(topic, partition, pending.last + 1))
-        if not done:
+        """Insert pending rows (per topic-partition, each with its own token, in parallel), then
+        commit their offsets. Nothing is committed unless every insert was acknowledged."""
+        flushing = sorted((kv for kv in self._pending.items() if only is None or kv[0] in only), key=lambda kv: kv[0])
+        if not flushing:
             return
+        with_rows = [pending for _, pending in flushing if pending.rows]
+        inserts = [
+            self._inserts.submit(
+                self._insert_with_retry,
+                pending.route.table,
+                pending.rows,
+                f"{topic}:{partition}:{pending.first}-{pending.last}",
+            )
+            for (topic, partition), pending in flushing
+            if pending.rows
+        ]
+        wait(inserts)
+        for insert in inserts:
+            insert.result()  # SinkStoppedError: stopping with a batch not inserted; nothing is committed
+        for pending in with_rows:
+            self.rows_inserted += len(pending.rows)
+            self._observe_freshness(pending)
+        done = [TopicPartition(topic, partition, pending.last + 1) for (topic, partition), pending in flushing]
         self.consumer.commit(offsets=done, asynchronous=False)
         for tp in done:
             del self._pending[(tp.topic, tp.partition)]
@@ -275,7 +303,6 @@ class ClickHouseSink:
             self._failing_since = None
             ROWS.labels(table).inc(len(rows))
             BATCHES.labels(table).inc()
-            self.rows_inserted += len(rows)
             return
 
     # -- rebalancing -----------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from dids.settings import Settings
     "--batch-seconds",
     type=float,
     default=None,
-    help="Longest wait before a partial batch is inserted [DIDS_SINK_BATCH_SECONDS, 1.0].",
+    help="Longest wait before a partial batch is inserted [DIDS_SINK_BATCH_SECONDS, 0.5].",
 )
 def command(metrics_port: int | None, batch_rows: int | None, batch_seconds: float | None) -> None:
     """Consume dids.examinations and dids.rejects and insert into ClickHouse, exactly once.

@@ -182,3 +182,15 @@ def test_cluster_variant_of_every_migration_parses_in_clickhouse(db):
         formatted = db.query("SELECT formatQuery({q:String})", parameters={"q": statement}).result_rows[0][0]
         assert "ON CLUSTER dids_cluster" in formatted
     print(f"\n{len(statements)} cluster statements parsed")
+
+
+def test_wide_tables_merge_column_by_column(db):
+    """0007: vertical merges from the first merge keep the warehouse's memory down (README Performance)."""
+    wide = db.query(
+        "SELECT name, engine_full FROM system.tables WHERE database = {d:String} "
+        "AND name IN ('examinations', 'rejects', 'snapshot_examinations') ORDER BY name",
+        parameters={"d": db.database},
+    ).result_rows
+    assert [name for name, _ in wide] == ["examinations", "rejects", "snapshot_examinations"]
+    for name, engine in wide:
+        assert "vertical_merge_algorithm_min_rows_to_activate = 1" in engine, name
