@@ -170,8 +170,8 @@ class ClickHouseSink:
         except SinkStoppedError as exc:
             log.warning("%s", exc)
         finally:
+            self.consumer.close()  # may flush revoked partitions, with the insert threads
             self._inserts.shutdown()
-            self.consumer.close()
             if self._dlq is not None:
                 self._dlq.flush()
 

@@ -4,7 +4,8 @@ every message on dids.examinations becomes exactly one row.
 * kill -9 of the sink, repeatedly, while it inserts;
 * a crash after ClickHouse took a batch but before the offsets were committed (the state is built
   exactly: rows already in the table, nothing committed), then a restart;
-* the warehouse stopped for 30 s while messages keep coming, then started again on the same data.
+* the warehouse stopped for 30 s while messages keep coming, then started again on the same data;
+* the sink stopped (SIGTERM) while the warehouse is away: it leaves its batch uncommitted and says so.
 """
 
 from __future__ import annotations
@@ -147,6 +148,38 @@ def test_warehouse_down_for_30_seconds(settings_factory, service_factory, tmp_pa
         assert counts == (3000, 3000)
         assert poll(lambda: probe(settings.sink_metrics_port, "/ready")[0], 200, timeout=30) == 200
         assert metric(settings.sink_metrics_port, "dids_sink_failing") == 0
+    finally:
+        wh.stop()
+
+
+def test_sink_stopped_while_the_warehouse_is_away_leaves_its_batch_for_the_next_one(
+    settings_factory, service_factory, tmp_path
+):
+    port = free_port()
+    data, log = tmp_path / "wh", tmp_path / "wh.log"
+    wh = start_warehouse(data, port, log)
+    settings = settings_factory(clickhouse_url=wh.url)
+    ensure_topics(settings)
+    migrate(settings)
+    sink = service_factory(settings, "sink", ready_port=settings.sink_metrics_port)
+    client = connect(settings)
+    _publish(settings, 0, 200)
+    assert poll(lambda: _counts(client), (200, 200)) == (200, 200)
+
+    wh.stop()
+    _publish(settings, 200, 700)
+    assert poll(lambda: metric(settings.sink_metrics_port, "dids_sink_failing"), 1) == 1
+    sink.stop()  # SIGTERM, then SIGKILL after 20 s
+    said = sink.log_tail(200)
+    assert sink.popen.returncode == 0, said
+    assert "rows not inserted" in said and "Traceback" not in said, said
+
+    wh = start_warehouse(data, port, log)
+    try:
+        service_factory(settings, "sink", ready_port=settings.sink_metrics_port)
+        counts = poll(lambda: _counts(client), (700, 700))
+        print(f"\nsink stopped while the warehouse was away: {counts[0]} rows for 700 messages")
+        assert counts == (700, 700)
     finally:
         wh.stop()
 
