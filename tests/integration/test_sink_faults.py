@@ -119,19 +119,30 @@ def test_sink_killed_repeatedly_loses_and_doubles_nothing(settings_factory, serv
     assert poll(lag_lines, expected, timeout=10) == expected
 
 
-def test_warehouse_down_for_30_seconds(settings_factory, service_factory, tmp_path):
-    port = free_port()
-    data, log = tmp_path / "wh", tmp_path / "wh.log"
-    wh = start_warehouse(data, port, log)
-    settings = settings_factory(clickhouse_url=wh.url)
-    ensure_topics(settings)
-    migrate(settings)
-    sink = service_factory(settings, "sink", ready_port=settings.sink_metrics_port)
-    client = connect(settings)
-    _publish(settings, 0, 1000)
-    assert poll(lambda: _counts(client), (1000, 1000)) == (1000, 1000)
+class _OwnWarehouse:
+    """A warehouse of the test's own (so it can be stopped and started again on the same data) and a
+    sink that has inserted the first ``n`` messages into it."""
 
-    wh.stop()
+    def __init__(self, settings_factory, service_factory, tmp_path, n: int):
+        self.port, self.data, self.log = free_port(), tmp_path / "wh", tmp_path / "wh.log"
+        self.wh = start_warehouse(self.data, self.port, self.log)
+        self.settings = settings_factory(clickhouse_url=self.wh.url)
+        ensure_topics(self.settings)
+        migrate(self.settings)
+        self.sink = service_factory(self.settings, "sink", ready_port=self.settings.sink_metrics_port)
+        self.client = connect(self.settings)
+        _publish(self.settings, 0, n)
+        assert poll(lambda: _counts(self.client), (n, n)) == (n, n)
+
+    def restart(self):
+        self.wh = start_warehouse(self.data, self.port, self.log)
+
+
+def test_warehouse_down_for_30_seconds(settings_factory, service_factory, tmp_path):
+    own = _OwnWarehouse(settings_factory, service_factory, tmp_path, 1000)
+    settings, sink, client = own.settings, own.sink, own.client
+
+    own.wh.stop()
     _publish(settings, 1000, 3000)  # arrives while ClickHouse is away
     time.sleep(30)
     failures = _metric(settings.sink_metrics_port, "dids_sink_errors_total")
@@ -141,7 +152,7 @@ def test_warehouse_down_for_30_seconds(settings_factory, service_factory, tmp_pa
     assert status == 503 and "inserts failing" in reason, (status, reason)
     assert probe(settings.sink_metrics_port, "/health")[0] == 200  # alive: do not restart it, ClickHouse is away
 
-    wh = start_warehouse(data, port, log)
+    own.restart()
     try:
         counts = poll(lambda: _counts(client), (3000, 3000))
         print(f"\nwarehouse down 30 s: {failures:.0f} failed inserts retried; {counts[0]} rows for 3000 messages")
@@ -149,24 +160,16 @@ def test_warehouse_down_for_30_seconds(settings_factory, service_factory, tmp_pa
         assert poll(lambda: probe(settings.sink_metrics_port, "/ready")[0], 200, timeout=30) == 200
         assert metric(settings.sink_metrics_port, "dids_sink_failing") == 0
     finally:
-        wh.stop()
+        own.wh.stop()
 
 
 def test_sink_stopped_while_the_warehouse_is_away_leaves_its_batch_for_the_next_one(
     settings_factory, service_factory, tmp_path
 ):
-    port = free_port()
-    data, log = tmp_path / "wh", tmp_path / "wh.log"
-    wh = start_warehouse(data, port, log)
-    settings = settings_factory(clickhouse_url=wh.url)
-    ensure_topics(settings)
-    migrate(settings)
-    sink = service_factory(settings, "sink", ready_port=settings.sink_metrics_port)
-    client = connect(settings)
-    _publish(settings, 0, 200)
-    assert poll(lambda: _counts(client), (200, 200)) == (200, 200)
+    own = _OwnWarehouse(settings_factory, service_factory, tmp_path, 200)
+    settings, sink, client = own.settings, own.sink, own.client
 
-    wh.stop()
+    own.wh.stop()
     _publish(settings, 200, 700)
     assert poll(lambda: metric(settings.sink_metrics_port, "dids_sink_failing"), 1) == 1
     sink.stop()  # SIGTERM, then SIGKILL after 20 s
@@ -174,14 +177,14 @@ def test_sink_stopped_while_the_warehouse_is_away_leaves_its_batch_for_the_next_
     assert sink.popen.returncode == 0, said
     assert "rows not inserted" in said and "Traceback" not in said, said
 
-    wh = start_warehouse(data, port, log)
+    own.restart()
     try:
         service_factory(settings, "sink", ready_port=settings.sink_metrics_port)
         counts = poll(lambda: _counts(client), (700, 700))
         print(f"\nsink stopped while the warehouse was away: {counts[0]} rows for 700 messages")
         assert counts == (700, 700)
     finally:
-        wh.stop()
+        own.wh.stop()
 
 
 def test_shape_rows_use_real_dates():
