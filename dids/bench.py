@@ -258,8 +258,11 @@ def freshness_run(settings: Settings, client, rate: float, seconds: float, seed:
 
     _wait_for(done, total, timeout=300, say=say, what="fresh rows")
     # whole freshness, and its two legs: sent -> stream worker's output (processed_time), output -> insert
-    legs = {"": ("received_time", "inserted_time"), "stream_": ("received_time", "processed_time")}
-    legs["sink_"] = ("processed_time", "inserted_time")
+    legs = {
+        "": ("received_time", "inserted_time"),
+        "stream_": ("received_time", "processed_time"),
+        "sink_": ("processed_time", "inserted_time"),
+    }
     out: dict[str, Any] = {"events": total, "target_rate_per_s": rate, "achieved_rate_per_s": _rate(total, sent_s)}
     for leg, (start, end) in legs.items():
         p50, p99, worst = client.query(

@@ -133,7 +133,6 @@ class ClickHouseSink:
         self._lag_updated = 0.0
         self._assigned = False
         self._failing_since: float | None = None
-        self.rows_inserted = 0
         # each topic-partition's batch is its own insert; the engine takes them side by side
         self._inserts = ThreadPoolExecutor(max_workers=4, thread_name_prefix="sink-insert")
         self.consumer = Consumer(
@@ -240,7 +239,7 @@ class ClickHouseSink:
         flushing = sorted((kv for kv in self._pending.items() if only is None or kv[0] in only), key=lambda kv: kv[0])
         if not flushing:
             return
-        with_rows = [pending for _, pending in flushing if pending.rows]
+        with_rows = [(key, pending) for key, pending in flushing if pending.rows]
         inserts = [
             self._inserts.submit(
                 self._insert_with_retry,
@@ -248,14 +247,12 @@ class ClickHouseSink:
                 pending.rows,
                 f"{topic}:{partition}:{pending.first}-{pending.last}",
             )
-            for (topic, partition), pending in flushing
-            if pending.rows
+            for (topic, partition), pending in with_rows
         ]
         wait(inserts)
         for insert in inserts:
             insert.result()  # SinkStoppedError: stopping with a batch not inserted; nothing is committed
-        for pending in with_rows:
-            self.rows_inserted += len(pending.rows)
+        for _, pending in with_rows:
             self._observe_freshness(pending)
         done = [TopicPartition(topic, partition, pending.last + 1) for (topic, partition), pending in flushing]
         self.consumer.commit(offsets=done, asynchronous=False)
