@@ -4,7 +4,7 @@ table itself holds one row (every version sits in the partition of the first acc
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 from producers.generator import SimulationConfig, event_key, events
 from producers.kafka import EventProducer
@@ -14,9 +14,8 @@ from sinks.migrate import migrate
 from streams import topics
 from streams.app import changelog_topic
 from streams.topics import TopicSpec, compacted_config, ensure_topics
+from tests.clock import NOW
 from tests.integration.helpers import poll
-
-NOW = datetime.now(timezone.utc)
 
 
 def _current(client, key):

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import time
 import urllib.request
-from datetime import datetime, timezone
 
 from producers.generator import SimulationConfig, event_key, extract_examinations
 from producers.simulate import record_events, run_simulation
 from sinks.clickhouse import connect
 from sinks.migrate import migrate
 from streams.topics import ensure_topics
+from tests.clock import NOW
 from tests.integration.helpers import probe
 
 N = 3000
@@ -46,7 +46,7 @@ def test_simulated_events_reach_clickhouse_exactly_once(settings_factory, servic
     sink = service_factory(settings, "sink", ready_port=settings.sink_metrics_port)
 
     config = SimulationConfig(seed=11, providers=4, invalid_rate=0.05)
-    now = datetime.now(timezone.utc)
+    now = NOW
     broken = {ex.index: ex.broken_rule for ex in extract_examinations(config, N, now) if ex.broken_rule}
     keys = [event_key(e) for e in record_events(config, N, now)]
     good_keys = {k for i, k in enumerate(keys) if i not in broken}

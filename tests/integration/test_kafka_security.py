@@ -4,8 +4,6 @@ clear error, not a client waiting forever."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 import pytest
 
 from dids.errors import ConfigError
@@ -15,6 +13,7 @@ from producers.simulate import run_simulation
 from sinks.clickhouse import connect
 from sinks.migrate import migrate
 from streams.topics import TopicError, ensure_topics
+from tests.clock import NOW
 from tests.conftest import SASL_PASSWORD, SASL_USER
 from tests.integration.helpers import poll
 
@@ -39,7 +38,7 @@ def test_pipeline_runs_over_sasl(sasl_settings, service_factory):
     service_factory(settings, "streams", ready_port=settings.streams_metrics_port)
     service_factory(settings, "sink", ready_port=settings.sink_metrics_port)
     config = SimulationConfig(seed=5, providers=2, invalid_rate=0.0)
-    stats = run_simulation(settings, config, mode="records", count=N, now=datetime.now(timezone.utc))
+    stats = run_simulation(settings, config, mode="records", count=N, now=NOW)
     assert stats.events == N
     client = connect(settings)
     assert poll(lambda: client.command("SELECT count() FROM examinations"), N, timeout=180) == N

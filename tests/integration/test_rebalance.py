@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import datetime, timezone
 
 from dids.ports import free_port
 from producers.generator import SimulationConfig, event_key
@@ -16,6 +15,7 @@ from schemas.catalog import EXAMINATION_EVENT, default_catalog
 from streams import topics
 from streams.app import changelog_topic
 from streams.topics import TopicSpec, compacted_config, ensure_topics
+from tests.clock import NOW
 from tests.integration.helpers import metric, poll
 from tests.integration.kafka_tools import consume
 
@@ -46,7 +46,7 @@ def test_workers_joining_and_leaving_mid_stream_lose_no_examination(settings_fac
     settings = settings_factory(topic_partitions=2)
     ensure_topics(settings, extra=[TopicSpec(changelog_topic(settings), compacted_config())])
     first = service_factory(settings, "streams", ready_port=settings.streams_metrics_port)
-    events = list(record_events(SimulationConfig(seed=23, providers=4), N, datetime.now(timezone.utc)))
+    events = list(record_events(SimulationConfig(seed=23, providers=4), N, NOW))
     keys = {event_key(e) for e in events}
     # the second worker joins a few seconds after the events start, before the first has committed
     # both partitions: the partition it takes may have no committed offset yet (the case that lost events)

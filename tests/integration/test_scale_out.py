@@ -4,8 +4,6 @@ cancellations, so per-examination order matters)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 from dids.ports import free_port
 from producers.generator import SimulationConfig
 from producers.simulate import run_simulation
@@ -13,9 +11,9 @@ from sinks.clickhouse import connect
 from sinks.migrate import migrate
 from streams.app import changelog_topic
 from streams.topics import TopicSpec, compacted_config, ensure_topics
+from tests.clock import NOW
 from tests.integration.helpers import metric, poll
 
-NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
 N = 4000
 CONFIG = SimulationConfig(seed=17, providers=4, invalid_rate=0.03, cancelled_rate=0.05, corrected_rate=0.05)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 import urllib.request
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 from producers.generator import SimulationConfig, event_key, events, extract_examinations
 from producers.kafka import EventProducer
@@ -16,10 +16,9 @@ from sinks.migrate import migrate
 from streams import topics
 from streams.app import changelog_topic
 from streams.topics import TopicSpec, compacted_config, ensure_topics
+from tests.clock import NOW
 from tests.integration.helpers import metric, poll
 from tests.integration.kafka_tools import consume
-
-NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
 
 
 def _metric(port: int, name: str, label: str) -> float:
@@ -102,7 +101,7 @@ def test_worker_killed_mid_stream_loses_and_doubles_nothing(settings_factory, se
     port = settings.streams_metrics_port
     service_factory(settings, "sink", ready_port=settings.sink_metrics_port)
     worker = service_factory(settings, "streams", ready_port=port)
-    n, now = 3000, datetime.now(timezone.utc)
+    n, now = 3000, NOW
     config = SimulationConfig(seed=31, providers=3, invalid_rate=0.05)
     rejected = sum(1 for ex in extract_examinations(config, n, now) if ex.broken_rule)
     run_simulation(settings, config, mode="records", count=n, now=now)

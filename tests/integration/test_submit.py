@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 from producers.extract.writer import write_csv, write_xml
 from producers.generator import SimulationConfig, records
 from producers.submit import submit_file
 from schemas.catalog import EXAMINATION_EVENT, SUBMISSION_MANIFEST, default_catalog
 from streams import topics
+from tests.clock import NOW
 from tests.integration.kafka_tools import consume
-
-NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
 
 
 def test_csv_submission_rows_manifest_and_idempotent_resubmission(settings_factory, tmp_path):
