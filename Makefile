@@ -7,12 +7,13 @@ STAMP := $(VENV)/.installed
 
 .PHONY: install up down status test lint clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml requirements.lock
 	@command -v java >/dev/null && command -v mvn >/dev/null || { \
 	  echo "Java and Maven are needed for the local Kafka broker: apt-get install -y openjdk-17-jre-headless maven"; exit 1; }
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet --require-hashes -r requirements.lock  # every package pinned and hash-checked
+	$(BIN)/pip install --quiet --no-deps -e .
 	$(BIN)/dids broker --fetch-only
 	@touch $(STAMP)
 

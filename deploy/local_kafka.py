@@ -7,6 +7,7 @@ into a git-ignored cache, once. The broker then runs as a plain Java process:
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -21,6 +22,7 @@ KAFKA_VERSION = "4.1.1"
 _HERE = Path(__file__).parent / "kafka"
 POM = _HERE / "pom.xml"
 LOG4J_CONFIG = _HERE / "log4j2.properties"
+CHECKSUMS = _HERE / "jars.sha256"
 DEFAULT_CACHE = Path(__file__).resolve().parents[1] / ".cache" / "kafka"
 
 
@@ -33,10 +35,12 @@ def kafka_cache_dir() -> Path:
 
 
 def ensure_kafka_libs(cache: Path | None = None, *, quiet: bool = False) -> Path:
-    """Return the folder of broker jars, fetching them with Maven the first time."""
+    """Return the folder of broker jars, fetching them with Maven the first time; every time, each jar
+    is checked against the committed SHA-256 list (deploy/kafka/jars.sha256) before a broker uses it."""
     libs = (cache or kafka_cache_dir()) / "libs"
     marker = libs / f"kafka_2.13-{KAFKA_VERSION}.jar"
     if marker.exists():
+        verify_jars(libs)
         return libs
     mvn = shutil.which("mvn")
     if mvn is None:
@@ -48,7 +52,7 @@ def ensure_kafka_libs(cache: Path | None = None, *, quiet: bool = False) -> Path
     cmd = [
         mvn,
         "-B",
-        "-q",
+        "--strict-checksums",  # a download whose Maven Central checksum does not match fails the build
         "-f",
         str(POM),
         "dependency:copy-dependencies",
@@ -61,9 +65,40 @@ def ensure_kafka_libs(cache: Path | None = None, *, quiet: bool = False) -> Path
             f"fetching Kafka jars failed (exit {result.returncode}): {' '.join(cmd)}\n"
             f"{(result.stdout + result.stderr)[-3000:]}\nCheck that Maven Central is reachable."
         )
+    verify_jars(tmp)
     shutil.rmtree(libs, ignore_errors=True)
     tmp.rename(libs)
     return libs
+
+
+def jar_checksums(libs: Path) -> dict[str, str]:
+    return {jar.name: hashlib.sha256(jar.read_bytes()).hexdigest() for jar in sorted(libs.glob("*.jar"))}
+
+
+def expected_checksums() -> dict[str, str]:
+    """``sha256sum`` lines of deploy/kafka/jars.sha256 as {jar: digest}."""
+    lines = (line.split() for line in CHECKSUMS.read_text().splitlines() if line.strip() and not line.startswith("#"))
+    return {name.lstrip("*"): digest for digest, name in lines}
+
+
+def verify_jars(libs: Path) -> None:
+    """Refuse a jar folder that is not exactly the committed list: a jar changed, missing or added."""
+    expected, found = expected_checksums(), jar_checksums(libs)
+    changed = sorted(name for name in expected.keys() & found.keys() if expected[name] != found[name])
+    missing, extra = sorted(expected.keys() - found.keys()), sorted(found.keys() - expected.keys())
+    if changed or missing or extra:
+        raise BrokerError(
+            f"the Kafka jars in {libs} are not the ones in {CHECKSUMS.name}: changed {changed or 'none'}, missing "
+            f"{missing or 'none'}, unexpected {extra or 'none'}. Delete {libs} to fetch them again; after a deliberate "
+            "version change refresh the list with `dids broker --write-checksums` and review the diff."
+        )
+
+
+def write_checksums(libs: Path) -> Path:
+    """Write deploy/kafka/jars.sha256 from ``libs`` (after a deliberate Kafka version change)."""
+    header = f"# SHA-256 of the Kafka {KAFKA_VERSION} broker jars (dids broker --write-checksums)\n"
+    CHECKSUMS.write_text(header + "".join(f"{d}  {n}\n" for n, d in jar_checksums(libs).items()))
+    return CHECKSUMS
 
 
 def _listeners(port: int, controller_port: int, sasl_port: int | None, sasl_users: dict[str, str]) -> str:

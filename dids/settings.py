@@ -14,7 +14,7 @@ from pathlib import Path
 from dids.errors import ConfigError
 
 _PREFIX = "DIDS_"
-_SECRET_FIELDS = {
+SECRET_FIELDS = {
     "clickhouse_password",
     "analyst_password",
     "admin_password",
@@ -22,6 +22,13 @@ _SECRET_FIELDS = {
     "kafka_sasl_password",
     "kafka_ssl_key_password",
 }
+
+# secrets that may also come from a file named by DIDS_<SECRET>_FILE (the key has its own _file setting)
+FILE_BACKED_SECRETS = tuple(sorted(SECRET_FIELDS - {"pseudonymisation_key"}))
+
+
+def secret_file_variable(name: str) -> str:
+    return f"{_PREFIX}{name.upper()}_FILE"
 
 
 @dataclass(frozen=True)
@@ -54,6 +61,8 @@ class Settings:
     admin_password: str = ""
     analyst_user: str = "analyst"
     analyst_password: str = "analyst"
+    # the embedded warehouse stops an analyst query after this many seconds
+    warehouse_analyst_max_seconds: float = 60.0
     # privacy: the keyed hash of NHS numbers; a key file (or the key itself) is required unless demo is on
     pseudonymisation_key: str = ""
     pseudonymisation_key_file: str = ""
@@ -94,6 +103,13 @@ class Settings:
             if raw is None or raw == "":
                 continue
             values[f.name] = _coerce(f.name, f.type, raw)
+        for name in FILE_BACKED_SECRETS:
+            # DIDS_<SECRET>_FILE: how processes hand secrets to each other (dids.secrets)
+            path = env.get(secret_file_variable(name))
+            if path and not values.get(name):
+                from dids.secrets import read_secret_file
+
+                values[name] = read_secret_file(Path(path), secret_file_variable(name))
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 
@@ -104,7 +120,7 @@ class Settings:
         """A dump safe to log: secrets replaced by ``***``."""
         out = {}
         for k, v in asdict(self).items():
-            out[k] = "***" if k in _SECRET_FIELDS and v else str(v)
+            out[k] = "***" if k in SECRET_FIELDS and v else str(v)
         return out
 
     @staticmethod

@@ -6,7 +6,9 @@ Each part is a background process with a log file under ``<home>/logs`` and a pi
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import logging
 import os
 import sys
 import time
@@ -16,9 +18,12 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from urllib.parse import urlparse
 
-from dids.errors import DidsError
+from dids.errors import ConfigError, DidsError
 from dids.processes import Background, pid_alive, read_pid, spawn, wait_until
-from dids.settings import Settings
+from dids.secrets import ADMIN_PASSWORD, generated_secret, secrets_dir, write_secret
+from dids.settings import SECRET_FIELDS, Settings, secret_file_variable
+
+log = logging.getLogger(__name__)
 
 # start order; `down` stops in reverse
 PARTS = ("kafka", "warehouse", "streams", "sink", "simulator")
@@ -48,11 +53,51 @@ class Layout:
 
 
 def settings_env(settings: Settings) -> dict[str, str]:
-    """The environment a child process needs to see the same settings."""
-    env = dict(os.environ)
+    """The environment a child process needs to see the same settings, with no secret in it: each
+    secret is written to a 0600 file under DIDS_HOME/secrets and the child gets its path."""
+    if settings.pseudonymisation_key and settings.pseudonymisation_key_file:
+        raise ConfigError(
+            "both DIDS_PSEUDONYMISATION_KEY_FILE and DIDS_PSEUDONYMISATION_KEY are set: set only one "
+            "(the file is preferred, it keeps the key out of the environment)"
+        )
+    env = {name: value for name, value in os.environ.items() if name not in _SECRET_VARIABLES}
+    folder = secrets_dir(settings.home.resolve())
     for f in fields(settings):
-        env["DIDS_" + f.name.upper()] = str(getattr(settings, f.name))
+        value = getattr(settings, f.name)
+        if f.name == "pseudonymisation_key":
+            if value:
+                env["DIDS_PSEUDONYMISATION_KEY_FILE"] = str(write_secret(folder / f.name, value))
+        elif f.name in SECRET_FIELDS:
+            if value:
+                env[secret_file_variable(f.name)] = str(write_secret(folder / f.name, value))
+        elif f.name != "pseudonymisation_key_file" or value:
+            env["DIDS_" + f.name.upper()] = str(value)
     return env
+
+
+# inherited from the parent, these would carry secrets into a child: settings_env drops them all
+_SECRET_VARIABLES = frozenset(
+    {"DIDS_" + name.upper() for name in SECRET_FIELDS} | {secret_file_variable(name) for name in SECRET_FIELDS}
+)
+
+
+def local_accounts(settings: Settings, host: str) -> Settings:
+    """The warehouse's accounts: a generated admin password unless one is set; a well-known or empty
+    analyst password only on loopback."""
+    if not settings.admin_password:
+        password, path = generated_secret(settings.home, ADMIN_PASSWORD)
+        log.info("admin password of `default`: %s (0600)", path.resolve())
+        settings = settings.with_(admin_password=password)
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback and settings.analyst_password in ("", Settings.analyst_password):
+        raise ConfigError(
+            f"--host {host} is not loopback and the analyst account has the well-known demo password: "
+            "set DIDS_ANALYST_PASSWORD (or DIDS_ANALYST_PASSWORD_FILE) first"
+        )
+    return settings
 
 
 def kafka_ports(settings: Settings) -> tuple[str, int]:
@@ -96,6 +141,7 @@ def start_part(settings: Settings, layout: Layout, part: str, *, simulate_args: 
         from sinks.warehouse.process import start_warehouse
 
         host, port = warehouse_address(settings)
+        settings = local_accounts(settings, host)  # the generated admin password, unless one is set
         started = time.monotonic()
         # refuses a port already served by another process, so a stray warehouse is never mistaken for ours
         start_warehouse(

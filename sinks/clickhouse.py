@@ -8,12 +8,16 @@ from __future__ import annotations
 from urllib.parse import urlparse
 
 import clickhouse_connect
-from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
+from clickhouse_connect.driver.exceptions import DatabaseError, DataError, OperationalError
 
 from dids.errors import DidsError
+from dids.secrets import ADMIN_PASSWORD, stored_secret
 from dids.settings import Settings
 
-__all__ = ["DatabaseError", "OperationalError", "WarehouseUnavailableError", "connect", "server_client"]
+__all__ = ["DataError", "DatabaseError", "OperationalError", "WarehouseUnavailableError", "connect", "server_client"]
+
+
+ADMIN_USER = "default"
 
 
 class WarehouseUnavailableError(DidsError):
@@ -28,7 +32,7 @@ def _client(settings: Settings, *, database: str | None, user: str | None = None
             port=url.port or (8443 if url.scheme == "https" else 8123),
             secure=url.scheme == "https",
             username=user or settings.clickhouse_user,
-            password=settings.clickhouse_password if password is None else password,
+            password=login_password(settings) if password is None else password,
             database=database or "",
             compress="lz4",
             connect_timeout=5,
@@ -40,6 +44,14 @@ def _client(settings: Settings, *, database: str | None, user: str | None = None
             f"ClickHouse is not reachable at {settings.clickhouse_url} ({exc}); "
             "start it with `dids up` or set DIDS_CLICKHOUSE_URL"
         ) from exc
+
+
+def login_password(settings: Settings) -> str:
+    """DIDS_CLICKHOUSE_PASSWORD; for the admin account of the local warehouse, its admin password
+    (DIDS_ADMIN_PASSWORD, or the one `dids up` generated under DIDS_HOME/secrets)."""
+    if settings.clickhouse_password or settings.clickhouse_user != ADMIN_USER:
+        return settings.clickhouse_password
+    return settings.admin_password or stored_secret(settings.home, ADMIN_PASSWORD)
 
 
 def connect(settings: Settings, *, user: str | None = None, password: str | None = None):

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
+import struct
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, wait
@@ -33,7 +35,7 @@ from dids.settings import Settings
 from producers.kafka import EventProducer
 from schemas.catalog import EXAMINATION_RECORD, EXAMINATION_REJECT, SUBMISSION_MANIFEST, Catalog, default_catalog
 from schemas.codec import CodecError
-from sinks.clickhouse import DatabaseError, OperationalError, connect
+from sinks.clickhouse import DatabaseError, DataError, OperationalError, connect
 from streams import topics
 
 log = logging.getLogger(__name__)
@@ -92,26 +94,48 @@ class TableShape:
             values["failures.severity"] = [f["severity"] for f in failures]
             values["failures.fields"] = [f["fields"] for f in failures]
         for column in self.date_columns:
-            values[column] = _date_or_none(values.get(column))
+            values[column] = _date_or_none(values.get(column), column)
         values.update(kafka_topic=topic, kafka_partition=partition, kafka_offset=offset)
         return [values.get(c) for c in self.columns]
 
 
-def _date_or_none(value: Any) -> date | None:
+class BadRowError(DidsError):
+    """A decoded record that cannot become a row (a date column holding something else): dead-lettered."""
+
+
+def _date_or_none(value: Any, column: str) -> date | None:
     if value is None or isinstance(value, date):
         return value
     try:
         return date.fromisoformat(value)
-    except ValueError:
-        return None
+    except (TypeError, ValueError):
+        # the reason names the column, never the value (it may be a patient's date)
+        raise BadRowError(f"column {column}: not a CCYY-MM-DD date") from None
 
 
 @dataclass
 class _Pending:
     route: Route
     rows: list[list[Any]] = field(default_factory=list)
+    # the messages behind ``rows`` (key, value, offset), for dead-lettering a row ClickHouse refuses
+    sources: list[tuple[bytes | None, bytes | None, int]] = field(default_factory=list)
     first: int = -1
     last: int = -1
+
+
+# ClickHouse's answers that are about the data, not the server: the same rows are refused every time
+_DATA_ERROR_CODES = frozenset({6, 27, 38, 41, 43, 53, 69, 70, 72, 117, 131, 349})
+_CLIENT_DATA_ERRORS = (ValueError, OverflowError, TypeError, struct.error)  # the rows cannot even be encoded
+REFUSALS_BEFORE_SPLIT = 3  # a batch refused this often for its data is inserted row by row
+
+
+def _data_error(exc: BaseException) -> bool:
+    if isinstance(exc, OperationalError):
+        return False
+    if isinstance(exc, (DataError, *_CLIENT_DATA_ERRORS)):  # the client could not encode the rows
+        return True
+    code = re.search(r"\bCode: (\d+)", str(exc))
+    return isinstance(exc, DatabaseError) and code is not None and int(code.group(1)) in _DATA_ERROR_CODES
 
 
 class SinkStoppedError(DidsError):
@@ -130,6 +154,7 @@ class ClickHouseSink:
         self._pending: dict[tuple[str, int], _Pending] = {}
         self._first_pending_at: float | None = None
         self._dlq: EventProducer | None = None
+        self._dlq_lock = threading.Lock()
         self._lag_updated = 0.0
         self._assigned = False
         self._failing_since: float | None = None
@@ -204,10 +229,12 @@ class ClickHouseSink:
             self._first_pending_at = time.monotonic()
         try:
             record = self.catalog.decode(msg.value(), route.schema)
-        except CodecError as exc:
+            row = self.shapes[route.table].row(record, topic, partition, offset)
+        except (CodecError, BadRowError) as exc:
             self._dead_letter(msg, exc)
             return
-        pending.rows.append(self.shapes[route.table].row(record, topic, partition, offset))
+        pending.rows.append(row)
+        pending.sources.append((msg.key(), msg.value(), offset))
 
     def _pending_rows(self) -> int:
         return sum(len(p.rows) for p in self._pending.values())
@@ -241,12 +268,7 @@ class ClickHouseSink:
             return
         with_rows = [(key, pending) for key, pending in flushing if pending.rows]
         inserts = [
-            self._inserts.submit(
-                self._insert_with_retry,
-                pending.route.table,
-                pending.rows,
-                f"{topic}:{partition}:{pending.first}-{pending.last}",
-            )
+            self._inserts.submit(self._insert_batch, topic, partition, pending)
             for (topic, partition), pending in with_rows
         ]
         wait(inserts)
@@ -270,8 +292,33 @@ class ClickHouseSink:
         for row in pending.rows:
             FRESHNESS.observe(max(0.0, (now - row[at]).total_seconds()))
 
-    def _insert_with_retry(self, table: str, rows: list[list[Any]], token: str) -> None:
+    def _insert_batch(self, topic: str, partition: int, pending: _Pending) -> None:
+        """The batch in one insert; if ClickHouse refuses its data every time, row by row, and a row it
+        still refuses goes to the dead-letter topic with the reason, so no partition blocks for good."""
+        table = pending.route.table
+        if self._insert_with_retry(table, pending.rows, f"{topic}:{partition}:{pending.first}-{pending.last}") is None:
+            return
+        log.warning(
+            "%s[%d]: ClickHouse refuses the data of %d rows: inserting them one by one",
+            topic,
+            partition,
+            len(pending.rows),
+        )
+        for row, (key, value, offset) in zip(pending.rows, pending.sources, strict=True):
+            refusal = self._insert_with_retry(table, [row], f"{topic}:{partition}:{offset}-{offset}", refusals=1)
+            if refusal is not None:
+                self._dead_letter_message(topic, partition, offset, key, value, refusal)
+        FAILING.set(0)  # the partition moves on: what ClickHouse refused is in the dead-letter topic
+        self._failing_since = None
+
+    def _insert_with_retry(
+        self, table: str, rows: list[list[Any]], token: str, *, refusals: int = REFUSALS_BEFORE_SPLIT
+    ) -> BaseException | None:
+        """Insert ``rows``; retry while ClickHouse is away or busy, however long. None once inserted; the
+        error once ClickHouse has refused their data ``refusals`` times (the caller splits the batch or
+        dead-letters the row)."""
         delay = 0.5
+        refused = 0
         while True:
             started = time.monotonic()
             try:
@@ -281,8 +328,12 @@ class ClickHouseSink:
                     column_names=self.shapes[table].columns,
                     settings={"insert_deduplication_token": token},
                 )
-            except (OperationalError, DatabaseError) as exc:
+            except (OperationalError, DatabaseError, *_CLIENT_DATA_ERRORS) as exc:
                 ERRORS.labels("insert").inc()
+                if _data_error(exc):
+                    refused += 1
+                    if refused >= refusals:
+                        return exc
                 FAILING.set(1)
                 if self._failing_since is None:
                     self._failing_since = time.monotonic()
@@ -300,7 +351,7 @@ class ClickHouseSink:
             self._failing_since = None
             ROWS.labels(table).inc(len(rows))
             BATCHES.labels(table).inc()
-            return
+            return None
 
     # -- rebalancing -----------------------------------------------------------------------------
 
@@ -363,13 +414,19 @@ class ClickHouseSink:
             log.debug("lag update failed: %s", exc)
 
     def _dead_letter(self, msg, exc: Exception) -> None:
+        self._dead_letter_message(msg.topic(), msg.partition(), msg.offset(), msg.key(), msg.value(), exc)
+
+    def _dead_letter_message(
+        self, topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None, exc: BaseException
+    ) -> None:
         DEAD_LETTERS.inc()
-        if self._dlq is None:
-            self._dlq = EventProducer(self.settings)
-        headers = DeadLetter(type(exc).__name__, str(exc)).headers(msg.topic(), msg.partition(), msg.offset())
-        self._dlq.send(self.dlq_topic, key=msg.key() or b"", value=msg.value() or b"", headers=headers)
-        self._dlq.flush()  # before the offset can be committed
-        log.warning("dead-lettered %s[%d]@%d: %s", msg.topic(), msg.partition(), msg.offset(), type(exc).__name__)
+        with self._dlq_lock:  # insert threads dead-letter refused rows side by side
+            if self._dlq is None:
+                self._dlq = EventProducer(self.settings)
+            headers = DeadLetter(type(exc).__name__, _short(exc)).headers(topic, partition, offset)
+            self._dlq.send(self.dlq_topic, key=key or b"", value=value or b"", headers=headers)
+            self._dlq.flush()  # before the offset can be committed
+        log.warning("dead-lettered %s[%d]@%d: %s: %s", topic, partition, offset, type(exc).__name__, _short(exc))
 
 
 def _short(exc: Exception) -> str:

@@ -7,7 +7,7 @@ import faust
 from dids.errors import ConfigError
 from dids.kafka import faust_credentials
 from dids.settings import Settings
-from streams import agents, faust_fixes, topics, watchdog
+from streams import agents, crash_only, faust_fixes, topics, watchdog
 from streams.datadir import claim as claim_datadir
 from streams.evaluate import StreamContext
 
@@ -58,6 +58,7 @@ def make_app(settings: Settings, ctx: StreamContext) -> faust.App:
     )
     liveness = watchdog.Liveness(limit=settings.streams_liveness_seconds)
     agents.register(app, wiring, ctx, liveness)
+    crash_only.install(app)  # a refused send ends the worker before its offset is committed
     watchdog.register(app, settings.topic(topics.RIS_EVENTS), liveness=liveness)
     return app
 

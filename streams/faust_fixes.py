@@ -19,8 +19,11 @@ Such partitions are sought to their start explicitly.
 from __future__ import annotations
 
 import asyncio
+import importlib.metadata
 
 from faust.tables.recovery import Recovery
+
+from dids.errors import DidsError
 
 
 async def _seek_then_resume(recovery: Recovery, assignment) -> None:
@@ -92,6 +95,21 @@ async def _on_recovery_completed(self: Recovery, generation_id: int = 0) -> None
     self.log.info("Worker ready")
 
 
+PATCHED_VERSION = "0.15.3"  # the faust-streaming whose Recovery methods the two functions above copy
+
+
+class FaustVersionError(DidsError):
+    """The installed faust-streaming is not the version these fixes were written against."""
+
+
 def apply() -> None:
+    installed = importlib.metadata.version("faust-streaming")
+    if installed != PATCHED_VERSION:
+        raise FaustVersionError(
+            f"faust-streaming {installed} is installed; streams/faust_fixes.py replaces two methods of "
+            f"faust-streaming {PATCHED_VERSION}'s table recovery and must be re-checked against the new code "
+            f"before it runs (then update PATCHED_VERSION). Install the locked version: "
+            "pip install --require-hashes -r requirements.lock"
+        )
     Recovery._resume_streams = _resume_streams
     Recovery.on_recovery_completed = _on_recovery_completed

@@ -16,7 +16,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import math
 import re
+import stat
+import zlib
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +32,8 @@ log = logging.getLogger(__name__)
 
 # 256 bits: the HMAC-SHA256 block is 64 bytes, a shorter key is padded, so 32 is the useful minimum
 MIN_KEY_BYTES = 32
+MIN_KEY_ENTROPY_BITS = 128
+_DEFLATE_OVERHEAD = 8  # zlib header, checksum and block framing, in bytes
 
 # Public on purpose: anyone can recompute demo pseudonyms, which is why it is refused unless DIDS_DEMO=1.
 DEMO_KEY = b"dids-stream-DEMO-ONLY-pseudonymisation-key-not-secret-never-use-with-real-data"
@@ -83,8 +89,14 @@ def load_pseudonymisation_key(settings: Settings) -> bytes:
             raise PrivacyConfigError(
                 f"DIDS_PSEUDONYMISATION_KEY is {len(key)} bytes, at least {MIN_KEY_BYTES} are needed; {_MAKE_A_KEY}"
             )
+        _check_entropy(key, "DIDS_PSEUDONYMISATION_KEY")
         return key
     if settings.demo == 1:
+        if settings.refdata_dir:
+            raise PrivacyConfigError(
+                f"DIDS_DEMO=1 with reference data of your own (DIDS_REFDATA_DIR={settings.refdata_dir}): the public "
+                f"demo key is for the shipped samples and synthetic data only; {_MAKE_A_KEY}"
+            )
         log.warning(
             "DEMO-ONLY pseudonymisation key in use (DIDS_DEMO=1): it is public, so the pseudonyms it makes "
             "protect nothing; never use it with real patient data. Set DIDS_PSEUDONYMISATION_KEY_FILE instead."
@@ -99,6 +111,7 @@ def load_pseudonymisation_key(settings: Settings) -> bytes:
 
 def _read_key_file(path: Path) -> bytes:
     try:
+        mode = path.stat().st_mode
         key = path.read_bytes()
     except OSError as exc:
         raise PrivacyConfigError(
@@ -113,7 +126,26 @@ def _read_key_file(path: Path) -> bytes:
             f"DIDS_PSEUDONYMISATION_KEY_FILE={path} holds {len(key)} bytes, at least {MIN_KEY_BYTES} are needed; "
             f"{_MAKE_A_KEY}"
         )
+    if stat.S_IMODE(mode) & 0o077:
+        raise PrivacyConfigError(
+            f"DIDS_PSEUDONYMISATION_KEY_FILE={path} can be read by group or others (mode {stat.S_IMODE(mode):o}): "
+            f"with the key every person_id reverses by brute force; `chmod 600 {path}`"
+        )
+    _check_entropy(key, f"DIDS_PSEUDONYMISATION_KEY_FILE={path}")
     return key
+
+
+def _check_entropy(key: bytes, where: str) -> None:
+    """Refuse a key that is long but guessable (one repeated character, a short phrase repeated): the
+    smaller of its bytes' empirical entropy times its length and its deflated size (which sees the
+    repetition) must reach 128 bits; a token_hex(32) key gives about 256."""
+    counts = Counter(key)
+    entropy = -sum(n * math.log2(n / len(key)) for n in counts.values())
+    bits = min(entropy, 8 * max(0, len(zlib.compress(key, 9)) - _DEFLATE_OVERHEAD))
+    if bits < MIN_KEY_ENTROPY_BITS:
+        raise PrivacyConfigError(
+            f"{where} is too predictable (about {bits:.0f} bits, {MIN_KEY_ENTROPY_BITS} needed); {_MAKE_A_KEY}"
+        )
 
 
 def normalise_nhs_number(value: str | None) -> str | None:

@@ -5,6 +5,7 @@ prefixes and databases per test so tests never see each other's data."""
 from __future__ import annotations
 
 import itertools
+import secrets
 import sys
 import uuid
 from collections.abc import Iterator
@@ -19,6 +20,8 @@ from dids.settings import Settings
 _counter = itertools.count(1)
 # the session broker's SASL/PLAIN listener takes this login (tests of the DIDS_KAFKA_SASL_* settings)
 SASL_USER, SASL_PASSWORD = "dids-test", "dids-test-secret"
+# the session warehouse's admin (`default`) password: no account logs in without one
+WAREHOUSE_ADMIN_PASSWORD = secrets.token_urlsafe(16)
 
 
 @pytest.fixture(scope="session")
@@ -39,7 +42,7 @@ def warehouse(tmp_path_factory):
     from sinks.warehouse.process import start_warehouse
 
     d = tmp_path_factory.mktemp("warehouse")
-    w = start_warehouse(d / "data", free_port(), d / "warehouse.log")
+    w = start_warehouse(d / "data", free_port(), d / "warehouse.log", admin_password=WAREHOUSE_ADMIN_PASSWORD)
     yield w
     w.stop()
 
@@ -57,6 +60,7 @@ def settings_factory(broker, warehouse, tmp_path):
             topic_prefix=f"{tag}.",
             clickhouse_url=warehouse.url,
             clickhouse_database=f"dids_{tag}",
+            clickhouse_password=WAREHOUSE_ADMIN_PASSWORD,
             streams_app_id=f"dids-streams-{tag}",
             sink_group=f"dids-sink-{tag}",
             streams_metrics_port=free_port(),

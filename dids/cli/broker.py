@@ -19,10 +19,16 @@ import click
 @click.option("--port", type=int, default=9092, show_default=True, help="Client port.")
 @click.option("--controller-port", type=int, default=9093, show_default=True, help="KRaft controller port.")
 @click.option("--fetch-only", is_flag=True, help="Only fetch the Kafka jars with Maven, then exit (used by CI).")
-def command(data_dir: Path, port: int, controller_port: int, fetch_only: bool) -> None:
+@click.option(
+    "--write-checksums",
+    is_flag=True,
+    help="After a deliberate Kafka version change: fetch, then write deploy/kafka/jars.sha256 from the jars.",
+)
+def command(data_dir: Path, port: int, controller_port: int, fetch_only: bool, write_checksums: bool) -> None:
     """Run a single-node Apache Kafka broker (KRaft) until Ctrl-C.
 
-    The jars are fetched from Maven Central with Maven on first use into .cache/kafka/.
+    The jars are fetched from Maven Central with Maven on first use into .cache/kafka/ (strict
+    checksums) and checked against deploy/kafka/jars.sha256 before every start.
 
     \b
     Examples:
@@ -32,8 +38,14 @@ def command(data_dir: Path, port: int, controller_port: int, fetch_only: bool) -
     import signal
     import threading
 
+    from deploy import local_kafka
     from deploy.local_kafka import ensure_kafka_libs, start_broker
 
+    if write_checksums:
+        local_kafka.verify_jars = lambda libs: None  # the list is what is being written
+        libs = ensure_kafka_libs()
+        click.echo(f"wrote {local_kafka.write_checksums(libs)}: review the diff before committing it")
+        return
     libs = ensure_kafka_libs()
     if fetch_only:
         click.echo(f"Kafka jars in {libs}")

@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from dids.settings import Settings
+from dids.terminal import spreadsheet_safe, visible
 
 
 @click.command("sql")
@@ -54,7 +55,7 @@ def command(query: str, fmt: str, out: Path | None, analyst: bool) -> None:
         else:
             result = client.query(query)
     except DatabaseError as exc:
-        raise click.ClickException(str(exc).strip().splitlines()[0]) from exc
+        raise click.ClickException(visible(str(exc).strip().splitlines()[0])) from exc
     if fmt == "parquet":
         _write_bytes(out, data)
         click.echo(f"wrote {out} ({len(data):,} bytes)", err=True)
@@ -93,14 +94,18 @@ def _print(stream, fmt: str, names: list[str], rows, *, to_file: bool) -> None:
     elif fmt in ("csv", "tsv"):
         writer = csv.writer(stream, delimiter="," if fmt == "csv" else "\t", lineterminator="\n")
         writer.writerow(names)
-        writer.writerows(rows)
+        writer.writerows([spreadsheet_safe(v) for v in row] for row in rows)
     else:
         from rich.console import Console
         from rich.table import Table
 
-        table = Table(*names, caption=f"{len(rows)} row{'s' if len(rows) != 1 else ''}")
+        from dids.terminal import plain
+
+        table = Table(caption=f"{len(rows)} row{'s' if len(rows) != 1 else ''}")
+        for name in names:
+            table.add_column(plain(name))
         for row in rows:
-            table.add_row(*("NULL" if v is None else str(v) for v in row))
+            table.add_row(*(plain("NULL" if v is None else v) for v in row))
         # a file has no terminal width: let the table be as wide as it needs
         console = Console(file=stream, width=100_000, no_color=True) if to_file else Console()
         console.print(table)

@@ -31,12 +31,12 @@ def _layout(settings: Settings):
 @click.option("--seed", type=int, default=1, show_default=True, help="Simulator random seed.")
 @click.option(
     "--demo/--no-demo",
-    default=True,
-    show_default=True,
-    help="Demo mode: the well-known demo pseudonymisation key and the shipped sample reference data. "
-    "Use --no-demo with DIDS_PSEUDONYMISATION_KEY_FILE and DIDS_REFDATA_DIR for real data.",
+    default=None,
+    help="Demo mode: the well-known demo pseudonymisation key and the shipped sample reference data "
+    "[DIDS_DEMO, else on]. Use --no-demo (or DIDS_DEMO=0) with DIDS_PSEUDONYMISATION_KEY_FILE and "
+    "DIDS_REFDATA_DIR for real data.",
 )
-def up_command(simulate: bool, rate: float, duration: float, seed: int, demo: bool) -> None:
+def up_command(simulate: bool, rate: float, duration: float, seed: int, demo: bool | None) -> None:
     """Start the local stack: Kafka broker, ClickHouse warehouse, stream worker, sink (and simulator).
 
     Everything runs on loopback with its data, logs and pid files under DIDS_HOME (default .dids/).
@@ -48,14 +48,22 @@ def up_command(simulate: bool, rate: float, duration: float, seed: int, demo: bo
       dids up --no-simulate        # feed it yourself: dids simulate --count 1000
       dids status; dids down
     """
-    from dids.stack import PARTS, start_part
+    import os
+
+    from dids.stack import PARTS, local_accounts, start_part, warehouse_address
     from sinks.migrate import migrate
     from streams.app import changelog_topic
     from streams.topics import TopicSpec, compacted_config, ensure_topics
 
+    if demo is None:
+        demo = os.environ.get("DIDS_DEMO", "1") != "0"
     settings = Settings.from_env(demo=1 if demo else 0)
     layout = _layout(settings)
+    layout.home.mkdir(parents=True, exist_ok=True)
+    layout.home.chmod(0o700)  # logs, data and secrets of this stack: its owner's only
+    settings = local_accounts(settings, warehouse_address(settings)[0])
     click.echo(f"Starting DIDS Stream in {layout.home.resolve()} (logs in {layout.logs.resolve()})")
+    click.echo(f"  admin password of the warehouse's `default` account: {layout.home.resolve()}/secrets/admin_password")
     for part in PARTS:
         if part == "simulator" and not simulate:
             continue
@@ -101,6 +109,11 @@ def status_command() -> None:
             p.part, str(p.pid or "-"), p.address, "[green]up[/green]" if p.healthy else "[red]down[/red]", p.detail
         )
     console.print(table)
+    from dids.secrets import ADMIN_PASSWORD, secrets_dir
+
+    admin = secrets_dir(settings.home) / ADMIN_PASSWORD
+    if admin.exists():
+        console.print(f"warehouse admin (`default`) password: {admin.resolve()}", markup=False, highlight=False)
     by_part = {p.part: p for p in parts}
     if by_part["kafka"].healthy:
         topics = Table("topic", "messages")

@@ -9,7 +9,9 @@
   field over the csv module's limit (128 KiB), a NUL character or an undecodable line rejects the whole
   file: ``FileRejectError("DIDS075", line, message)`` with the physical line number (from 1). An empty
   line is a row of 0 columns and rejects the file, except blank lines at the very end of the file,
-  which are ignored (**assumption**: editors and spreadsheet exports often leave them).
+  which are ignored (**assumption**: editors and spreadsheet exports often leave them). A file with no
+  record at all (empty, blank lines or a header only) is rejected too: as a submission it would
+  replace a provider-month with nothing.
 * **Encoding (decision).** UTF-8, with or without a UTF-8 BOM, is the only encoding read by default. A
   cp1252 (Windows) file is *not* guessed: almost any byte string decodes as cp1252, so a fallback would
   silently turn a corrupt UTF-8 file into wrong values. Its first non-UTF-8 line rejects the file with a
@@ -115,6 +117,10 @@ def iter_csv(
         try:
             row = next(reader)
         except StopIteration:
+            if row_number == 0:  # a submission of nothing replaces nothing: say so instead of accepting it
+                raise FileRejectError(
+                    CSV_REJECT, max(1, reader.line_num), "the file holds no records (empty, or a header only)"
+                ) from None
             return
         except csv.Error as exc:
             raise FileRejectError(CSV_REJECT, reader.line_num, _csv_message(exc)) from None

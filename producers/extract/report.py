@@ -7,8 +7,10 @@ number, site code and accession number: never an NHS number or any other submitt
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from dids.terminal import plain, visible
 from producers.extract.errors import FileRejectError
 from producers.extract.reader import Extract
 from producers.extract.validate import UNIQUENESS_CODE, Summary
@@ -30,9 +32,12 @@ def describe(code: str) -> str:
 
 def render_summary(console: Console, extract: Extract, summary: Summary) -> None:
     layout = "" if extract.layout is None else (", header row" if extract.layout.has_header else ", no header row")
-    console.print(f"[bold]{extract.path.name}[/]: {extract.format}{layout}, {summary.records:,} records")
+    console.print(
+        f"[bold]{escape(visible(extract.path.name))}[/]: {extract.format}{layout}, {summary.records:,} records"
+    )
     if extract.layout is not None and extract.layout.unknown_columns:
-        console.print(f"[yellow]columns kept but not validated:[/] {', '.join(extract.layout.unknown_columns)}")
+        unknown = escape(visible(", ".join(extract.layout.unknown_columns)))
+        console.print(f"[yellow]columns kept but not validated:[/] {unknown}")
     if summary.rejects_by_code or summary.warnings_by_code:
         console.print(_codes_table(summary))
     if summary.failures:
@@ -48,7 +53,7 @@ def render_summary(console: Console, extract: Extract, summary: Summary) -> None
 
 
 def render_file_reject(console: Console, error: FileRejectError) -> None:
-    console.print(f"[red bold]file rejected[/] {error.code} at line {error.line}: {error.message}")
+    console.print(f"[red bold]file rejected[/] {error.code} at line {error.line}: {escape(visible(error.message))}")
 
 
 def _codes_table(summary: Summary) -> Table:
@@ -62,7 +67,7 @@ def _codes_table(summary: Summary) -> Table:
     rows += [(code, "warning", count) for code, count in summary.warnings_by_code.items()]
     for code, severity, count in sorted(rows):
         items = ", ".join(sorted(summary.fields_by_code.get(code, ())))
-        table.add_row(code, severity, f"{count:,}", items, describe(code))
+        table.add_row(code, severity, f"{count:,}", plain(items), describe(code))
     return table
 
 
@@ -76,5 +81,5 @@ def _failures_table(summary: Summary) -> Table:
     table.add_column("failures (code: items)")
     for row, site, accession, failures in summary.failures:
         text = "; ".join(f"{code}: {', '.join(fields)}" for code, fields in failures)
-        table.add_row(str(row), site or "", accession or "", text)
+        table.add_row(str(row), plain(site or ""), plain(accession or ""), plain(text))
     return table

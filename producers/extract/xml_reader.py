@@ -105,6 +105,8 @@ def iter_xml(stream: BinaryIO, *, total: int = 0, on_progress: Progress | None =
             on_progress(done, max(total, done))
             reported = done
         if not chunk:
+            if row_number == 0:  # a submission of nothing would replace a provider-month with nothing
+                raise FileRejectError(XML_REJECT, parser.CurrentLineNumber, "the file holds no records")
             return
 
 

@@ -1,11 +1,11 @@
 """The warehouse's two accounts and what each may run.
 
-``default`` is the admin (optional password). The analyst account is read-only: its queries run
-with the engine setting ``readonly=1`` (no writes, no DDL, no setting changes, no table functions),
-and a statement check in front refuses writes with a clear READONLY error first and closes the
-gaps ``readonly=1`` leaves in an embedded engine: the scalar ``file()`` function reads, and
-``INTO OUTFILE`` writes, the server's own files (the latter is refused to everyone, as ClickHouse
-refuses it over HTTP).
+``default`` is the admin (a password is required: no credentials is no login). The analyst account is
+read-only: its queries run with the engine setting ``readonly=1`` (no writes, no DDL, no setting
+changes), after its locked profile of limits. The checks here give the clear READONLY error first;
+what any statement may touch (files, URLs, which tables) is read from its parse tree in
+``sinks.warehouse.guard``. ``INTO OUTFILE`` and ``FROM INFILE`` are refused to everyone, as ClickHouse
+refuses them over HTTP.
 
 Credentials come the ways ClickHouse accepts them: HTTP basic auth, the ``X-ClickHouse-User`` /
 ``X-ClickHouse-Key`` headers, or ``user`` / ``password`` URL parameters.
@@ -17,8 +17,9 @@ import base64
 import binascii
 import hmac
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from dids.errors import ConfigError
 from dids.settings import Settings
 from sinks.warehouse.errors import QueryError, readonly_error
 from sinks.warehouse.sql import READ_KINDS, Statement
@@ -30,24 +31,60 @@ ADMIN_USER = "default"
 class User:
     name: str
     readonly: int  # the ClickHouse `readonly` level the account is held to: 0 or 1
+    profile: Mapping[str, int | str] = field(default_factory=dict)  # limits set after the client's settings
+
+
+_GIB = 1 << 30
+ADMIN_PROFILE = {"max_execution_time": 3600, "max_memory_usage": 8 * _GIB, "max_parser_depth": 1000}
+
+
+def analyst_profile(max_seconds: float) -> dict[str, int | str]:
+    return {
+        "max_execution_time": max(1, int(max_seconds)),
+        "timeout_overflow_mode": "throw",
+        "max_memory_usage": 2 * _GIB,
+        "max_result_rows": 10_000_000,
+        "max_result_bytes": _GIB,
+        "result_overflow_mode": "throw",
+        "max_parser_depth": 300,
+    }
+
+
+# settings a read-only account may still send (output shape only), as a server's readonly=2 constraints would
+_ANALYST_SETTINGS = ("output_format_", "format_", "date_time_output_format", "session_timezone", "extremes")
 
 
 @dataclass(frozen=True)
 class Accounts:
-    admin_password: str = ""
+    admin_password: str
     analyst_user: str = "analyst"
     analyst_password: str = "analyst"
+    analyst_max_seconds: float = 60.0
+
+    def __post_init__(self):
+        if not self.admin_password:
+            raise ConfigError("the warehouse needs an admin password (DIDS_ADMIN_PASSWORD or DIDS_ADMIN_PASSWORD_FILE)")
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Accounts:
-        return cls(settings.admin_password, settings.analyst_user, settings.analyst_password)
+        return cls(
+            settings.admin_password,
+            settings.analyst_user,
+            settings.analyst_password,
+            settings.warehouse_analyst_max_seconds,
+        )
 
     def authenticate(self, headers: Mapping[str, str], params: Mapping[str, str]) -> User:
         name, password = credentials(headers, params)
         if name == ADMIN_USER and _same(password, self.admin_password):
-            return User(ADMIN_USER, readonly=0)
-        if self.analyst_user and name == self.analyst_user and _same(password, self.analyst_password):
-            return User(name, readonly=1)
+            return User(ADMIN_USER, readonly=0, profile=ADMIN_PROFILE)
+        if (
+            self.analyst_user
+            and self.analyst_password
+            and name == self.analyst_user
+            and _same(password, self.analyst_password)
+        ):
+            return User(name, readonly=1, profile=analyst_profile(self.analyst_max_seconds))
         raise QueryError(
             516,
             f"{name}: Authentication failed: password is incorrect, or there is no user with such name",
@@ -56,7 +93,8 @@ class Accounts:
 
 
 def credentials(headers: Mapping[str, str], params: Mapping[str, str]) -> tuple[str, str]:
-    """(user, password) from the request; no credentials at all means ``default`` with no password."""
+    """(user, password) from the request; no credentials at all means ``default`` with no password,
+    which never logs in (the admin always has a password)."""
     auth = headers.get("Authorization", "")
     if auth[:6].lower() == "basic ":
         try:
@@ -87,7 +125,31 @@ def authorize(user: User, statement: Statement, readonly: int) -> None:
         raise QueryError(
             48, "FROM INFILE is not supported over HTTP: send the data in the request body", "NOT_IMPLEMENTED"
         )
-    if statement.file_function and (readonly or user.readonly):
-        raise readonly_error(user.name)
     if user.readonly and statement.kind not in READ_KINDS:
         raise readonly_error(user.name)
+
+
+def authorize_settings(user: User, settings: Mapping[str, str]) -> dict[str, int | str]:
+    """The account's limits for this request, after checking the settings it sent.
+
+    A read-only account may send settings that shape the output, and may lower (never raise) one of
+    its limits, as a ClickHouse server's readonly=2 with ``max`` constraints allows; anything else is
+    refused the way a server refuses it in readonly mode. The admin may send any setting; its limits
+    are applied after them all the same."""
+    profile = dict(user.profile)
+    for name, value in settings.items():
+        if not user.readonly or name.startswith(_ANALYST_SETTINGS):
+            continue
+        limit = profile.get(name)
+        if isinstance(limit, int) and _number(value) is not None and 0 < _number(value) <= limit:
+            profile[name] = int(_number(value))
+            continue
+        raise QueryError(164, f"Cannot modify '{name}' setting in readonly mode", "READONLY")
+    return profile
+
+
+def _number(value: str) -> float | None:
+    try:
+        return float(value)
+    except ValueError:
+        return None

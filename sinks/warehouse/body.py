@@ -12,7 +12,7 @@ from __future__ import annotations
 import gzip
 import uuid
 import zlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -119,8 +119,16 @@ async def decoded(chunks: AsyncIterator[bytes], decoder: Decoder | None) -> Asyn
         decoder.finish()
 
 
-async def prepare(query: str, body: AsyncIterator[bytes], spool_dir: Path) -> Prepared:
-    """Read the statement from ``query`` and the (decoded) body; spool inline INSERT data."""
+MAX_SPOOL_BYTES = 4 << 30  # decompressed INSERT data of one request: a bomb stops here, not at a full disk
+
+# called with the statement's SQL (an INSERT's header, without its data) before any data is spooled
+Authorize = Callable[[str, Statement], Awaitable[None]]
+
+
+async def prepare(
+    query: str, body: AsyncIterator[bytes], spool_dir: Path, authorize: Authorize, *, max_spool: int = MAX_SPOOL_BYTES
+) -> Prepared:
+    """Read the statement from ``query`` and the (decoded) body, authorize it, then spool inline INSERT data."""
     head = (query.encode() + b"\n") if query else b""
     prefix = bytearray(head)
     complete = True
@@ -131,6 +139,7 @@ async def prepare(query: str, body: AsyncIterator[bytes], spool_dir: Path) -> Pr
             break
     text = prefix.decode("latin-1")
     statement = analyze(text, complete=complete)
+    await authorize(statement.sql_head(text), statement)
     if not statement.has_data:
         return Prepared(sql=bytes(prefix).rstrip(), statement=statement)
     assert statement.data_start is not None
@@ -142,8 +151,14 @@ async def prepare(query: str, body: AsyncIterator[bytes], spool_dir: Path) -> Pr
             del prefix
             if not complete:
                 async for chunk in body:
-                    spool.write(chunk)
                     size += len(chunk)
+                    if size > max_spool:
+                        raise QueryError(
+                            241,
+                            f"INSERT data over {max_spool >> 20} MiB in one request: send it in parts",
+                            "MEMORY_LIMIT_EXCEEDED",
+                        )
+                    spool.write(chunk)
     except BaseException:
         with suppress(FileNotFoundError):
             path.unlink()

@@ -48,6 +48,7 @@ class QuerySpec:
     settings: Mapping[str, str] = field(default_factory=dict)
     params: Mapping[str, str] = field(default_factory=dict)  # {name:Type} placeholders, unescaped by the engine
     readonly: int = 0
+    profile: Mapping[str, int | str] = field(default_factory=dict)  # the account's locked limits
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,11 @@ class Engine:
         if self._owner_query("SELECT 1").strip() != b"1":
             raise QueryError(1001, "The warehouse engine gave a wrong answer to SELECT 1", "STD_EXCEPTION")
 
+    def explain_ast(self, sql: str, params: Mapping[str, str]) -> str:
+        """The engine's parse tree of ``sql`` (``EXPLAIN AST`` parses only: nothing in it runs)."""
+        spec = QuerySpec(sql=b"EXPLAIN AST " + sql.encode("latin-1"), params=params, readonly=1)
+        return bytes(self.run(spec).body).decode("utf-8", "replace")
+
     def run(self, spec: QuerySpec) -> Outcome:
         if spec.output_format.lower() in _PYTHON_FORMATS:
             raise QueryError(73, f"Unknown format {spec.output_format}", "UNKNOWN_FORMAT")
@@ -107,6 +113,10 @@ class Engine:
                 conn.query(f"USE {quote_identifier(spec.database)}", "TabSeparated")
             if spec.settings:
                 assignments = ", ".join(f"{name} = {quote_string(value)}" for name, value in spec.settings.items())
+                conn.query(f"SET {assignments}", "TabSeparated")
+            if spec.profile:
+                # the account's limits, after the client's settings so that they win
+                assignments = ", ".join(f"{name} = {value!r}" for name, value in spec.profile.items())
                 conn.query(f"SET {assignments}", "TabSeparated")
             if spec.readonly:
                 conn.query(f"SET readonly = {int(spec.readonly)}", "TabSeparated")

@@ -2,11 +2,13 @@
 
 The warehouse runs as its own process because chDB allows one engine per process and per data
 directory: whoever else wants the data talks to it over HTTP. Passwords go to the child through
-its environment, not its command line (which `ps` shows to every user).
+0600 files named in its environment (never the passwords themselves: a child's environment is
+readable in /proc, and neither its command line, which `ps` shows to every user).
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import sys
@@ -17,6 +19,8 @@ from pathlib import Path
 import dids
 from dids.errors import DidsError
 from dids.processes import Background, ProcessError, spawn, wait_until
+from dids.secrets import ADMIN_PASSWORD, secrets_dir, write_secret
+from sinks.warehouse.auth import ADMIN_USER
 
 
 class WarehouseError(DidsError):
@@ -56,20 +60,26 @@ def start_warehouse(
     log_file: Path,
     *,
     host: str = "127.0.0.1",
-    admin_password: str = "",
+    admin_password: str,
     analyst_user: str = "analyst",
     analyst_password: str = "analyst",
     database: str | None = None,
     pid_file: Path | None = None,
     timeout: float = 60.0,
 ) -> WarehouseProcess:
-    """Launch `python -m dids warehouse` detached, and return once it answers /ping."""
+    """Launch `python -m dids warehouse` detached, and return once it answers /ping.
+
+    The passwords are written to 0600 files in ``secrets`` (default: ``secrets/`` beside the data
+    directory, which under DIDS_HOME is DIDS_HOME/secrets) and the child reads them from there."""
+    if not admin_password:
+        raise WarehouseError("the warehouse needs an admin password: an anonymous request would be its admin")
     data_dir = Path(data_dir).resolve()
-    env = dict(os.environ)
+    folder = secrets_dir(data_dir.parent)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DIDS_ADMIN_PASSWORD", "DIDS_ANALYST_PASSWORD"))}
     env.update(
-        DIDS_ADMIN_PASSWORD=admin_password,
+        DIDS_ADMIN_PASSWORD_FILE=str(write_secret(folder / ADMIN_PASSWORD, admin_password)),
         DIDS_ANALYST_USER=analyst_user,
-        DIDS_ANALYST_PASSWORD=analyst_password,
+        DIDS_ANALYST_PASSWORD_FILE=str(write_secret(folder / "analyst_password", analyst_password)),
         PYTHONUNBUFFERED="1",
     )
     if database:
@@ -81,7 +91,12 @@ def start_warehouse(
     process = spawn("warehouse", argv, log_file, env=env, pid_file=pid_file)
     warehouse = WarehouseProcess(process=process, host=host, port=port, data_dir=data_dir)
     try:
-        wait_until(lambda: _answers(warehouse), what=f"warehouse on {warehouse.url}", timeout=timeout, process=process)
+        wait_until(
+            lambda: _answers(warehouse, admin_password),
+            what=f"warehouse on {warehouse.url}",
+            timeout=timeout,
+            process=process,
+        )
     except ProcessError as exc:
         warehouse.stop(timeout=5)
         raise WarehouseError(f"{exc}\n(data directory {data_dir}; is another process using it or the port?)") from exc
@@ -91,10 +106,15 @@ def start_warehouse(
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
-def _answers(warehouse: WarehouseProcess) -> bool:
+def _answers(warehouse: WarehouseProcess, password: str) -> bool:
     """/ping answers, and /health says it is our process (not another one on the same port)."""
     with _NO_PROXY.open(f"{warehouse.url}/ping", timeout=2) as response:
         if response.read() != b"Ok.\n":
             return False
-    with _NO_PROXY.open(f"{warehouse.url}/health", timeout=5) as response:
+    request = urllib.request.Request(f"{warehouse.url}/health", headers={"Authorization": _basic(ADMIN_USER, password)})
+    with _NO_PROXY.open(request, timeout=5) as response:
         return json.loads(response.read()).get("pid") == warehouse.pid
+
+
+def _basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()

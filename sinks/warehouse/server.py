@@ -28,12 +28,14 @@ from multidict import CIMultiDict
 
 from dids.errors import DidsError
 from dids.settings import Settings
-from sinks.warehouse.auth import Accounts, authorize
+from sinks.warehouse.auth import Accounts, authorize, authorize_settings
 from sinks.warehouse.body import CHUNK, Prepared, choose_encoding, compress, decoded, decoder_for, prepare
 from sinks.warehouse.engine import Engine, Outcome, QuerySpec
 from sinks.warehouse.errors import QueryError
+from sinks.warehouse.guard import check, check_setting_names, parse_ast, setting_words
 from sinks.warehouse.metrics import Metrics
 from sinks.warehouse.params import RequestParams
+from sinks.warehouse.sql import Statement, tokens
 
 log = logging.getLogger(__name__)
 
@@ -45,11 +47,13 @@ class ListenError(DidsError):
 SPOOL_DIR = "http_spool"  # under the data directory: INSERT bodies on their way to the engine
 MAX_URL = 1 << 20  # ClickHouse's http_max_uri_size
 COMPRESS_INLINE = 1 << 16  # larger responses are compressed in the thread pool
+STOP_DEADLINE = 10.0  # seconds SIGTERM waits for running queries before the process exits anyway
 
 
 class WarehouseServer:
-    def __init__(self, engine: Engine, accounts: Accounts, spool_dir: Path, *, workers: int = 16):
+    def __init__(self, engine: Engine, accounts: Accounts, spool_dir: Path, *, database: str, workers: int = 16):
         self.engine = engine
+        self.database = database  # the DIDS database: where the analyst views are
         self.accounts = accounts
         self.spool_dir = spool_dir
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="chdb")
@@ -72,19 +76,25 @@ class WarehouseServer:
         return web.Response(text="Ok.\n", content_type="text/html")
 
     async def health(self, request: web.Request) -> web.Response:
+        """Up or down for anyone (probes log in as nobody); the process details for the admin only."""
         status, state = 200, "ok"
         try:
             await asyncio.get_running_loop().run_in_executor(self.executor, self.engine.check)
-        except QueryError as exc:
-            status, state = 503, f"engine error {exc.code}"
-        body = {
-            "status": state,
-            "pid": os.getpid(),
-            "version": self.engine.version,
-            "timezone": self.engine.timezone,
-            "data_dir": str(self.engine.data_dir),
-            "uptime_seconds": round(time.monotonic() - self.started, 1),
-        }
+        except QueryError:
+            status, state = 503, "engine error"
+        body: dict[str, object] = {"status": state}
+        try:
+            admin = self.accounts.authenticate(request.headers, request.query).readonly == 0
+        except QueryError:
+            admin = False
+        if admin:
+            body.update(
+                pid=os.getpid(),
+                version=self.engine.version,
+                timezone=self.engine.timezone,
+                data_dir=str(self.engine.data_dir),
+                uptime_seconds=round(time.monotonic() - self.started, 1),
+            )
         return web.json_response(body, status=status)
 
     async def metrics_page(self, request: web.Request) -> web.Response:
@@ -120,11 +130,29 @@ class WarehouseServer:
         rp = RequestParams.parse(values, request.headers)
         exchange.query_id = rp.query_id or exchange.query_id
         readonly = rp.readonly_level(user.readonly, request.method)
+        profile = authorize_settings(user, rp.settings)
+        check_setting_names(rp.settings)
+
+        async def allowed(sql: str, statement: Statement) -> None:
+            # before a byte of INSERT data is spooled: the account, its statement kinds, then the parse tree
+            exchange.kind = "insert" if statement.kind == "INSERT" else "query"
+            authorize(user, statement, readonly)
+            check_setting_names(setting_words(tokens(sql)))
+            tree = await asyncio.get_running_loop().run_in_executor(
+                self.executor, self.engine.explain_ast, sql, rp.params
+            )
+            check(
+                parse_ast(tree),
+                analyst=bool(user.readonly),
+                database=self.database,
+                current_database=rp.database or "default",
+            )
+
         decoder = decoder_for(request.headers.get("Content-Encoding")) if body is not None else None
-        exchange.prepared = prepared = await prepare(rp.query, decoded(body or _nothing(), decoder), self.spool_dir)
+        exchange.prepared = prepared = await prepare(
+            rp.query, decoded(body or _nothing(), decoder), self.spool_dir, allowed
+        )
         statement = prepared.statement
-        exchange.kind = "insert" if statement.kind == "INSERT" else "query"
-        authorize(user, statement, readonly)
         spec = QuerySpec(
             sql=prepared.sql,
             output_format=rp.default_format or "TabSeparated",
@@ -132,6 +160,7 @@ class WarehouseServer:
             settings=rp.settings,
             params=rp.params,
             readonly=readonly,
+            profile=profile,
         )
         outcome = await asyncio.get_running_loop().run_in_executor(self.executor, self.engine.run, spec)
         fmt = statement.output_format or (spec.output_format if statement.produces_result else None)
@@ -168,8 +197,14 @@ class WarehouseServer:
         headers["Content-Type"] = "text/plain; charset=UTF-8"
         return web.Response(status=exc.http_status, text=exc.body(self.engine.version), headers=headers)
 
-    def close(self) -> None:
-        self.executor.shutdown(wait=True)
+    def close(self, deadline: float = STOP_DEADLINE) -> bool:
+        """Stop taking work and wait up to ``deadline`` seconds for running queries; False if some still run."""
+        threads = list(getattr(self.executor, "_threads", ()))
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        end = time.monotonic() + deadline
+        for thread in threads:
+            thread.join(max(0.0, end - time.monotonic()))
+        return not any(thread.is_alive() for thread in threads)
 
 
 @dataclass
@@ -239,9 +274,16 @@ async def _serve(settings: Settings, data_dir: Path, host: str, port: int) -> No
         spool_dir = engine.data_dir / SPOOL_DIR
         shutil.rmtree(spool_dir, ignore_errors=True)  # bodies of requests a crash interrupted
         spool_dir.mkdir(parents=True)
-        server = WarehouseServer(engine, Accounts.from_settings(settings), spool_dir)
+        server = WarehouseServer(
+            engine, Accounts.from_settings(settings), spool_dir, database=settings.clickhouse_database
+        )
         runner = web.AppRunner(
-            server.app(), access_log=None, auto_decompress=False, max_line_size=MAX_URL, max_field_size=1 << 16
+            server.app(),
+            access_log=None,
+            auto_decompress=False,
+            max_line_size=MAX_URL,
+            max_field_size=1 << 16,
+            shutdown_timeout=STOP_DEADLINE / 2,
         )
         await runner.setup()
         try:
@@ -265,6 +307,10 @@ async def _serve(settings: Settings, data_dir: Path, host: str, port: int) -> No
     finally:
         if runner is not None:
             await runner.cleanup()
-        if server is not None:
-            server.close()
+        if server is not None and not server.close():
+            # a runaway query holds its thread (chDB cannot cancel it from here): parts on disk are
+            # whole, so leave without waiting for it rather than never stopping
+            log.warning("queries still running %.0fs after the stop signal: exiting without them", STOP_DEADLINE)
+            logging.shutdown()
+            os._exit(0)
         engine.close()

@@ -4,7 +4,7 @@ The engine parses the SQL for real. This module only answers what ClickHouse's H
 answers before execution: where an ``INSERT ... FORMAT X`` header ends and its inline data begins
 (so the data can be spooled to a file instead of being held in memory), which output format a
 statement names, whether the request holds more than one statement (chDB would run them all;
-the ClickHouse server refuses them), and whether the statement touches the server's files.
+the ClickHouse server refuses them), and whether it says INTO OUTFILE or FROM INFILE.
 
 Texts are ``str`` decoded as latin-1 so that character offsets are byte offsets of the request.
 """
@@ -26,7 +26,7 @@ _WHITESPACE = " \t\n\r\f\v"
 # statements that produce a result set: the response names its format (X-ClickHouse-Format)
 RESULT_KINDS = frozenset({"SELECT", "WITH", "SHOW", "DESCRIBE", "DESC", "EXISTS", "EXPLAIN", "CHECK", "VALUES"})
 # statements a read-only user may send; the engine's readonly=1 is the real guard, this gives
-# the clear error first and closes the gaps readonly=1 leaves open (see Statement.reads_files)
+# the clear error first and closes the gaps readonly=1 leaves open (see sinks.warehouse.guard)
 READ_KINDS = RESULT_KINDS - {"CHECK"} | {"SET", "USE"}
 
 
@@ -116,11 +116,10 @@ class Statement:
     data_start: int | None = None
     header_end: int | None = None  # end of the SQL part (for VALUES: where VALUES starts)
     infile_point: int | None = None  # where `FROM INFILE '...'` goes: after the table and columns
-    # the server's own files: ClickHouse refuses INTO OUTFILE / FROM INFILE over HTTP, and an
-    # embedded engine's file() reads any path the process can (refused to read-only requests)
+    # the server's own files: ClickHouse refuses INTO OUTFILE / FROM INFILE over HTTP (file() and
+    # the like are read from the parse tree: sinks.warehouse.guard)
     outfile: bool = False
     infile: bool = False
-    file_function: bool = False
 
     @property
     def has_data(self) -> bool:
@@ -129,6 +128,13 @@ class Statement:
     @property
     def produces_result(self) -> bool:
         return self.kind in RESULT_KINDS
+
+    def sql_head(self, text: str) -> str:
+        """The statement without inline INSERT data: what the parse-tree check reads."""
+        if not self.has_data:
+            return text
+        assert self.header_end is not None
+        return text[: self.header_end] + (" FORMAT Values" if self.data_format == "Values" else "")
 
     def with_infile(self, text: str, path: str) -> str:
         """The INSERT header rewritten to read its data from ``path`` (the spooled request body)."""
@@ -159,7 +165,7 @@ def analyze(text: str, *, complete: bool = True) -> Statement:
 
 def _analyze_query(kind: str, text: str) -> Statement:
     top: list[Token] = []  # tokens outside brackets: where the FORMAT clause lives
-    flags = {"outfile": False, "infile": False, "file_function": False}
+    flags = {"outfile": False, "infile": False}
     depth = 0
     before: Token | None = None
     prev: Token | None = None
@@ -187,8 +193,6 @@ def _analyze_query(kind: str, text: str) -> Statement:
                 flags["outfile"] = True
             if prev.is_word("INFILE") and before.is_word("FROM"):
                 flags["infile"] = True
-        if prev is not None and tok.text == "(" and prev.kind == "word" and prev.text.lower() == "file":
-            flags["file_function"] = True
         before, prev = prev, tok
     return Statement(kind=kind, output_format=_output_format(top), **flags)
 

@@ -21,7 +21,7 @@ from streams.consent import CONSENT_CHANGE, ConsentError, ConsentRegistry, publi
 from streams.privacy import Pseudonymiser
 from streams.topics import CONSENT, ensure_topics
 
-KEY = "integration-test-key-" + "k" * 32
+KEY = "5b0e8d2a91c37f46e0a9d4b27c1f83e65d9a0c4b7e2f1836a5c9d0e4b17f2a38"  # as secrets.token_hex(32)
 WITHDRAWN = ["9434765919", "4010232137", "943 476 5900"]
 NEVER_WITHDRAWN = "9990000026"
 WAIT = 30.0

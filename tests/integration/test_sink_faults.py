@@ -24,7 +24,9 @@ from sinks.sink import TableShape
 from sinks.warehouse.process import start_warehouse
 from streams import topics
 from streams.topics import ensure_topics
+from tests.conftest import WAREHOUSE_ADMIN_PASSWORD
 from tests.integration.helpers import metric, poll, probe
+from tests.integration.kafka_tools import consume
 
 CATALOG = default_catalog()
 T = datetime(2026, 11, 2, 10, 0, tzinfo=timezone.utc)
@@ -32,6 +34,8 @@ T = datetime(2026, 11, 2, 10, 0, tzinfo=timezone.utc)
 
 def _record(i: int) -> dict:
     rec = sample(CATALOG.latest(EXAMINATION_RECORD).raw)
+    # the stream publishes dates as CCYY-MM-DD or nothing: the sample's filler text would be dead-lettered
+    rec.update({name: "2026-11-01" for name, value in rec.items() if name.endswith("_date") and isinstance(value, str)})
     rec.update(
         record_key=f"RAA01|ACC{i:06d}",
         site_code="RAA01",
@@ -125,7 +129,7 @@ class _OwnWarehouse:
 
     def __init__(self, settings_factory, service_factory, tmp_path, n: int):
         self.port, self.data, self.log = free_port(), tmp_path / "wh", tmp_path / "wh.log"
-        self.wh = start_warehouse(self.data, self.port, self.log)
+        self.wh = start_warehouse(self.data, self.port, self.log, admin_password=WAREHOUSE_ADMIN_PASSWORD)
         self.settings = settings_factory(clickhouse_url=self.wh.url)
         ensure_topics(self.settings)
         migrate(self.settings)
@@ -135,7 +139,7 @@ class _OwnWarehouse:
         assert poll(lambda: _counts(self.client), (n, n)) == (n, n)
 
     def restart(self):
-        self.wh = start_warehouse(self.data, self.port, self.log)
+        self.wh = start_warehouse(self.data, self.port, self.log, admin_password=WAREHOUSE_ADMIN_PASSWORD)
 
 
 def test_warehouse_down_for_30_seconds(settings_factory, service_factory, tmp_path):
@@ -190,3 +194,29 @@ def test_sink_stopped_while_the_warehouse_is_away_leaves_its_batch_for_the_next_
 def test_shape_rows_use_real_dates():
     shape = TableShape(["diagnostic_test_date", "kafka_offset"], frozenset({"diagnostic_test_date"}))
     assert shape.row(_record(1), "t", 0, 7) == [date(2026, 11, 1), 7]
+
+
+def test_rows_clickhouse_refuses_are_dead_lettered_and_the_partition_moves_on(settings_factory, service_factory):
+    """A record whose date does not parse, and one ClickHouse cannot store (300 in a UInt8 column), go to the
+    dead-letter topic with a reason naming the column; every other row of their batch is inserted, and
+    so is what follows. Before, the date became NULL silently and the other batch blocked its partition."""
+    settings = settings_factory(topic_partitions=1)
+    ensure_topics(settings)
+    migrate(settings)
+    service_factory(settings, "sink", ready_port=settings.sink_metrics_port)
+    producer = EventProducer(settings)
+    topic = settings.topic(topics.EXAMINATIONS)
+    bad = {3: {"diagnostic_test_date": "2026-13-45"}, 7: {"month_of_test": 300}}
+    for i in range(12):
+        rec = {**_record(i), **bad.get(i, {})}
+        producer.send(topic, key=rec["record_key"].encode(), value=CATALOG.encode(EXAMINATION_RECORD, rec))
+    producer.flush()
+    client = connect(settings)
+    assert poll(lambda: _counts(client), (10, 10), timeout=120) == (10, 10)
+    dead = consume(settings, settings.topic(topics.DLQ), 2, timeout=60)
+    reasons = {dict(m.headers())["dids.source.offset"]: dict(m.headers())["dids.error.message"].decode() for m in dead}
+    assert set(reasons) == {b"3", b"7"}, reasons
+    assert "diagnostic_test_date" in reasons[b"3"] and "2026-13-45" not in reasons[b"3"]
+    _publish(settings, 12, 15)  # the partition is not blocked
+    assert poll(lambda: _counts(client), (13, 13), timeout=60) == (13, 13)
+    print(f"\ndead-lettered by the sink: {reasons}")

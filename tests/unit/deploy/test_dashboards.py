@@ -253,8 +253,8 @@ def test_datasources_provisioning():
     for key, value in {"host": "clickhouse", "port": 8123, "protocol": "http", "defaultDatabase": "dids"}.items():
         assert clickhouse["jsonData"][key] == value, key
     # credentials from the container's environment, never written into the repository
-    assert clickhouse["jsonData"]["username"] == "${DIDS_CLICKHOUSE_USER}"
-    assert clickhouse["secureJsonData"] == {"password": "${DIDS_CLICKHOUSE_PASSWORD}"}
+    assert clickhouse["jsonData"]["username"] == "${DIDS_GRAFANA_CLICKHOUSE_USER}"
+    assert clickhouse["secureJsonData"] == {"password": "${DIDS_GRAFANA_CLICKHOUSE_PASSWORD}"}
     assert sum(bool(ds.get("isDefault")) for ds in config["datasources"]) <= 1
 
 

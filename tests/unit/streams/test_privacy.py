@@ -113,18 +113,47 @@ def test_strip_identifiers_removes_every_identifying_column_and_keeps_the_rest_i
 # ---- the key ----
 
 
-def test_key_file_is_read_without_its_trailing_newline(tmp_path):
+KEY = b"3f9c2a7b81d04e6f5a2c9e1b7d3f0a86c4e1d2b3a4f5061728394a5b6c7d8e9f"  # 64 hex digits, as token_hex(32)
+
+
+def _key_file(tmp_path, content: bytes, mode: int = 0o600):
     path = tmp_path / "key"
-    path.write_bytes(b"ab" * 32 + b"\n")
-    assert load_pseudonymisation_key(Settings(pseudonymisation_key_file=str(path))) == b"ab" * 32
-    path.write_bytes(b"cd" * 32 + b"\r\n")
-    assert load_pseudonymisation_key(Settings(pseudonymisation_key_file=str(path))) == b"cd" * 32
+    path.write_bytes(content)
+    path.chmod(mode)
+    return path
+
+
+def test_key_file_is_read_without_its_trailing_newline(tmp_path):
+    path = _key_file(tmp_path, KEY + b"\n")
+    assert load_pseudonymisation_key(Settings(pseudonymisation_key_file=str(path))) == KEY
+    path.write_bytes(KEY[::-1] + b"\r\n")
+    assert load_pseudonymisation_key(Settings(pseudonymisation_key_file=str(path))) == KEY[::-1]
+
+
+@pytest.mark.parametrize("mode", [0o640, 0o604, 0o660, 0o644])
+def test_a_key_file_others_may_read_is_refused(tmp_path, mode):
+    path = _key_file(tmp_path, KEY, mode)
+    with pytest.raises(PrivacyConfigError, match="chmod 600") as exc:
+        load_pseudonymisation_key(Settings(pseudonymisation_key_file=str(path)))
+    assert KEY.decode() not in str(exc.value)
+
+
+@pytest.mark.parametrize("content", [b"a" * 64, b"ab" * 32, b"password" * 8])
+def test_a_long_but_predictable_key_is_refused(tmp_path, content):
+    with pytest.raises(PrivacyConfigError, match="too predictable"):
+        load_pseudonymisation_key(Settings(pseudonymisation_key_file=str(_key_file(tmp_path, content))))
+    with pytest.raises(PrivacyConfigError, match="too predictable"):
+        load_pseudonymisation_key(Settings(pseudonymisation_key=content.decode()))
+
+
+def test_the_demo_key_is_refused_with_reference_data_of_ones_own(tmp_path):
+    with pytest.raises(PrivacyConfigError, match="DIDS_REFDATA_DIR"):
+        load_pseudonymisation_key(Settings(demo=1, refdata_dir=str(tmp_path)))
 
 
 @pytest.mark.parametrize("content", [b"", b"\n", b"tooshort\n", b"x" * 31 + b"\n"])
 def test_an_empty_or_short_key_file_is_refused_without_showing_it(tmp_path, content):
-    path = tmp_path / "key"
-    path.write_bytes(content)
+    path = _key_file(tmp_path, content)
     with pytest.raises(PrivacyConfigError) as exc:
         load_pseudonymisation_key(Settings(pseudonymisation_key_file=str(path), demo=1))
     assert "DIDS_PSEUDONYMISATION_KEY_FILE" in str(exc.value) and str(path) in str(exc.value)
@@ -137,7 +166,7 @@ def test_a_missing_key_file_names_the_variable(tmp_path):
 
 
 def test_key_from_the_environment():
-    secret = "s" * 40
+    secret = KEY.decode()
     assert load_pseudonymisation_key(Settings.from_env({"DIDS_PSEUDONYMISATION_KEY": secret})) == secret.encode()
     with pytest.raises(PrivacyConfigError, match="DIDS_PSEUDONYMISATION_KEY") as exc:
         load_pseudonymisation_key(Settings(pseudonymisation_key="short-secret"))
@@ -145,10 +174,9 @@ def test_key_from_the_environment():
 
 
 def test_two_key_sources_are_refused(tmp_path):
-    path = tmp_path / "key"
-    path.write_text("k" * 64)
+    path = _key_file(tmp_path, KEY)
     with pytest.raises(PrivacyConfigError, match="set only one"):
-        load_pseudonymisation_key(Settings(pseudonymisation_key_file=str(path), pseudonymisation_key="k" * 64))
+        load_pseudonymisation_key(Settings(pseudonymisation_key_file=str(path), pseudonymisation_key=KEY.decode()))
 
 
 def test_no_key_is_an_error_naming_every_variable_and_how_to_make_one():
@@ -173,5 +201,5 @@ def test_demo_key_only_in_demo_mode_with_a_warning(caplog):
 
 def test_a_real_key_wins_over_demo_mode_silently(caplog):
     with caplog.at_level(logging.WARNING, logger="streams.privacy"):
-        assert load_pseudonymisation_key(Settings(pseudonymisation_key="r" * 32, demo=1)) == b"r" * 32
+        assert load_pseudonymisation_key(Settings(pseudonymisation_key=KEY.decode(), demo=1)) == KEY
     assert not caplog.records

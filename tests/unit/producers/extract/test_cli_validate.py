@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from dids.cli import cli
-from producers.extract import write_csv, write_xml
+from producers.extract import NAMESPACE, write_csv, write_xml
 from producers.generator import SimulationConfig, extract_examinations
 
 from .conftest import NOW
@@ -115,10 +115,26 @@ def test_usage_and_file_errors_exit_2(tmp_path):
     assert invoke(str(tmp_path / "x.csv"), "--submission-date", "10/07/2024").exit_code == 2
 
 
-def test_empty_file_has_nothing_to_reject(tmp_path):
-    (tmp_path / "e.csv").write_text("")
-    result = invoke(str(tmp_path / "e.csv"), "--json")
-    assert result.exit_code == 0 and result.stdout == ""
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("e.csv", ""),
+        ("blank.csv", "\n\n"),
+        ("header.csv", None),
+        ("e.xml", f"<DIDS xmlns='{NAMESPACE}'/>"),
+    ],
+)
+def test_a_file_without_records_is_rejected(tmp_path, name, content):
+    """A submission of nothing would displace a provider-month's records: a file reject, not "0 accepted"."""
+    if content is None:
+        from producers.extract.csv_reader import CSV_HEADERS
+
+        content = ",".join(CSV_HEADERS) + "\n"
+    (tmp_path / name).write_text(content)
+    result = invoke(str(tmp_path / name), "--json")
+    assert result.exit_code == 1, result.output
+    reject = json.loads(result.stdout)
+    assert reject["file_reject"] in ("DIDS075", "DIDS076") and "no records" in reject["message"]
 
 
 def test_cp1252_option(tmp_path, rows):
@@ -174,3 +190,16 @@ def test_refdata_defaults_to_the_setting(tmp_path, rows, monkeypatch):
     assert not any("DIDS068" in obj["not_checked"] for obj in lines_of(invoke(str(path), "--json", *SUBMITTED)))
     monkeypatch.setenv("DIDS_REFDATA_DIR", str(tmp_path / "missing"))
     assert invoke(str(path), "--json").exit_code == 2
+
+
+@pytest.mark.parametrize("accession", ["[/]", "[bold red]x[/]", "\x1b]0;pwned\x07A1", "A\x1b[2JB", "A\x9bB"])
+def test_hostile_accession_numbers_are_shown_not_obeyed(tmp_path, rows, accession):
+    """rich markup and terminal escape sequences in a submitted value reach the report as plain text."""
+    broken = {**rows[0], "radiological_accession_num": accession, "nhs_number": "1234567890"}  # DIDS001: listed
+    path = tmp_path / "hostile.csv"
+    write_csv([broken], path)
+    result = invoke(str(path), *SUBMITTED)
+    assert result.exit_code == 1, result.output
+    assert "\x1b" not in result.stdout and "\x9b" not in result.stdout and "\x07" not in result.stdout
+    if accession.startswith("["):
+        assert accession in result.stdout  # shown as it is, not read as markup

@@ -133,9 +133,11 @@ def test_blank_line_inside_rejects_but_trailing_blank_lines_are_ignored(write_by
     assert len(read(write_bytes("b.csv", f"{ROW1}\r\n{ROW2}\r\n\r\n\r\n".encode()))) == 2
 
 
-def test_header_only_and_empty_files_have_no_records(write_bytes):
-    assert read(write_bytes("h.csv", f"{HEADER}\r\n".encode())) == []
-    assert read(write_bytes("e.csv", b"")) == []
+@pytest.mark.parametrize("data", [f"{HEADER}\r\n".encode(), b"", b"\n\n"])
+def test_header_only_and_empty_files_are_rejected(write_bytes, data):
+    with pytest.raises(FileRejectError) as error:
+        read(write_bytes("h.csv", data))
+    assert error.value.code == "DIDS075" and "no records" in error.value.message
 
 
 def test_a_misspelt_header_is_data_and_fails_the_rules_not_the_reader(write_bytes):

@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from producers.extract import open_extract, read_csv, read_xml, write_csv, write_xml
+from producers.extract import FileRejectError, open_extract, read_csv, read_xml, write_csv, write_xml
 from producers.extract.writer import to_csv_text
 from streams.items import CSV_HEADERS, ITEM_NAMES
 
@@ -80,5 +80,6 @@ def test_xml_writer_refuses_values_xml_cannot_carry(tmp_path):
 def test_empty_inputs(tmp_path):
     write_csv([], tmp_path / "e.csv")
     write_xml([], tmp_path / "e.xml")
-    assert list(read_csv(tmp_path / "e.csv")) == []
-    assert list(read_xml(tmp_path / "e.xml")) == []
+    for reader, path in ((read_csv, tmp_path / "e.csv"), (read_xml, tmp_path / "e.xml")):
+        with pytest.raises(FileRejectError, match="no records"):
+            list(reader(path))

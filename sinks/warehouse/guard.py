@@ -1,0 +1,185 @@
+"""What a statement may touch, read from the engine's own parse tree (``EXPLAIN AST``), not from tokens.
+
+The embedded engine runs as clickhouse-local, where nothing confines ``file()``, ``url()`` or the
+``File`` engine to ``user_files_path`` and there are no grants: so server-side I/O is refused here,
+for every account, by looking at what ClickHouse's parser made of the text. Quoting, case, comments
+and aliases do not matter: `` `file`(…) ``, ``"file"(…)`` and ``FILE(…)`` are all ``Function file``.
+
+* every account: no table function, table engine or dictionary source that reads or writes outside
+  the warehouse (files, URLs, other servers, scripts, this process's Python objects), no BACKUP,
+  RESTORE or ATTACH (their paths), no scalar function that reads files, no setting naming a file;
+* the analyst: only the analyst views of the DIDS database and a few metadata tables of ``system``,
+  only the table functions that generate data, and none of the functions that read tables by name.
+
+``EXPLAIN AST`` only parses: it runs nothing (``EXPLAIN QUERY TREE`` would fold constants, which
+executes ``file()``), so the check is safe to run before the statement is allowed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sinks.warehouse.errors import QueryError
+from sinks.warehouse.sql import Token
+
+# views an analyst may read (DIDS database): pseudonymised, no accession number, no record key
+ANALYST_TABLES = frozenset(
+    {
+        "analyst_examinations",
+        "activity_daily",
+        "activity_monthly",
+        "dq_rejects_by_rule",
+        "dq_warnings_by_rule",
+        "stats_activity_by_modality",
+        "stats_provider_modality_month",
+        "stats_waiting_times",
+        "stats_early_cancer_gp_direct",
+        "snapshot_revisions",
+        "snapshots",
+    }
+)
+# metadata tools and drivers read (no other session's queries, no paths)
+ANALYST_SYSTEM_TABLES = frozenset(
+    {
+        "one",
+        "numbers",
+        "zeros",
+        "tables",
+        "columns",
+        "databases",
+        "functions",
+        "table_functions",
+        "formats",
+        "data_type_families",
+        "settings",
+        "time_zones",
+        "collations",
+        "keywords",
+        "table_engines",
+    }
+)
+# table functions that only generate rows
+GENERATING_TABLE_FUNCTIONS = frozenset(
+    {
+        "numbers",
+        "numbers_mt",
+        "zeros",
+        "zeros_mt",
+        "values",
+        "generateseries",
+        "generate_series",
+        "generaterandom",
+        "null",
+        "view",
+        "format",
+    }
+)
+# the admin may also read its own tables through these
+ADMIN_TABLE_FUNCTIONS = GENERATING_TABLE_FUNCTIONS | {"merge", "loop", "mergetreeindex", "mergetreeprojection"}
+# table engines that keep data inside the warehouse
+_LOCAL_ENGINES = frozenset({"memory", "null", "log", "tinylog", "stripelog", "set", "join", "buffer", "merge", "view"})
+# scalar functions that read files (or models from files) of the server
+_FILE_FUNCTIONS = frozenset({"file", "catboostevaluate", "naivebayesclassifier"})
+# scalar functions that read a table named in a string, or server internals an analyst has no use for
+_ANALYST_DENIED_FUNCTIONS = frozenset(
+    {
+        "joinget",
+        "joingetornull",
+        "getserversetting",
+        "getmacro",
+        "filesystemavailable",
+        "filesystemcapacity",
+        "filesystemunreserved",
+        "getclienthttpheader",
+    }
+)
+# settings that name a file the engine would read or write
+FILE_SETTINGS = frozenset({"format_template_resultset", "format_template_row", "format_schema", "output_format_schema"})
+# statements whose clauses name paths (BACKUP … TO File(…), ATTACH … FROM '…'), and dictionaries (their sources)
+_REFUSED_NODES = {
+    "BackupQuery": "BACKUP and RESTORE",
+    "AttachQuery": "ATTACH",
+    "Dictionary": "dictionaries",
+}
+
+
+@dataclass(frozen=True)
+class Node:
+    kind: str  # Function, TableIdentifier, SelectQuery, ...
+    name: str  # the function or table name ("" when the node has none)
+    parent: str  # the parent node's kind
+    first_child: bool  # the first child of its parent (a table engine comes first in its definition)
+
+
+def parse_ast(text: str) -> list[Node]:
+    """``EXPLAIN AST`` output (one node a line, indented one space a level) as nodes with their parent."""
+    nodes: list[Node] = []
+    stack: list[tuple[int, str, int]] = []  # (depth, kind, children seen)
+    for line in text.splitlines():
+        label = line.lstrip(" ")
+        if not label:
+            continue
+        depth = len(line) - len(label)
+        while stack and stack[-1][0] >= depth:
+            stack.pop()
+        parent, seen = (stack[-1][1], stack[-1][2]) if stack else ("", 0)
+        if stack:
+            stack[-1] = (stack[-1][0], parent, seen + 1)
+        words = label.split()
+        kind = words[0]
+        if label.startswith(("Storage definition", "Dictionary definition", "Columns definition")):
+            kind = label.split(" (", 1)[0].replace(" definition", "")
+        name = words[1] if len(words) > 1 and not words[1].startswith("(") else ""
+        nodes.append(Node(kind, name, parent, seen == 0))
+        stack.append((depth, kind, 0))
+    return nodes
+
+
+def check(nodes: Iterable[Node], *, analyst: bool, database: str, current_database: str) -> None:
+    """Raise QueryError for the first thing in the statement its account may not touch."""
+    for node in nodes:
+        lower = node.name.lower()
+        if node.kind in _REFUSED_NODES:
+            raise _refused(f"{_REFUSED_NODES[node.kind]} are not available in the embedded warehouse")
+        if node.kind == "Function":
+            if node.parent == "Storage":
+                if node.first_child and not (lower.endswith("mergetree") or lower in _LOCAL_ENGINES):
+                    raise _refused(f"table engine {node.name} reads or writes outside the warehouse")
+            elif node.parent in ("TableExpression", "InsertQuery"):
+                allowed = GENERATING_TABLE_FUNCTIONS if analyst else ADMIN_TABLE_FUNCTIONS
+                if lower not in allowed:
+                    raise _refused(f"table function {node.name} is not available to this account")
+            elif lower in _FILE_FUNCTIONS or (
+                analyst and (lower in _ANALYST_DENIED_FUNCTIONS or lower.startswith("dict"))
+            ):
+                raise _refused(f"function {node.name} is not available to this account")
+        elif node.kind == "TableIdentifier" and analyst:
+            _check_analyst_table(node.name, database, current_database)
+
+
+def _check_analyst_table(name: str, database: str, current_database: str) -> None:
+    db, dot, table = name.rpartition(".")
+    db = db if dot else current_database
+    if (db == database and table in ANALYST_TABLES) or (db == "system" and table in ANALYST_SYSTEM_TABLES):
+        return
+    raise _refused(
+        f"the analyst account reads only the analyst views of {database} ({', '.join(sorted(ANALYST_TABLES))}) "
+        f"and metadata tables of system, not {name}; a WITH query used as a table counts as a table here: "
+        "write it as a subquery"
+    )
+
+
+def check_setting_names(names: Iterable[str]) -> None:
+    for name in names:
+        if name.lower() in FILE_SETTINGS:
+            raise _refused(f"setting {name} names a file of the server and is not available")
+
+
+def setting_words(tokens: Iterable[Token]) -> list[str]:
+    """Every word and quoted name of a statement: where a SET or SETTINGS clause could name a setting."""
+    return [t.text.strip('`"') for t in tokens if t.kind in ("word", "quoted")]
+
+
+def _refused(message: str) -> QueryError:
+    return QueryError(497, message, "ACCESS_DENIED")

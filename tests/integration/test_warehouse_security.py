@@ -1,0 +1,200 @@
+"""The embedded warehouse under attack from the same host, as each attack was tried before it was
+closed: anonymous admin, server files read and written through every spelling of file(), the
+analyst reaching base tables or raising its limits, a runaway query, a compression bomb, secrets in
+the process environment, and a stop signal that never finished."""
+
+from __future__ import annotations
+
+import base64
+import os
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+import zstandard
+
+from dids.ports import free_port
+from sinks.warehouse.process import start_warehouse
+
+pytestmark = pytest.mark.integration
+
+ADMIN = ("default", "admin-secret-for-security-tests")
+ANALYST = ("analyst", "analyst-secret-for-security-tests")
+ANALYST_SECONDS = 3
+_NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+@pytest.fixture(scope="module")
+def wh(tmp_path_factory):
+    d = tmp_path_factory.mktemp("warehouse-security")
+    os.environ["DIDS_WAREHOUSE_ANALYST_MAX_SECONDS"] = str(ANALYST_SECONDS)  # read by the child only
+    try:
+        w = start_warehouse(
+            d / "data",
+            free_port(),
+            d / "warehouse.log",
+            admin_password=ADMIN[1],
+            analyst_user=ANALYST[0],
+            analyst_password=ANALYST[1],
+            database="dids",
+        )
+    finally:
+        del os.environ["DIDS_WAREHOUSE_ANALYST_MAX_SECONDS"]
+    sql(w, "CREATE TABLE dids.base (id UInt32, accession String) ENGINE = MergeTree ORDER BY id")
+    sql(w, "INSERT INTO dids.base VALUES (1, 'ACC-1'), (2, 'ACC-2')")
+    sql(w, "CREATE VIEW dids.activity_daily AS SELECT id FROM dids.base")  # stands for the analyst views
+    yield w
+    w.stop()
+
+
+def sql(wh, query: str, auth=ADMIN, *, params=None, data: bytes | None = None, headers=None, timeout=60):
+    """(status, exception code, body) of one POST request (the query in the body unless ``data`` is given)."""
+    if data is None:
+        data, query = query.encode(), ""
+    url = f"{wh.url}/?" + urllib.parse.urlencode({**({"query": query} if query else {}), **(params or {})})
+    request = urllib.request.Request(url, data=data, headers=dict(headers or {}))
+    if auth:
+        request.add_header("Authorization", "Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode())
+    try:
+        with _NO_PROXY.open(request, timeout=timeout) as response:
+            return response.status, None, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.headers.get("X-ClickHouse-Exception-Code"), exc.read()
+
+
+def test_no_credentials_is_no_login(wh):
+    status, code, _ = sql(wh, "SELECT 1", auth=None)
+    assert (status, code) == (401, "516")
+    assert sql(wh, "SELECT 1", auth=("default", ""))[:2] == (401, "516")
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "SELECT file('/etc/hostname')",
+        "SELECT `file`('/etc/hostname')",
+        "SELECT \"file\"('/etc/hostname')",
+        "SELECT FILE('/etc/hostname')",
+        "SELECT/**/file/**/('/etc/hostname')",
+        "SELECT arrayMap(p -> `file`(p), ['/etc/hostname'])",
+        "SELECT * FROM file('/etc/hostname', 'RawBLOB')",
+        "SELECT * FROM `file`('/etc/hostname', 'RawBLOB')",
+        "SELECT * FROM url('http://127.0.0.1:1/', 'RawBLOB')",
+        "SELECT * FROM s3('http://127.0.0.1:1/b/k', 'RawBLOB')",
+        "SELECT * FROM Python('os')",
+        "SELECT * FROM merge('dids', '.*')",
+        "SELECT * FROM dids.base",
+        "SELECT * FROM (SELECT * FROM `dids`.`base`)",
+        "SELECT id FROM dids.activity_daily WHERE id IN (SELECT id FROM dids.base)",
+        "SELECT * FROM system.processes",
+        "SELECT joinGet('dids.base', 'accession', 1)",
+        "DESCRIBE TABLE file('/etc/hostname', 'RawBLOB')",
+        "SELECT 1 FORMAT Template SETTINGS format_template_row = '/proc/self/environ'",
+    ],
+)
+def test_the_analyst_reads_no_file_and_no_base_table(wh, query):
+    status, code, body = sql(wh, query, auth=ANALYST)
+    assert status >= 400 and code in ("497", "164"), body
+    assert b"ACC-" not in body and b"vm" not in body
+
+
+def test_the_analyst_reads_its_views_and_may_name_them_in_with(wh):
+    assert sql(wh, "SELECT count() FROM dids.activity_daily", auth=ANALYST)[::2] == (200, b"2\n")
+    assert sql(wh, "SELECT count() FROM activity_daily", auth=ANALYST, params={"database": "dids"})[::2] == (
+        200,
+        b"2\n",
+    )
+    status, _, body = sql(wh, "SELECT name FROM system.tables WHERE database = 'dids' ORDER BY name", auth=ANALYST)
+    assert status == 200 and b"activity_daily" in body
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "INSERT INTO FUNCTION file('{path}', 'RawBLOB') SELECT 'import os'",
+        "INSERT INTO FUNCTION `file`('{path}', 'RawBLOB') SELECT 'import os'",
+        "CREATE TABLE dids.f (s String) ENGINE = File(RawBLOB, '{path}')",
+        "BACKUP TABLE dids.base TO File('{path}')",
+        "CREATE DICTIONARY dids.d (k UInt64) PRIMARY KEY k SOURCE(FILE(path '{path}' format 'CSV')) "
+        "LAYOUT(FLAT()) LIFETIME(0)",
+        "SELECT 1 INTO OUTFILE '{path}'",
+        "SELECT * FROM file('/etc/hostname', 'RawBLOB')",
+    ],
+)
+def test_the_admin_writes_and_reads_no_file_outside_the_warehouse(wh, tmp_path, query):
+    target = tmp_path / "x.pth"
+    status, code, body = sql(wh, query.format(path=target))
+    assert status >= 400 and code in ("497", "448"), body
+    assert not target.exists()
+
+
+def test_the_admin_still_creates_and_fills_local_tables(wh):
+    assert sql(wh, "CREATE TABLE dids.local (a UInt8) ENGINE = MergeTree ORDER BY tuple()")[0] == 200
+    assert sql(wh, "INSERT INTO dids.local SELECT number FROM numbers(3)")[0] == 200
+    assert sql(wh, "SELECT sum(a) FROM dids.local")[::2] == (200, b"3\n")
+
+
+def test_the_analyst_may_not_raise_its_limits(wh):
+    status, code, _ = sql(wh, "SELECT 1", auth=ANALYST, params={"max_memory_usage": str(1 << 40)})
+    assert (status, code) == (403, "164")
+    status, code, _ = sql(wh, "SELECT 1", auth=ANALYST, params={"max_execution_time": "100000"})
+    assert (status, code) == (403, "164")
+    assert sql(wh, "SELECT getSetting('max_result_rows')", auth=ANALYST)[::2] == (200, b"10000000\n")
+
+
+def test_a_runaway_analyst_query_ends_by_its_limit_and_blocks_no_one(wh):
+    result = {}
+
+    def runaway():
+        result["answer"] = sql(wh, "SELECT count() FROM numbers(100000000000000)", auth=ANALYST, timeout=120)
+
+    thread = threading.Thread(target=runaway)
+    started = time.monotonic()
+    thread.start()
+    time.sleep(0.5)
+    assert sql(wh, "SELECT 1")[::2] == (200, b"1\n")
+    assert thread.is_alive()  # the admin was answered while the runaway query still ran
+    thread.join(timeout=60)
+    status, code, body = result["answer"]
+    assert (status, code) == (500, "159"), body  # TIMEOUT_EXCEEDED
+    print(f"\nrunaway analyst query stopped after {time.monotonic() - started:.1f}s (limit {ANALYST_SECONDS}s)")
+
+
+def test_a_compression_bomb_from_the_analyst_writes_nothing(wh):
+    bomb = zstandard.ZstdCompressor(level=19).compress(b"INSERT INTO dids.base FORMAT CSV\n" + b"0" * (256 << 20))
+    assert len(bomb) < 64 << 10
+    spool = Path(wh.data_dir) / "http_spool"
+    status, code, _ = sql(wh, "", auth=ANALYST, data=bomb, headers={"Content-Encoding": "zstd"})
+    assert (status, code) == (403, "164")
+    assert list(spool.iterdir()) == []
+
+
+def test_no_secret_in_the_warehouse_environment(wh):
+    environ = Path(f"/proc/{wh.pid}/environ").read_bytes()
+    for secret in (ADMIN[1], ANALYST[1]):
+        assert secret.encode() not in environ
+    names = {entry.split(b"=", 1)[0] for entry in environ.split(b"\0") if entry}
+    assert b"DIDS_ADMIN_PASSWORD" not in names and b"DIDS_ADMIN_PASSWORD_FILE" in names
+    password_file = Path(
+        dict(e.split(b"=", 1) for e in environ.split(b"\0") if b"=" in e)[b"DIDS_ADMIN_PASSWORD_FILE"].decode()
+    )
+    assert password_file.stat().st_mode & 0o077 == 0
+
+
+def test_sigterm_ends_the_warehouse_even_with_a_runaway_admin_query(tmp_path):
+    w = start_warehouse(tmp_path / "data", free_port(), tmp_path / "w.log", admin_password=ADMIN[1])
+    thread = threading.Thread(
+        target=sql, args=(w, "SELECT count() FROM numbers(100000000000000)"), kwargs={"timeout": 120}, daemon=True
+    )
+    thread.start()
+    time.sleep(1)
+    started = time.monotonic()
+    w.stop(timeout=40)  # SIGTERM, then SIGKILL only after 40 s
+    took = time.monotonic() - started
+    assert not w.alive()
+    assert "exiting without them" in (tmp_path / "w.log").read_text()  # it left by itself, not by SIGKILL
+    print(f"\nwarehouse with a runaway query stopped {took:.1f}s after SIGTERM")
