@@ -1,4 +1,5 @@
-"""The ClickHouse sink: dids.examinations, dids.rejects and dids.submissions into their tables, exactly once.
+"""The ClickHouse sink: dids.examinations, dids.rejects, dids.submissions and dids.consent into their tables,
+exactly once.
 
 How nothing is lost or doubled:
 * offsets are committed only after ClickHouse acknowledged the insert;
@@ -33,10 +34,18 @@ from dids.kafka import client_config
 from dids.metrics import LATENCY_BUCKETS
 from dids.settings import Settings
 from producers.kafka import EventProducer
-from schemas.catalog import EXAMINATION_RECORD, EXAMINATION_REJECT, SUBMISSION_MANIFEST, Catalog, default_catalog
+from schemas.catalog import (
+    CONSENT_CHANGE,
+    EXAMINATION_RECORD,
+    EXAMINATION_REJECT,
+    SUBMISSION_MANIFEST,
+    Catalog,
+    default_catalog,
+)
 from schemas.codec import CodecError
 from sinks.clickhouse import DatabaseError, DataError, OperationalError, connect
 from streams import topics
+from streams.privacy import is_person_id
 
 log = logging.getLogger(__name__)
 
@@ -64,12 +73,31 @@ class Route:
     schema: str
 
 
+CONSENT_TABLE = "consent_changes"
+
+
 def routes(settings: Settings) -> list[Route]:
     return [
         Route(settings.topic(topics.EXAMINATIONS), "examinations", EXAMINATION_RECORD),
         Route(settings.topic(topics.REJECTS), "rejects", EXAMINATION_REJECT),
         Route(settings.topic(topics.SUBMISSIONS), "submissions", SUBMISSION_MANIFEST),
+        # the views hide a withdrawn person's stored records as soon as the change is in (migration 0009)
+        Route(settings.topic(topics.CONSENT), CONSENT_TABLE, CONSENT_CHANGE),
     ]
+
+
+def consent_record(key: bytes | None, record: dict[str, Any] | None, timestamp_ms: int) -> dict[str, Any]:
+    """A consent change as a row, checked the way the stream's registry checks it: only keyed hashes are
+    stored, so a message carrying anything else (an NHS number in clear) is refused, never inserted."""
+    person_id = (key or b"").decode("ascii", errors="replace")
+    if record is None:  # a tombstone: no longer withdrawn
+        record = {"person_id": person_id, "status": "reinstated", "created_date": None}
+        record["processed_time"] = datetime.fromtimestamp(timestamp_ms / 1000, tz=timezone.utc)
+    if not is_person_id(record["person_id"]) or person_id != record["person_id"]:
+        raise BadRowError("consent change whose key and person_id are not the same keyed hash (64 hex characters)")
+    if record["status"] not in ("withdrawn", "reinstated"):
+        raise BadRowError("consent change whose status is neither withdrawn nor reinstated")
+    return record
 
 
 @dataclass(frozen=True)
@@ -228,7 +256,11 @@ class ClickHouseSink:
         if self._first_pending_at is None:
             self._first_pending_at = time.monotonic()
         try:
-            record = self.catalog.decode(msg.value(), route.schema)
+            if route.table == CONSENT_TABLE:
+                value = None if msg.value() is None else self.catalog.decode(msg.value(), route.schema)
+                record = consent_record(msg.key(), value, msg.timestamp()[1])
+            else:
+                record = self.catalog.decode(msg.value(), route.schema)
             row = self.shapes[route.table].row(record, topic, partition, offset)
         except (CodecError, BadRowError) as exc:
             self._dead_letter(msg, exc)

@@ -11,6 +11,7 @@ from prometheus_client import Counter, Gauge, Histogram
 
 from dids.metrics import LATENCY_BUCKETS
 from schemas.catalog import default_catalog
+from streams import crash_only
 from streams.evaluate import StreamContext
 from streams.process import DeadLetter, decode_event, process_event
 from streams.watchdog import Liveness
@@ -69,6 +70,10 @@ def register(app: faust.App, t: Topics, ctx: StreamContext, liveness: Liveness) 
     @app.agent(t.events, name="examination_events")
     async def examination_events(stream):
         async for event in stream.events():
+            if not ctx.consent_healthy():
+                crash_only.stop(
+                    "the consent list stopped following dids.consent (see the consent registry error above)"
+                )
             EVENTS_IN.inc()
             liveness.progressed()
             msg = event.message

@@ -68,8 +68,10 @@ def changelog_topic(settings: Settings) -> str:
     return f"{settings.streams_app_id}-examinations-changelog"
 
 
-def readiness(app: faust.App) -> tuple[bool, str]:
-    """For /ready: started, the lifecycle table recovered from its changelog, not mid-rebalance."""
+def readiness(app: faust.App, consent=None) -> tuple[bool, str]:
+    """For /ready: the consent list followed, started, the lifecycle table recovered, not mid-rebalance."""
+    if consent is not None and not consent.healthy:
+        return False, "the withdrawn-consent list is not being followed"
     if not app.started:
         return False, "starting"
     if app.rebalancing:

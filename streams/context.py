@@ -30,5 +30,11 @@ def load_refdata(settings: Settings):
 
 def build_context(settings: Settings, *, consent=None) -> StreamContext:
     pseudonymiser = Pseudonymiser(load_pseudonymisation_key(settings))
-    is_withdrawn = consent.is_withdrawn if consent is not None else (lambda person_id: False)
-    return StreamContext(refdata=load_refdata(settings), pseudonymiser=pseudonymiser, is_withdrawn=is_withdrawn)
+    if consent is None:
+        return StreamContext(refdata=load_refdata(settings), pseudonymiser=pseudonymiser)
+    return StreamContext(
+        refdata=load_refdata(settings),
+        pseudonymiser=pseudonymiser,
+        is_withdrawn=consent.is_withdrawn,
+        consent_healthy=lambda: consent.healthy,
+    )

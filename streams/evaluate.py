@@ -15,7 +15,7 @@ from typing import Any
 from streams.cleanse import cleanse
 from streams.derive import NATIONAL_COLUMNS, DeriveContext, derive_all, map_local_code
 from streams.lifecycle import PENDING_EVENTS
-from streams.privacy import RESTRICTED_PERSON_ID, Pseudonymiser
+from streams.privacy import RESTRICTED_PERSON_ID, Pseudonymiser, coarsen_restricted
 from streams.refdata.protocols import ReferenceData
 from streams.rules.context import GracePeriod, context_for
 from streams.rules.engine import Outcome, check_record
@@ -43,6 +43,8 @@ class StreamContext:
     pseudonymiser: Pseudonymiser
     grace: GracePeriod = field(default_factory=GracePeriod)
     is_withdrawn: Callable[[str], bool] = lambda person_id: False
+    # False once the consent list stopped following dids.consent: nothing may be published then
+    consent_healthy: Callable[[], bool] = lambda: True
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,7 @@ class Verdict:
     person_id: str | None = None
     rejects: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
+    restricted: bool = False  # a restricted code: its person is linked nowhere, the lifecycle state included
 
 
 def evaluate(key: str, state: dict[str, Any], ctx: StreamContext, now: datetime | None = None) -> Verdict:
@@ -128,7 +131,11 @@ def evaluate(key: str, state: dict[str, Any], ctx: StreamContext, now: datetime 
         flags=flags,
         restricted=derivation.restricted,
     )
-    return Verdict("accepted", record=out, person_id=person_id, warnings=tuple(outcome.warnings))
+    if derivation.restricted:
+        out = coarsen_restricted(out)
+    return Verdict(
+        "accepted", record=out, person_id=person_id, warnings=tuple(outcome.warnings), restricted=derivation.restricted
+    )
 
 
 def _base(key: str, state: dict[str, Any], status: str, now: datetime | None) -> dict[str, Any]:

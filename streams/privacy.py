@@ -201,6 +201,33 @@ class Pseudonymiser:
         raise TypeError("a Pseudonymiser holds a secret key and cannot be pickled")
 
 
+# a restricted (fertility-related) record's published copy: its dates carry only their month, and it
+# loses the place and the practice as well as the person (§7.8, §11). The accession number stays: it is
+# half of the warehouse's key (a record recoded into or out of the list must replace its own row), and
+# no analyst view shows it.
+RESTRICTED_DATE_COLUMNS = (
+    "diagnostic_test_request_date",
+    "diagnostic_test_request_received_date",
+    "diagnostic_test_date",
+    "service_report_issue_date",
+)
+RESTRICTED_BLANK_COLUMNS = ("location_lsoa", "location_msoa", "gp_code", "gp_description")
+
+
+def coarsen_restricted(record: dict[str, Any]) -> dict[str, Any]:
+    """The published record of a restricted code: each date as the first day of its month, and no LSOA,
+    MSOA or GP practice."""
+    out = dict(record)
+    for column in RESTRICTED_DATE_COLUMNS:
+        value = out.get(column)
+        if isinstance(value, str) and len(value) >= 7:
+            out[column] = value[:7] + "-01"
+    for column in RESTRICTED_BLANK_COLUMNS:
+        if column in out:
+            out[column] = None
+    return out
+
+
 def apply_restriction(person_id: str | None, restricted: bool) -> str | None:
     """§7.8: a record with a restricted procedure code loses its person link; every such record gets the
     one constant placeholder, whether or not it had a valid NHS number."""

@@ -67,7 +67,9 @@ def process_event(
         return Routed("stale", state=merged.state)
     new_state = dict(merged.state)
     verdict = evaluate(key, new_state, ctx, now)
-    if verdict.person_id is not None:
+    if verdict.restricted:
+        new_state["person_id"] = None  # a restricted code's person is kept nowhere, not even here
+    elif verdict.person_id is not None:
         new_state["person_id"] = verdict.person_id
     examination = None
     if verdict.kind == "accepted" and not new_state.get("first_test_date"):

@@ -6,6 +6,7 @@ import click
 
 from dids.errors import ConfigError
 from dids.settings import Settings
+from producers.hl7.mllp import DLQ_MAX_BYTES
 
 
 def _address(value: str) -> tuple[str, int]:
@@ -26,12 +27,23 @@ def _address(value: str) -> tuple[str, int]:
 )
 @click.option(
     "--max-message-bytes",
-    type=click.IntRange(min=1024),
-    default=1024 * 1024,
+    type=click.IntRange(min=1024, max=DLQ_MAX_BYTES),
+    default=512 * 1024,
     show_default=True,
     envvar="DIDS_HL7_MAX_MESSAGE_BYTES",
     show_envvar=True,
-    help="Largest message accepted; a bigger frame gets AR and the connection is closed.",
+    help=f"Largest message accepted (at most {DLQ_MAX_BYTES:,}: its dead-letter copy must fit in one Kafka "
+    "message); a bigger frame gets AR and the connection is closed.",
+)
+@click.option(
+    "--frame-deadline",
+    type=click.FloatRange(min=0.1),
+    default=30.0,
+    show_default=True,
+    envvar="DIDS_HL7_FRAME_DEADLINE",
+    show_envvar=True,
+    help="Seconds a whole message may take to arrive, however slowly its bytes come; then it is "
+    "dead-lettered and the connection closed.",
 )
 @click.option(
     "--idle-timeout",
@@ -52,7 +64,14 @@ def _address(value: str) -> tuple[str, int]:
     help="Connections served at once; more are refused.",
 )
 @click.option("--metrics-port", type=int, default=None, help="Port for /metrics [DIDS_HL7_METRICS_PORT, 9104].")
-def command(listen: str, max_message_bytes: int, idle_timeout: float, max_connections: int, metrics_port: int | None):
+def command(
+    listen: str,
+    max_message_bytes: int,
+    frame_deadline: float,
+    idle_timeout: float,
+    max_connections: int,
+    metrics_port: int | None,
+):
     """Receive HL7 v2 ORM^O01, OMI^O23 and ORU^R01 over MLLP and publish examination events.
 
     Each message is acknowledged AA only after Kafka stored its events; AE (cannot be mapped) and
@@ -64,7 +83,7 @@ def command(listen: str, max_message_bytes: int, idle_timeout: float, max_connec
     Examples:
       dids hl7 --listen 127.0.0.1:2575
       dids hl7 --listen 0.0.0.0:2575 --idle-timeout 300 --metrics-port 9104
-      DIDS_KAFKA_BOOTSTRAP=kafka:9092 dids hl7 --listen 0.0.0.0:2575 --max-message-bytes 4194304
+      DIDS_KAFKA_BOOTSTRAP=kafka:9092 dids hl7 --listen 0.0.0.0:2575 --max-message-bytes 900000
     """
     from producers.hl7.listener import ListenerConfig, run_listener
 
@@ -76,6 +95,7 @@ def command(listen: str, max_message_bytes: int, idle_timeout: float, max_connec
         host=host,
         port=port,
         max_message_bytes=max_message_bytes,
+        frame_deadline=frame_deadline,
         idle_timeout=idle_timeout,
         max_connections=max_connections,
     )

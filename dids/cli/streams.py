@@ -40,7 +40,7 @@ def command(metrics_port: int | None, log_level: str) -> None:
         raise click.ClickException("the consent registry did not catch up with dids.consent within 120s")
     ctx = build_context(settings, consent=consent)
     app = make_app(settings, ctx)
-    serve_metrics(settings.streams_metrics_port, settings.metrics_host, ready=lambda: readiness(app))
+    serve_metrics(settings.streams_metrics_port, settings.metrics_host, ready=lambda: readiness(app, consent))
     try:
         # our logging config, not Faust's own handler beside it (which printed every line twice)
         config = logging_config(log_level.upper(), settings.log_format)

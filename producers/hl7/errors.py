@@ -71,6 +71,18 @@ class DeliveryError(Hl7Error):
     kind = "hl7.delivery"
 
 
+class RefusedEventError(Hl7Error):
+    """Kafka refused the event itself (too large, invalid): answered with AR and dead-lettered."""
+
+    kind = "hl7.refused"
+
+
+class DeadLetterFailedError(Hl7Error):
+    """The dead-letter copy of a refused message was not stored: no AE/AR is sent, the connection drops."""
+
+    kind = "hl7.dead_letter_failed"
+
+
 class OversizedError(DecodeError):
     """A frame grew past the size limit: answered with AR, then the connection is closed."""
 

@@ -8,6 +8,9 @@ Per message (connections are served concurrently, messages on one connection in 
 * undecodable bytes (not HL7, NUL bytes, invalid declared charset, oversized frame) -> ``AR``;
 * decoded but not mappable (unsupported type, no OBR, bad order control, segment order) -> ``AE``;
 * Kafka did not acknowledge -> ``AE`` with ERR code 207: not dead-lettered, the sender should resend;
+* Kafka refused the event itself (too large, invalid) -> ``AR`` and a dead-letter copy (resending cannot help);
+* a frame not complete within the frame deadline -> dead-lettered as truncated, connection closed;
+* no AE/AR is ever sent for a message whose dead-letter copy was not stored: the connection is dropped;
 * a frame cut off by a disconnect -> no ACK possible.
 
 Everything that does not become an event (AR, AE for content, truncated frames) goes to ``dids.dlq``
@@ -27,6 +30,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from confluent_kafka import KafkaError
 from prometheus_client import Counter, Gauge, Histogram
 
 from dids.metrics import LATENCY_BUCKETS, serve_metrics
@@ -36,15 +40,17 @@ from producers.hl7.ack import build_ack
 from producers.hl7.decode import MshHeader, decode_message, read_header
 from producers.hl7.errors import (
     APPLICATION_INTERNAL_ERROR,
+    DeadLetterFailedError,
     DecodeError,
     DeliveryError,
     Hl7Error,
     MappingError,
     OversizedError,
+    RefusedEventError,
     TruncatedFrameError,
 )
 from producers.hl7.mapping import SUPPORTED_TYPES, map_message
-from producers.hl7.mllp import FrameReader, IdleTimeout, Oversized, Truncated, frame
+from producers.hl7.mllp import DLQ_MAX_BYTES, FrameReader, FrameTimeout, IdleTimeout, Oversized, Truncated, frame
 from producers.kafka import EventProducer
 from schemas.catalog import EXAMINATION_EVENT, default_catalog
 from streams import topics
@@ -58,15 +64,16 @@ ACK_SECONDS = Histogram(
 )
 SKIPPED = Counter("dids_hl7_skipped_bytes_total", "Bytes outside MLLP frames, skipped")
 
-DLQ_MAX_BYTES = 900_000  # below librdkafka's default message.max.bytes (1,000,000) with headers
-
 
 @dataclass(frozen=True)
 class ListenerConfig:
     host: str = "127.0.0.1"
     port: int = 2575
-    max_message_bytes: int = 1024 * 1024
+    # below the producer's message.max.bytes (1,000,000) and the dead-letter cap: whatever a frame holds,
+    # its dead-letter copy fits in one Kafka message
+    max_message_bytes: int = 512 * 1024
     idle_timeout: float = 60.0  # close a connection that sends nothing for this long
+    frame_deadline: float = 30.0  # a whole frame, start block to end block, within this long
     max_connections: int = 1000
     shutdown_grace: float = 30.0  # SIGTERM: how long in-flight messages may take
 
@@ -106,11 +113,17 @@ class KafkaBridge:
             log.error("producer flush at shutdown: %s", exc)
 
 
+# broker answers about the message itself: sending it again cannot help, it is refused (AR) and dead-lettered
+_REFUSED_MESSAGE = {KafkaError.MSG_SIZE_TOO_LARGE, KafkaError.INVALID_MSG, KafkaError.INVALID_MSG_SIZE}
+
+
 def _settle(future: asyncio.Future, err) -> None:
     if future.done():
         return
     if err is None:
         future.set_result(None)
+    elif err.code() in _REFUSED_MESSAGE:
+        future.set_exception(RefusedEventError(f"Kafka refused the event itself ({err.name()}): it was not stored"))
     else:
         future.set_exception(DeliveryError(f"Kafka did not acknowledge the event ({err.str()}); resend later"))
 
@@ -167,13 +180,17 @@ class Hl7Listener:
             return
         conn = self._connections[task] = _Connection(task)
         CONNECTIONS.inc()
-        frames = FrameReader(reader, self._config.max_message_bytes, self._config.idle_timeout)
+        frames = FrameReader(
+            reader, self._config.max_message_bytes, self._config.idle_timeout, self._config.frame_deadline
+        )
         try:
             await self._converse(frames, writer, conn, peer)
         except asyncio.CancelledError:
             log.debug("closing idle connection from %s at shutdown", peer)
         except (ConnectionError, OSError, TimeoutError) as exc:
             log.info("connection from %s lost: %s", peer, type(exc).__name__)
+        except DeadLetterFailedError as exc:
+            log.error("closing connection: %s", exc)
         except Exception as exc:  # a bug: drop this connection, keep serving; the type only (values may identify)
             log.error("connection from %s failed: %s", peer, type(exc).__name__)
         finally:
@@ -188,6 +205,10 @@ class Hl7Listener:
         while not self._stopping:
             try:
                 item = await frames.next()
+            except FrameTimeout as exc:
+                log.warning("closing connection from %s: %s", peer, exc)
+                await self._truncated(Truncated(exc.partial), peer)
+                return
             except IdleTimeout as exc:
                 log.info("closing connection from %s: %s", peer, exc)
                 return
@@ -215,13 +236,14 @@ class Hl7Listener:
         """One message -> its ACK (without framing), after Kafka acknowledged what it had to."""
         received = datetime.now(UTC)
         try:
-            decoded = decode_message(payload)
+            # decoding and mapping a large message takes CPU-seconds: off the event loop, so that every
+            # other connection keeps being served meanwhile
+            decoded = await asyncio.to_thread(decode_message, payload)
         except DecodeError as exc:
             return await self._reject(payload, exc, exc.header, peer, "AR")
         header, label = decoded.header, _type_label(decoded.header)
         try:
-            events = map_message(decoded.message, received)
-            values = [(event_key(e).encode(), self._catalog.encode(EXAMINATION_EVENT, e)) for e in events]
+            values = await asyncio.to_thread(self._encoded_events, decoded.message, received)
         except MappingError as exc:
             return await self._reject(payload, exc, header, peer, "AE")
         except Exception as exc:  # a bug, not the sender's fault; log the type only (values may identify)
@@ -230,6 +252,9 @@ class Hl7Listener:
             return await self._reject(payload, error, header, peer, "AE")
         try:
             await asyncio.gather(*(self._bridge.deliver(self._events_topic, k, v) for k, v in values))
+        except RefusedEventError as exc:
+            # an ordered RIS would resend it forever: refuse it, keep a copy, and move on
+            return await self._reject(payload, exc, header, peer, "AR")
         except DeliveryError as exc:
             log.error("message %s from %s: %s", header.control_id[:20], peer, exc.reason)
             MESSAGES.labels(label, "AE").inc()
@@ -237,13 +262,20 @@ class Hl7Listener:
         MESSAGES.labels(label, "AA").inc()
         return build_ack(header, "AA")
 
+    def _encoded_events(self, message, received: datetime) -> list[tuple[bytes, bytes]]:
+        events = map_message(message, received)
+        return [(event_key(e).encode(), self._catalog.encode(EXAMINATION_EVENT, e)) for e in events]
+
     async def _reject(
         self, payload: bytes, exc: Hl7Error, header: MshHeader | None, peer: str, code: str, size: int | None = None
     ) -> bytes:
+        """Dead-letter the message, then answer AE/AR. If the copy cannot be written there is no answer:
+        ``DeadLetterFailed`` drops the connection and the sender still holds the message."""
         label = _type_label(header)
         control = header.control_id[:20] if header else ""
         log.warning("%s for message %r (%s) from %s: %s", code, control, label, peer, exc.reason)
-        await self._dead_letter(payload, exc, header, peer, size)
+        if not await self._dead_letter(payload, exc, header, peer, size):
+            raise DeadLetterFailedError(f"the dead-letter copy of a message from {peer} was not stored: no {code} sent")
         MESSAGES.labels(label, code).inc()
         return build_ack(header, code, exc)
 
@@ -262,7 +294,7 @@ class Hl7Listener:
 
     async def _dead_letter(
         self, payload: bytes, exc: Hl7Error, header: MshHeader | None, peer: str, size: int | None = None
-    ) -> None:
+    ) -> bool:
         """Raw bytes (capped) to dids.dlq; ``size`` is the size received when ``payload`` is only a prefix."""
         control = header.control_id[:64] if header else ""
         headers = [
@@ -280,6 +312,8 @@ class Hl7Listener:
             )
         except DeliveryError as err:
             log.error("dead-letter write failed for a message from %s: %s", peer, err.reason)
+            return False
+        return True
 
 
 def _type_label(header: MshHeader | None) -> str:

@@ -123,7 +123,27 @@ def map_message(message: hl7.Message, received_time: datetime) -> list[dict[str,
         }
         event.update({name: items[name] or None for name in ITEM_FIELDS})
         events.append(event)
+    _check_lengths(events[0] if events else {}, control_id, facility)
+    for event in events[1:]:
+        _check_lengths(event, control_id, facility)
     return events
+
+
+MAX_VALUE_CHARS = 100  # far above any DIDS item (codes, dates, postcodes, NHS numbers) and any RIS id
+
+
+def _check_lengths(event: dict[str, object], control_id: str, facility: str) -> None:
+    """Every mapped value within ``MAX_VALUE_CHARS``: a long one is an error to the sender (AE), not an
+    event the broker may refuse for its size."""
+    for name, text in (("MSH-10", control_id), ("MSH-4", facility)):
+        if len(text) > MAX_VALUE_CHARS:
+            raise MappingError(f"{name} is longer than {MAX_VALUE_CHARS} characters", DATA_TYPE_ERROR, name)
+    for name in ITEM_FIELDS:
+        item = event.get(name)
+        if isinstance(item, str) and len(item) > MAX_VALUE_CHARS:
+            raise MappingError(
+                f"the value mapped to {name} is longer than {MAX_VALUE_CHARS} characters", DATA_TYPE_ERROR
+            )
 
 
 def message_type(msh: hl7.Segment) -> str:
@@ -170,14 +190,24 @@ def parse_event_time(raw: str) -> datetime:
     if not raw:
         raise MappingError("MSH-7 date/time of message is empty", REQUIRED_FIELD_MISSING, "MSH-7")
     try:
-        if not _DTM.fullmatch(raw):
+        if not _DTM.fullmatch(raw) or not _plausible_offset(raw):
             raise ValueError(raw)
         parsed = hl7.parse_datetime(raw)
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=LOCAL_TIME)
+        # the library's offset is evaluated only here: +9999 fails now, not in a caller
+        return parsed.astimezone(UTC)
     except (ValueError, TypeError, OverflowError):
         raise MappingError("MSH-7 date/time of message is not an HL7 DTM", DATA_TYPE_ERROR, "MSH-7") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=LOCAL_TIME)
-    return parsed.astimezone(UTC)
+
+
+def _plausible_offset(raw: str) -> bool:
+    """A +/-HHMM offset, if any, within what clocks use: hours up to 14, minutes under 60."""
+    sign = max(raw.rfind("+"), raw.rfind("-"))
+    if sign < 0:
+        return True
+    hours, minutes = int(raw[sign + 1 : sign + 3]), int(raw[sign + 3 : sign + 5])
+    return hours <= 14 and minutes < 60
 
 
 def iso_date(raw: str) -> str | None:

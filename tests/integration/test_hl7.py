@@ -44,7 +44,8 @@ class Listener:
 def listener(settings_factory, service_factory) -> Listener:
     settings = settings_factory()
     port, metrics_port = free_port(), free_port()
-    args = ["--listen", f"127.0.0.1:{port}", "--idle-timeout", "2", "--max-message-bytes", str(1 << 20)]
+    args = ["--listen", f"127.0.0.1:{port}", "--idle-timeout", "2", "--max-message-bytes", "900000"]
+    args += ["--frame-deadline", "3"]
     process = service_factory(settings, "hl7", *args, "--metrics-port", str(metrics_port), ready_port=metrics_port)
     return Listener(settings, port, metrics_port, process)
 
@@ -246,7 +247,7 @@ def test_adversarial_clients_do_not_stop_the_listener(listener):
     assert dead["hl7.truncated_frame"].value() == partial
     oversized = dead["hl7.oversized"]
     assert oversized.value().startswith(b"MSH|") and len(oversized.value()) <= 64 * 1024
-    assert int(headers_of(oversized)["dids.hl7.bytes"]) > 1 << 20
+    assert int(headers_of(oversized)["dids.hl7.bytes"]) > 900_000
     deadline = time.monotonic() + WAIT
     while metric(listener.metrics_port, "dids_hl7_connections") and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -267,3 +268,58 @@ def _closed(sock: socket.socket) -> bool:
     except ConnectionResetError:
         pass
     return True
+
+
+def test_a_frame_trickling_in_ends_at_its_deadline(listener):
+    """A byte every half second keeps an idle timer happy forever; the frame deadline (3 s) does not."""
+    started = time.monotonic()
+    with connect(listener.port) as sock:
+        sock.sendall(b"\x0b" + good_message()[:40])
+        while not _closed_within(sock, 0.5) and time.monotonic() - started < 30:
+            with contextlib.suppress(OSError):
+                sock.sendall(b"x")
+        took = time.monotonic() - started
+    print(f"\ntrickling frame closed after {took:.1f}s (deadline 3 s, idle timeout 2 s)")
+    assert took < 30, "the connection should have been closed at the frame deadline"
+    (dead,) = consume(listener.settings, topics.DLQ, 1)
+    assert headers_of(dead)["dids.error"] == "hl7.truncated_frame" and dead.value().startswith(b"MSH|")
+    assert_still_serving(listener.port)
+
+
+def test_a_value_too_long_for_any_item_is_ae(listener):
+    message = hl7.parse(good_message().decode())
+    message.segment("PID")[3][0][0] = "9" * 500  # an NHS number of 500 digits
+    ack = exchange(listener.port, str(message).encode())
+    assert msa(ack, 1) == "AE" and "longer than 100 characters" in msa(ack, 3)
+    assert_still_serving(listener.port)
+
+
+def test_an_event_kafka_refuses_gets_ar_and_a_dead_letter(listener):
+    """Before, an event the broker refused for its size got no ACK and no dead letter, and an ordered
+    RIS sent it again forever."""
+    from confluent_kafka.admin import AdminClient, ConfigResource
+
+    from dids.kafka import client_config
+
+    name = listener.settings.topic(topics.RIS_EVENTS)
+    resource = ConfigResource(ConfigResource.Type.TOPIC, name, set_config={"max.message.bytes": "64"})
+    admin = AdminClient(client_config(listener.settings))  # kept: its futures die with the handle
+    for future in admin.alter_configs([resource]).values():
+        future.result(timeout=30)
+    payload = good_message()
+    ack = exchange(listener.port, payload)
+    assert msa(ack, 1) == "AR" and "refused the event itself" in msa(ack, 3)
+    (dead,) = consume(listener.settings, topics.DLQ, 1)
+    assert dead.value() == payload and headers_of(dead)["dids.error"] == "hl7.refused"
+
+
+def _closed_within(sock: socket.socket, seconds: float) -> bool:
+    sock.settimeout(seconds)
+    try:
+        return sock.recv(65536) == b""
+    except TimeoutError:
+        return False
+    except OSError:
+        return True
+    finally:
+        sock.settimeout(WAIT)

@@ -137,10 +137,19 @@ def test_person_is_a_keyed_hash_and_restricted_codes_lose_it():
     _, published, _ = run([perf])
     (rec,) = published.values()
     assert rec["person_id"] == CTX.pseudonymiser.person_id("9434765919") and len(rec["person_id"]) == 64
+    assert rec["location_lsoa"] is not None and rec["gp_code"] is not None  # what a restricted copy loses
     restricted = _performed(nhs_number="943 476 5919", imaging_code_nicip="UFOTA", imaging_code_snomed=None)
-    _, published, _ = run([restricted])
+    table, published, _ = run([restricted])
     (rec,) = published.values()
     assert rec["person_id"] == RESTRICTED_PERSON_ID and rec["restricted"] is True
+    (state,) = table.values()
+    assert state["person_id"] is None  # the real person is kept nowhere, the lifecycle state included
+    # the published copy carries months, not dates, and no place or practice
+    assert (
+        rec["diagnostic_test_date"].endswith("-01")
+        and rec["diagnostic_test_date"][:7] == restricted["diagnostic_test_date"][:7]
+    )
+    assert rec["location_lsoa"] is None and rec["gp_code"] is None
 
 
 def test_withdrawn_consent_is_not_published():

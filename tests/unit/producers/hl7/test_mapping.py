@@ -262,6 +262,8 @@ def test_escaped_values_are_unescaped():
         ((msh(), PID, ORC_NW.replace("NW", "ZZ", 1), OBR), 103, "ORC-1 order control 'ZZ'"),
         ((msh(), PID, ORC_NW.replace("NW", "", 1), OBR), 101, "ORC-1 order control is empty"),
         ((msh(when="2024-06-15"), PID, ORC_NW, OBR), 102, "MSH-7"),
+        ((msh(when="20240615120000+9999"), PID, ORC_NW, OBR), 102, "MSH-7"),  # an offset past any clock's
+        ((msh(when="20240615120000-0199"), PID, ORC_NW, OBR), 102, "MSH-7"),
         ((msh(when=""), PID, ORC_NW, OBR), 101, "MSH-7"),
         ((msh(control=""), PID, ORC_NW, OBR), 101, "MSH-10"),
         ((msh("ORU^R01"), segment("OBR", {1: "1", 25: "Q"})), 103, "OBR-25 result status 'Q'"),

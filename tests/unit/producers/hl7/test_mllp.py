@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from producers.hl7.mllp import READ_SIZE, Frame, FrameReader, IdleTimeout, Oversized, Truncated, frame
+from producers.hl7.mllp import READ_SIZE, Frame, FrameReader, FrameTimeout, IdleTimeout, Oversized, Truncated, frame
 
 MSG_A = b"MSH|^~\\&|A|B|C|D|20240101||ORM^O01|1|P|2.4\rPID|1"
 MSG_B = b"MSH|^~\\&|A|B|C|D|20240101||ORU^R01|2|P|2.4\rOBR|1"
@@ -111,3 +111,34 @@ def test_idle_timeout_when_nothing_arrives():
 def test_idle_timeout_inside_a_frame():
     with pytest.raises(IdleTimeout):
         read_all([b"\x0b" + MSG_A[:5]], idle=0.05, eof=False)
+
+
+def test_a_frame_trickling_in_past_its_deadline_is_cut_off():
+    """One byte every 50 ms never trips a 1 s idle timeout; the 0.3 s frame deadline still ends the frame."""
+
+    async def run():
+        reader = asyncio.StreamReader()
+        frames = FrameReader(reader, 1 << 20, idle_timeout=1.0, frame_deadline=0.3)
+
+        async def trickle():
+            reader.feed_data(b"\x0b" + MSG_A[:10])
+            for byte in MSG_A[10:]:
+                await asyncio.sleep(0.05)
+                reader.feed_data(bytes([byte]))
+
+        feeder = asyncio.create_task(trickle())
+        try:
+            await frames.next()
+        except FrameTimeout as exc:
+            return exc.partial
+        finally:
+            feeder.cancel()
+        return None
+
+    partial = asyncio.run(run())
+    assert partial is not None and partial.startswith(MSG_A[:10]) and len(partial) < len(MSG_A)
+
+
+def test_a_frame_within_its_deadline_is_whole():
+    items = read_all([b"\x0b" + MSG_A + b"\x1c\x0d"], idle=1.0)
+    assert items[0] == Frame(MSG_A)

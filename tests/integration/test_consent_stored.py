@@ -1,0 +1,103 @@
+"""A withdrawal reaches the records already stored: within seconds of `dids consent withdraw` the person's
+records leave every view analysts read, live and in a snapshot taken before, while the base table keeps
+them; a reinstatement brings them back. A dead consent reader makes the stream worker not ready."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from dids.settings import Settings
+from producers.generator import SimulationConfig
+from producers.simulate import record_events, run_simulation
+from schemas.catalog import default_catalog
+from sinks import snapshots
+from sinks.clickhouse import connect
+from sinks.migrate import migrate
+from streams.app import changelog_topic, readiness
+from streams.consent import CONSENT_CHANGE, ConsentRegistry, publish_withdrawals
+from streams.privacy import Pseudonymiser
+from streams.topics import TopicSpec, compacted_config, ensure_topics
+from tests.clock import NOW
+from tests.integration.helpers import poll
+from tests.integration.test_consent import KEY, produce_raw
+
+N = 80
+
+
+def test_a_withdrawal_hides_the_stored_records_of_the_person(settings_factory, service_factory):
+    settings = settings_factory(pseudonymisation_key=KEY)
+    ensure_topics(settings, extra=[TopicSpec(changelog_topic(settings), compacted_config())])
+    migrate(settings)
+    service_factory(settings, "streams", ready_port=settings.streams_metrics_port)
+    service_factory(settings, "sink", ready_port=settings.sink_metrics_port)
+    config = SimulationConfig(seed=41, providers=2, invalid_rate=0.0)
+    run_simulation(settings, config, mode="records", count=N, now=NOW)
+    client = connect(settings)
+    assert poll(lambda: client.command("SELECT count() FROM current_examinations"), N, 120) == N
+
+    pseudonymiser = Pseudonymiser(KEY.encode())
+    by_person = Counter(pseudonymiser.person_id(e["nhs_number"]) for e in record_events(config, N, NOW))
+    (person, records), *_ = by_person.most_common(1)
+    nhs = next(
+        e["nhs_number"] for e in record_events(config, N, NOW) if pseudonymiser.person_id(e["nhs_number"]) == person
+    )
+    month = client.command(  # a month in which the person has records, snapshotted before the withdrawal
+        "SELECT max(formatDateTime(diagnostic_test_date, '%Y-%m')) FROM current_examinations "
+        "WHERE person_id = {p:String}",
+        parameters={"p": person},
+    )
+    snapshots.take(client, settings.clickhouse_database, month, "provisional", refdata="")
+
+    def visible():
+        live = client.command(
+            "SELECT count() FROM current_examinations WHERE person_id = {p:String}", parameters={"p": person}
+        )
+        analyst = client.command(
+            "SELECT count() FROM analyst_examinations WHERE person_id = {p:String}", parameters={"p": person}
+        )
+        snapshot = client.command("SELECT count() FROM stats_records WHERE source = 'provisional'")
+        return live, analyst, snapshot
+
+    before = visible()
+    in_snapshot = client.command(
+        "SELECT count() FROM snapshot_examinations WHERE person_id = {p:String} AND snapshot_month = {m:String}",
+        parameters={"p": person, "m": month},
+    )
+    assert before[:2] == (records, records) and in_snapshot > 0
+    publish_withdrawals(settings, [nhs])
+    hidden = poll(visible, (0, 0, before[2] - in_snapshot), 60)
+    stored = client.command(
+        "SELECT count() FROM examinations FINAL WHERE person_id = {p:String}", parameters={"p": person}
+    )
+    print(
+        f"\nwithdrawn: {records} live records and {in_snapshot} snapshot rows hidden, {stored} kept in the base table"
+    )
+    assert hidden == (0, 0, before[2] - in_snapshot)
+    assert stored == records  # the base table keeps them: a reinstatement brings them back
+    publish_withdrawals(settings, [nhs], reinstate=True)
+    assert poll(visible, before, 60) == before
+
+
+def test_unusable_consent_messages_are_not_stored(settings_factory, service_factory):
+    """An NHS number in clear on the consent topic is never inserted into ClickHouse."""
+    settings = settings_factory(pseudonymisation_key=KEY)
+    ensure_topics(settings)
+    migrate(settings)
+    service_factory(settings, "sink", ready_port=settings.sink_metrics_port)
+    record = {"person_id": "9434765919", "status": "withdrawn", "created_date": None, "processed_time": NOW}
+    produce_raw(settings, [(b"9434765919", default_catalog().encode(CONSENT_CHANGE, record))])
+    publish_withdrawals(settings, ["4010232137"])
+    client = connect(settings)
+    assert poll(lambda: client.command("SELECT count() FROM consent_changes"), 1, 60) == 1
+    assert client.command("SELECT count() FROM consent_changes WHERE person_id LIKE '%9434765919%'") == 0
+
+
+def test_a_dead_consent_reader_makes_the_worker_not_ready(settings_factory):
+    settings: Settings = settings_factory(pseudonymisation_key=KEY)
+    ensure_topics(settings)
+    registry = ConsentRegistry(settings, poll_seconds=0.1).start()
+    assert registry.wait_until_caught_up(30)
+    assert registry.healthy
+    registry.stop()  # the reader thread is gone: the list no longer follows the topic
+    ready, reason = readiness(None, registry)
+    assert not ready and "consent" in reason
