@@ -4,14 +4,17 @@ Two passes over the file, both streaming (a 1M-row file is never held in memory)
 1. check the whole file's structure, find the keys it repeats (DIDS071 is a whole-submission rule)
    and compute its SHA-256, so a file-level reject (DIDS075/076) publishes no rows at all, as
    nationally the whole file is rejected;
-2. publish each record as one ``examination_event`` to dids.ris.events, then a manifest to
-   dids.submissions once every row was acknowledged by Kafka.
+2. announce the file as ``publishing`` on dids.submissions, publish each record as one
+   ``examination_event`` to dids.ris.events, then the ``accepted`` manifest once every row was
+   acknowledged by Kafka. A failure in between publishes ``incomplete``; a submitter killed in between
+   leaves ``publishing``: either way the warehouse counts none of the file's rows (migration 0009).
 Ids are deterministic (submitter, period, file checksum, row number), so re-running the same file is
 idempotent downstream: the same events, versions of the same examinations.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import time
@@ -119,6 +122,28 @@ def submit_file(
         _publish_manifest(producer, settings, catalog, manifest)
         return SubmissionResult(submission_id, "rejected", 0, time.monotonic() - started, reject)
 
+    _publish_manifest(producer, settings, catalog, dict(manifest, status="publishing"))
+    try:
+        count = _publish_rows(
+            producer, settings, catalog, extract, submission_id, submitter, received, duplicates, progress
+        )
+    except Exception as exc:
+        manifest.update(status="incomplete", published_time=datetime.now(timezone.utc))
+        with contextlib.suppress(Exception):  # the 'publishing' manifest already keeps the rows out
+            _publish_manifest(producer, settings, catalog, manifest)
+        raise SubmissionError(
+            f"{path.name}: publishing stopped part-way ({type(exc).__name__}: {exc}); the submission is marked "
+            "incomplete and none of its rows count. Fix the cause and submit the file again."
+        ) from exc
+    manifest.update(record_count=count, published_time=datetime.now(timezone.utc))
+    _publish_manifest(producer, settings, catalog, manifest)
+    return SubmissionResult(submission_id, "accepted", count, time.monotonic() - started)
+
+
+def _publish_rows(
+    producer, settings, catalog, extract, submission_id, submitter, received, duplicates, progress
+) -> int:
+    """Every record of the file as an event, flushed: the number published."""
     events_topic = settings.topic(topics.RIS_EVENTS)
     count = 0
     on_bytes = (lambda done, total: progress("publishing", done, total)) if progress else None
@@ -138,10 +163,8 @@ def submit_file(
         key = f"{(raw.get('site_code_imaging') or '').strip()}|{(raw.get('radiological_accession_num') or '').strip()}"
         producer.send(events_topic, key=key.encode(), value=catalog.encode(EXAMINATION_EVENT, event))
         count += 1
-    producer.flush()  # every row acknowledged before the manifest announces them
-    manifest.update(record_count=count, published_time=datetime.now(timezone.utc))
-    _publish_manifest(producer, settings, catalog, manifest)
-    return SubmissionResult(submission_id, "accepted", count, time.monotonic() - started)
+    producer.flush()  # every row acknowledged before the manifest announces them (raises otherwise)
+    return count
 
 
 def _publish_manifest(producer: EventProducer, settings: Settings, catalog, manifest: dict[str, Any]) -> None:

@@ -194,6 +194,8 @@ class _Handler:
             self.text_item = item
         else:
             value = attributes.get(attribute)
+            if value is not None and len(value) > MAX_VALUE_CHARS:  # capped like text values
+                raise self._reject(f"attribute {attribute} of {local} is longer than {MAX_VALUE_CHARS} characters")
             self._set_once(item, value or None, local)
 
     def _set_once(self, item: str, value: str | None, element: str) -> None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
+
 from producers.extract.writer import write_csv, write_xml
 from producers.generator import SimulationConfig, records
-from producers.submit import submit_file
+from producers.submit import SubmissionError, submit_file
 from schemas.catalog import EXAMINATION_EVENT, SUBMISSION_MANIFEST, default_catalog
 from streams import topics
 from tests.clock import NOW
+from tests.integration.helpers import poll
 from tests.integration.kafka_tools import consume
 
 
@@ -40,10 +43,12 @@ def test_csv_submission_rows_manifest_and_idempotent_resubmission(settings_facto
     assert {k: first_row[k] for k in rows[0]} == rows[0]
 
     manifests = [
-        catalog.decode(m.value(), SUBMISSION_MANIFEST) for m in consume(settings, settings.topic(topics.SUBMISSIONS), 2)
+        catalog.decode(m.value(), SUBMISSION_MANIFEST) for m in consume(settings, settings.topic(topics.SUBMISSIONS), 4)
     ]
-    assert [m["record_count"] for m in manifests] == [300, 300]
-    assert manifests[0]["period"] == "2026-10" and manifests[0]["file_format"] == "csv"
+    # announced before its first row, accepted after its last
+    assert [m["status"] for m in manifests] == ["publishing", "accepted"] * 2
+    assert [m["record_count"] for m in manifests if m["status"] == "accepted"] == [300, 300]
+    assert manifests[1]["period"] == "2026-10" and manifests[1]["file_format"] == "csv"
 
 
 def test_file_reject_publishes_no_rows(settings_factory, tmp_path):
@@ -104,3 +109,39 @@ def test_keys_repeated_in_a_file_are_flagged_for_dids071(settings_factory, tmp_p
     ]
     flagged = sorted(e["row_number"] for e in events if e["duplicate_in_submission"])
     assert flagged == [4, 16]
+
+
+class _Killed(BaseException):
+    """Stands for a submitter killed mid-file: nothing after it runs, not even an except Exception."""
+
+
+@pytest.mark.parametrize("failure", ["error", "killed"])
+def test_a_file_that_fails_part_way_leaves_no_current_rows(settings_factory, service_factory, tmp_path, failure):
+    """Before, the rows published before the failure were current records of a file nobody accepted."""
+    from sinks.clickhouse import connect
+    from sinks.migrate import migrate
+    from streams.topics import ensure_topics
+
+    settings = settings_factory()
+    ensure_topics(settings)
+    migrate(settings)
+    service_factory(settings, "streams", ready_port=settings.streams_metrics_port)
+    service_factory(settings, "sink", ready_port=settings.sink_metrics_port)
+    rows = list(records(SimulationConfig(seed=8, providers=1, invalid_rate=0.0), 2000, NOW))
+    path = tmp_path / "big.csv"
+    write_csv(rows, path)
+    size = path.stat().st_size
+
+    def fail_half_way(phase, done, total):
+        if phase == "publishing" and done > size // 2:
+            raise (_Killed() if failure == "killed" else OSError("disk went away"))
+
+    with pytest.raises(SubmissionError if failure == "error" else _Killed):
+        submit_file(settings, path, period="2026-10", received=NOW, progress=fail_half_way)
+    client = connect(settings)
+    status = "incomplete" if failure == "error" else "publishing"
+    assert poll(lambda: client.command("SELECT any(status) FROM submissions FINAL"), status, 60) == status
+    assert poll(lambda: client.command("SELECT count() FROM examinations FINAL") > 0, True, 60)
+    published = client.command("SELECT count() FROM examinations FINAL")  # rows did reach the warehouse...
+    assert client.command("SELECT count() FROM current_examinations") == 0  # ...and none of them counts
+    print(f"\nsubmit {failure} part-way: {published}+ rows stored, 0 current, manifest {status}")

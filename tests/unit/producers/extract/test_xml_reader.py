@@ -180,3 +180,10 @@ def test_records_stream_out_before_the_end_of_the_file(write_bytes):
     assert next(rows)[0] == 1
     with pytest.raises(FileRejectError):
         list(rows)
+
+
+def test_a_huge_attribute_value_rejects_like_a_huge_text(write_bytes):
+    data = document(ACTIVITY_1.replace('extension="ACC0001"', 'extension="' + "A" * 100_000 + '"'))
+    assert b"A" * 100_000 in data
+    error = reject_of(write_bytes("big-attribute.xml", data))
+    assert "attribute extension of RadiologicalAccessionNumber is longer than" in error.message
