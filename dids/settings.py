@@ -63,6 +63,8 @@ class Settings:
     analyst_password: str = "analyst"
     # the embedded warehouse stops an analyst query after this many seconds
     warehouse_analyst_max_seconds: float = 60.0
+    # requests the embedded warehouse serves at once (running or queued); more are answered 503
+    warehouse_max_queries: int = 64
     # privacy: the keyed hash of NHS numbers; a key file (or the key itself) is required unless demo is on
     pseudonymisation_key: str = ""
     pseudonymisation_key_file: str = ""

@@ -107,6 +107,8 @@ class QueryError(DidsError):
             return 404
         if name == "NOT_IMPLEMENTED":
             return 501
+        if name == "TOO_MANY_SIMULTANEOUS_QUERIES":
+            return 503  # as a server answers it; clients retry it
         return 500
 
     def body(self, version: str) -> str:

@@ -48,11 +48,24 @@ SPOOL_DIR = "http_spool"  # under the data directory: INSERT bodies on their way
 MAX_URL = 1 << 20  # ClickHouse's http_max_uri_size
 COMPRESS_INLINE = 1 << 16  # larger responses are compressed in the thread pool
 STOP_DEADLINE = 10.0  # seconds SIGTERM waits for running queries before the process exits anyway
+BODY_SECONDS = 600.0  # a request body (an INSERT's data) must have arrived within this long
+KEEPALIVE_SECONDS = 30.0  # an idle keep-alive connection is closed after this long
 
 
 class WarehouseServer:
-    def __init__(self, engine: Engine, accounts: Accounts, spool_dir: Path, *, database: str, workers: int = 16):
+    def __init__(
+        self,
+        engine: Engine,
+        accounts: Accounts,
+        spool_dir: Path,
+        *,
+        database: str,
+        workers: int = 16,
+        max_queries: int = 64,
+    ):
         self.engine = engine
+        self.max_queries = max_queries  # requests in flight at once (running or waiting for a thread)
+        self._in_flight = 0
         self.database = database  # the DIDS database: where the analyst views are
         self.accounts = accounts
         self.spool_dir = spool_dir
@@ -105,7 +118,14 @@ class WarehouseServer:
         """A ClickHouse HTTP request on `/`: always answered the way ClickHouse answers."""
         start = time.perf_counter()
         exchange = _Exchange(query_id=request.query.get("query_id") or str(uuid.uuid4()))
+        self._in_flight += 1
         try:
+            if self._in_flight > self.max_queries:
+                raise QueryError(
+                    202,
+                    f"Too many simultaneous queries. Maximum: {self.max_queries}",
+                    "TOO_MANY_SIMULTANEOUS_QUERIES",
+                )
             response = await self._answer(request, exchange)
         except QueryError as exc:
             response = self._error(exc, exchange.query_id)
@@ -115,6 +135,7 @@ class WarehouseServer:
             log.exception("%s %s failed", exchange.kind, exchange.query_id)
             response = self._error(QueryError(1001, f"{type(exc).__name__}: {exc}", "STD_EXCEPTION"), exchange.query_id)
         finally:
+            self._in_flight -= 1
             if exchange.prepared is not None:
                 exchange.prepared.discard()
         error_code = response.headers.get("X-ClickHouse-Exception-Code")
@@ -149,9 +170,15 @@ class WarehouseServer:
             )
 
         decoder = decoder_for(request.headers.get("Content-Encoding")) if body is not None else None
-        exchange.prepared = prepared = await prepare(
-            rp.query, decoded(body or _nothing(), decoder), self.spool_dir, allowed
-        )
+        try:
+            async with asyncio.timeout(BODY_SECONDS):  # a client trickling its body holds nothing for ever
+                exchange.prepared = prepared = await prepare(
+                    rp.query, decoded(body or _nothing(), decoder), self.spool_dir, allowed
+                )
+        except TimeoutError:
+            raise QueryError(
+                209, f"Timeout exceeded while reading the request body ({BODY_SECONDS:.0f} s)", "SOCKET_TIMEOUT"
+            ) from None
         statement = prepared.statement
         spec = QuerySpec(
             sql=prepared.sql,
@@ -275,7 +302,11 @@ async def _serve(settings: Settings, data_dir: Path, host: str, port: int) -> No
         shutil.rmtree(spool_dir, ignore_errors=True)  # bodies of requests a crash interrupted
         spool_dir.mkdir(parents=True)
         server = WarehouseServer(
-            engine, Accounts.from_settings(settings), spool_dir, database=settings.clickhouse_database
+            engine,
+            Accounts.from_settings(settings),
+            spool_dir,
+            database=settings.clickhouse_database,
+            max_queries=settings.warehouse_max_queries,
         )
         runner = web.AppRunner(
             server.app(),
@@ -284,6 +315,7 @@ async def _serve(settings: Settings, data_dir: Path, host: str, port: int) -> No
             max_line_size=MAX_URL,
             max_field_size=1 << 16,
             shutdown_timeout=STOP_DEADLINE / 2,
+            keepalive_timeout=KEEPALIVE_SECONDS,
         )
         await runner.setup()
         try:

@@ -198,3 +198,29 @@ def test_sigterm_ends_the_warehouse_even_with_a_runaway_admin_query(tmp_path):
     assert not w.alive()
     assert "exiting without them" in (tmp_path / "w.log").read_text()  # it left by itself, not by SIGKILL
     print(f"\nwarehouse with a runaway query stopped {took:.1f}s after SIGTERM")
+
+
+def test_requests_beyond_the_cap_are_refused_not_queued_for_ever(tmp_path, monkeypatch):
+    monkeypatch.setenv("DIDS_WAREHOUSE_MAX_QUERIES", "2")
+    monkeypatch.setenv("DIDS_WAREHOUSE_ANALYST_MAX_SECONDS", "3")
+    w = start_warehouse(
+        tmp_path / "data", free_port(), tmp_path / "w.log", admin_password=ADMIN[1], analyst_password=ANALYST[1]
+    )
+    try:
+        analyst = ("analyst", ANALYST[1])
+        runaway = [
+            threading.Thread(
+                target=sql, args=(w, "SELECT count() FROM numbers(100000000000000)", analyst), kwargs={"timeout": 60}
+            )
+            for _ in range(2)
+        ]
+        for thread in runaway:
+            thread.start()
+        time.sleep(1)
+        status, code, _ = sql(w, "SELECT 1")
+        assert (status, code) == (503, "202")  # TOO_MANY_SIMULTANEOUS_QUERIES, as a server answers it
+        for thread in runaway:
+            thread.join(timeout=60)
+        assert sql(w, "SELECT 1")[::2] == (200, b"1\n")  # the slots are free again
+    finally:
+        w.stop()
