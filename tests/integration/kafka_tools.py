@@ -36,3 +36,22 @@ def consume(settings: Settings, topic: str, expected: int, timeout: float = 60.0
     finally:
         consumer.close()
     return out
+
+
+def set_topic_config(settings: Settings, topic: str, name: str, value: str) -> None:
+    """Set one config of a topic on the broker (e.g. a tiny max.message.bytes, so sends are refused)."""
+    from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource
+
+    admin = AdminClient(client_config(settings))  # kept in a name: its futures die with the handle
+    entry = ConfigEntry(name, value, incremental_operation=AlterConfigOpType.SET)
+    resource = ConfigResource(ConfigResource.Type.TOPIC, topic, incremental_configs=[entry])
+    for future in admin.incremental_alter_configs([resource]).values():
+        future.result(timeout=30)
+    deadline = time.monotonic() + 30  # the broker applies it a moment later: wait until it says so
+    while time.monotonic() < deadline:
+        described = admin.describe_configs([ConfigResource(ConfigResource.Type.TOPIC, topic)])
+        configs = next(iter(described.values())).result(timeout=30)
+        if configs[name].value == value:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"{topic}: {name} is still not {value} after 30 s")

@@ -8,7 +8,6 @@ is committed past the refused sends, and once the limit is lifted a new worker p
 from __future__ import annotations
 
 from confluent_kafka import Consumer, TopicPartition
-from confluent_kafka.admin import AdminClient, ConfigResource
 
 from dids.kafka import client_config
 from producers.generator import SimulationConfig
@@ -20,16 +19,9 @@ from streams.topics import TopicSpec, compacted_config, ensure_topics
 from tests.clock import NOW
 from tests.conftest import read_log
 from tests.integration.helpers import poll
-from tests.integration.kafka_tools import consume
+from tests.integration.kafka_tools import consume, set_topic_config
 
 N = 20
-
-
-def _set_max_message_bytes(settings, topic: str, value: int) -> None:
-    admin = AdminClient(client_config(settings))
-    resource = ConfigResource(ConfigResource.Type.TOPIC, topic, set_config={"max.message.bytes": str(value)})
-    for future in admin.alter_configs([resource]).values():
-        future.result(timeout=30)
 
 
 def _committed(settings, topic: str) -> int:
@@ -45,7 +37,7 @@ def test_a_refused_send_is_never_committed_past(settings_factory, service_factor
     settings = settings_factory()
     ensure_topics(settings, extra=[TopicSpec(changelog_topic(settings), compacted_config())])
     records = settings.topic(topics.EXAMINATIONS)
-    _set_max_message_bytes(settings, records, 64)
+    set_topic_config(settings, records, "max.message.bytes", "64")
     worker = service_factory(settings, "streams", ready_port=settings.streams_metrics_port)
     config = SimulationConfig(seed=31, providers=1, invalid_rate=0.0)
     run_simulation(settings, config, mode="records", count=N, now=NOW)
@@ -57,7 +49,7 @@ def test_a_refused_send_is_never_committed_past(settings_factory, service_factor
     source = settings.topic(topics.RIS_EVENTS)
     assert _committed(settings, source) == 0, "no offset may be committed past a refused send"
 
-    _set_max_message_bytes(settings, records, 1 << 20)
+    set_topic_config(settings, records, "max.message.bytes", str(1 << 20))
     service_factory(settings, "streams", ready_port=settings.streams_metrics_port)
     published = consume(settings, records, N, timeout=120)
     keys = {m.key() for m in published}
