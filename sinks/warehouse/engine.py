@@ -14,6 +14,7 @@ All methods block; the server calls them from a thread pool.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Mapping
@@ -30,6 +31,8 @@ from sinks.warehouse.sql import quote_identifier, quote_string
 log = logging.getLogger(__name__)
 
 
+LOG_DATABASE = "dids_warehouse"
+QUERY_LOG = f"{LOG_DATABASE}.query_log"
 # chDB's Python API turns these "formats" into Python objects; over HTTP they do not exist
 _PYTHON_FORMATS = frozenset({"arrowtable", "dataframe", "datastore"})
 
@@ -85,6 +88,22 @@ class Engine:
                 return self._session.query(sql, "TabSeparated").bytes()
             except Exception as exc:
                 raise QueryError.from_engine(exc) from exc
+
+    def ensure_query_log(self) -> None:
+        """The warehouse's own query log (``QUERY_LOG``): who ran what, kept 30 days; the admin reads it,
+        the analyst's guard allows it no table outside the DIDS database's analyst views."""
+        self._owner_query(f"CREATE DATABASE IF NOT EXISTS {LOG_DATABASE}")
+        self._owner_query(
+            f"CREATE TABLE IF NOT EXISTS {QUERY_LOG} (event_time DateTime64(3, 'UTC'), user LowCardinality(String), "
+            "query_id String, kind LowCardinality(String), http_status UInt16, exception_code Int32, "
+            "duration_ms Float64, read_rows UInt64, written_rows UInt64, peer String, query String) "
+            "ENGINE = MergeTree ORDER BY event_time TTL toDateTime(event_time) + INTERVAL 30 DAY"
+        )
+
+    def log_queries(self, rows: list[Mapping[str, object]]) -> None:
+        """Rows of the query log in one insert (JSON, so every value is escaped by the encoder)."""
+        body = "\n".join(json.dumps(row, default=str, ensure_ascii=False) for row in rows)
+        self._owner_query(f"INSERT INTO {QUERY_LOG} FORMAT JSONEachRow\n{body}")
 
     def ensure_database(self, name: str) -> None:
         self._owner_query(f"CREATE DATABASE IF NOT EXISTS {quote_identifier(name)}")

@@ -21,6 +21,7 @@ import uuid
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 from aiohttp import web
@@ -47,6 +48,8 @@ class ListenError(DidsError):
 SPOOL_DIR = "http_spool"  # under the data directory: INSERT bodies on their way to the engine
 MAX_URL = 1 << 20  # ClickHouse's http_max_uri_size
 COMPRESS_INLINE = 1 << 16  # larger responses are compressed in the thread pool
+QUERY_LOG_CHARS = 4096  # of each statement, in the query log
+QUERY_LOG_SECONDS = 1.0  # the query log is written this often
 STOP_DEADLINE = 10.0  # seconds SIGTERM waits for running queries before the process exits anyway
 BODY_SECONDS = 600.0  # a request body (an INSERT's data) must have arrived within this long
 KEEPALIVE_SECONDS = 30.0  # an idle keep-alive connection is closed after this long
@@ -66,6 +69,7 @@ class WarehouseServer:
         self.engine = engine
         self.max_queries = max_queries  # requests in flight at once (running or waiting for a thread)
         self._in_flight = 0
+        self._log_rows: list[dict[str, object]] = []
         self.database = database  # the DIDS database: where the analyst views are
         self.accounts = accounts
         self.spool_dir = spool_dir
@@ -139,14 +143,51 @@ class WarehouseServer:
             if exchange.prepared is not None:
                 exchange.prepared.discard()
         error_code = response.headers.get("X-ClickHouse-Exception-Code")
-        self.metrics.observe(exchange.kind, response.status, time.perf_counter() - start, error_code)
+        seconds = time.perf_counter() - start
+        self.metrics.observe(exchange.kind, response.status, seconds, error_code)
+        if exchange.kind != "ping":
+            self._log_query(request, exchange, response, seconds)
         return response
+
+    def _log_query(self, request: web.Request, exchange: _Exchange, response: web.Response, seconds: float) -> None:
+        """The query log's row, written in the pool after the answer (a failure to log never fails a query)."""
+        summary = json.loads(response.headers.get("X-ClickHouse-Summary", "{}"))
+        row = {
+            "event_time": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3],
+            "user": exchange.user,
+            "query_id": exchange.query_id,
+            "kind": exchange.kind,
+            "http_status": response.status,
+            "exception_code": int(response.headers.get("X-ClickHouse-Exception-Code") or 0),
+            "duration_ms": round(seconds * 1000, 3),
+            "read_rows": int(summary.get("read_rows", 0)),
+            "written_rows": int(summary.get("written_rows", 0)),
+            "peer": request.remote or "",
+            "query": exchange.sql[:QUERY_LOG_CHARS],
+        }
+        self._log_rows.append(row)
+
+    async def flush_query_log(self) -> None:
+        """The rows logged since the last flush, in one insert (one part, not one per query)."""
+        rows, self._log_rows = self._log_rows, []
+        if not rows:
+            return
+        try:
+            await asyncio.get_running_loop().run_in_executor(self.executor, self.engine.log_queries, rows)
+        except Exception as exc:  # a failure to log never fails a query
+            log.warning("query log write of %d rows failed: %s", len(rows), exc)
+
+    async def log_flusher(self) -> None:
+        while True:
+            await asyncio.sleep(QUERY_LOG_SECONDS)
+            await self.flush_query_log()
 
     async def _answer(self, request: web.Request, exchange: _Exchange) -> web.Response:
         if request.method == "GET" and not request.query.get("query"):
             exchange.kind = "ping"  # ClickHouse answers a bare GET / like /ping
             return web.Response(text="Ok.\n", content_type="text/html")
         user = self.accounts.authenticate(request.headers, request.query)
+        exchange.user = user.name
         values, body = await _values_and_body(request)
         rp = RequestParams.parse(values, request.headers)
         exchange.query_id = rp.query_id or exchange.query_id
@@ -157,6 +198,7 @@ class WarehouseServer:
         async def allowed(sql: str, statement: Statement) -> None:
             # before a byte of INSERT data is spooled: the account, its statement kinds, then the parse tree
             exchange.kind = "insert" if statement.kind == "INSERT" else "query"
+            exchange.sql = sql  # for the query log: the statement, never an INSERT's data
             authorize(user, statement, readonly)
             check_setting_names(setting_words(tokens(sql)))
             tree = await asyncio.get_running_loop().run_in_executor(
@@ -241,6 +283,8 @@ class _Exchange:
     query_id: str
     kind: str = "query"  # query | insert | ping
     prepared: Prepared | None = None
+    user: str = ""  # the authenticated account ("" when the login failed)
+    sql: str = ""
 
 
 async def _values_and_body(request: web.Request) -> tuple[dict[str, str], AsyncIterator[bytes] | None]:
@@ -298,6 +342,7 @@ async def _serve(settings: Settings, data_dir: Path, host: str, port: int) -> No
     runner = None
     try:
         engine.ensure_database(settings.clickhouse_database)
+        engine.ensure_query_log()
         spool_dir = engine.data_dir / SPOOL_DIR
         shutil.rmtree(spool_dir, ignore_errors=True)  # bodies of requests a crash interrupted
         spool_dir.mkdir(parents=True)
@@ -334,8 +379,11 @@ async def _serve(settings: Settings, data_dir: Path, host: str, port: int) -> No
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
+        flusher = asyncio.create_task(server.log_flusher())
         await stop.wait()
         log.info("warehouse stopping")
+        flusher.cancel()
+        await server.flush_query_log()
     finally:
         if runner is not None:
             await runner.cleanup()

@@ -228,3 +228,20 @@ def test_requests_beyond_the_cap_are_refused_not_queued_for_ever(tmp_path, monke
         assert sql(w, "SELECT 1")[::2] == (200, b"1\n")  # the slots are free again
     finally:
         w.stop()
+
+
+def test_the_admin_reads_who_ran_what_and_the_analyst_does_not(wh):
+    marker = f"q{time.monotonic_ns()}"
+    assert sql(wh, f"SELECT 42 AS {marker}", auth=ANALYST)[0] == 200
+    assert sql(wh, f"SELECT file('/etc/hostname') AS {marker}", auth=ANALYST)[1] == "497"
+    query = (
+        "SELECT user, kind, http_status, exception_code FROM dids_warehouse.query_log "
+        f"WHERE query LIKE '%{marker}%' AND query NOT LIKE '%query_log%' ORDER BY event_time FORMAT TSV"
+    )
+    expected = b"analyst\tquery\t200\t0\nanalyst\tquery\t403\t497\n"
+    deadline = time.monotonic() + 30
+    while (found := sql(wh, query)[2]) != expected and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert found == expected
+    status, code, _ = sql(wh, "SELECT count() FROM dids_warehouse.query_log", auth=ANALYST)
+    assert (status, code) == (403, "497")
