@@ -94,6 +94,9 @@ _ANALYST_DENIED_FUNCTIONS = frozenset(
         "getclienthttpheader",
     }
 )
+# where a Function node of the parse tree is a table function: FROM …, INSERT INTO FUNCTION …, and
+# CREATE TABLE t AS file(…) (a table over the function)
+_TABLE_FUNCTION_PARENTS = frozenset({"TableExpression", "InsertQuery", "CreateQuery"})
 # settings that name a file the engine would read or write
 FILE_SETTINGS = frozenset({"format_template_resultset", "format_template_row", "format_schema", "output_format_schema"})
 # statements whose clauses name paths (BACKUP … TO File(…), ATTACH … FROM '…'), and dictionaries (their sources)
@@ -146,7 +149,7 @@ def check(nodes: Iterable[Node], *, analyst: bool, database: str, current_databa
             if node.parent == "Storage":
                 if node.first_child and not (lower.endswith("mergetree") or lower in _LOCAL_ENGINES):
                     raise _refused(f"table engine {node.name} reads or writes outside the warehouse")
-            elif node.parent in ("TableExpression", "InsertQuery"):
+            elif node.parent in _TABLE_FUNCTION_PARENTS:
                 allowed = GENERATING_TABLE_FUNCTIONS if analyst else ADMIN_TABLE_FUNCTIONS
                 if lower not in allowed:
                     raise _refused(f"table function {node.name} is not available to this account")

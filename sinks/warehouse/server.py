@@ -150,7 +150,7 @@ class WarehouseServer:
         return response
 
     def _log_query(self, request: web.Request, exchange: _Exchange, response: web.Response, seconds: float) -> None:
-        """The query log's row, written in the pool after the answer (a failure to log never fails a query)."""
+        """Queue the query log's row; ``log_flusher`` writes the queue once a second."""
         summary = json.loads(response.headers.get("X-ClickHouse-Summary", "{}"))
         row = {
             "event_time": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3],

@@ -119,6 +119,8 @@ def test_the_analyst_reads_its_views_and_may_name_them_in_with(wh):
         "INSERT INTO FUNCTION file('{path}', 'RawBLOB') SELECT 'import os'",
         "INSERT INTO FUNCTION `file`('{path}', 'RawBLOB') SELECT 'import os'",
         "CREATE TABLE dids.f (s String) ENGINE = File(RawBLOB, '{path}')",
+        "CREATE TABLE dids.g AS file('{path}', 'RawBLOB')",
+        "CREATE TABLE dids.h AS url('http://127.0.0.1:1/', 'RawBLOB')",
         "BACKUP TABLE dids.base TO File('{path}')",
         "CREATE DICTIONARY dids.d (k UInt64) PRIMARY KEY k SOURCE(FILE(path '{path}' format 'CSV')) "
         "LAYOUT(FLAT()) LIFETIME(0)",
