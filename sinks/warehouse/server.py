@@ -10,6 +10,7 @@ matching status. Engine calls block, so they run in a thread pool; the event loo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -385,9 +386,11 @@ async def _serve(settings: Settings, data_dir: Path, host: str, port: int) -> No
         flusher.cancel()
         await server.flush_query_log()
     finally:
+        stop_by = time.monotonic() + STOP_DEADLINE  # the whole stop, however many queries still run
         if runner is not None:
-            await runner.cleanup()
-        if server is not None and not server.close():
+            with contextlib.suppress(TimeoutError):  # handlers waiting on a runaway query: let them be
+                await asyncio.wait_for(runner.cleanup(), STOP_DEADLINE / 2)
+        if server is not None and not server.close(max(0.0, stop_by - time.monotonic())):
             # a runaway query holds its thread (chDB cannot cancel it from here): parts on disk are
             # whole, so leave without waiting for it rather than never stopping
             log.warning("queries still running %.0fs after the stop signal: exiting without them", STOP_DEADLINE)
