@@ -21,7 +21,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -122,22 +122,30 @@ def submit_file(
         _publish_manifest(producer, settings, catalog, manifest)
         return SubmissionResult(submission_id, "rejected", 0, time.monotonic() - started, reject)
 
-    _publish_manifest(producer, settings, catalog, dict(manifest, status="publishing"))
+    # published_time is the manifest's version in the warehouse (the latest wins): the wall clock at each
+    # step, each later than the one before, whatever `received` says (a caller may pass any time)
+    announced = datetime.now(timezone.utc)
+    _publish_manifest(producer, settings, catalog, dict(manifest, status="publishing", published_time=announced))
     try:
         count = _publish_rows(
             producer, settings, catalog, extract, submission_id, submitter, received, duplicates, progress
         )
     except Exception as exc:
-        manifest.update(status="incomplete", published_time=datetime.now(timezone.utc))
+        manifest.update(status="incomplete", published_time=_after(announced))
         with contextlib.suppress(Exception):  # the 'publishing' manifest already keeps the rows out
             _publish_manifest(producer, settings, catalog, manifest)
         raise SubmissionError(
             f"{path.name}: publishing stopped part-way ({type(exc).__name__}: {exc}); the submission is marked "
             "incomplete and none of its rows count. Fix the cause and submit the file again."
         ) from exc
-    manifest.update(record_count=count, published_time=datetime.now(timezone.utc))
+    manifest.update(record_count=count, published_time=_after(announced))
     _publish_manifest(producer, settings, catalog, manifest)
     return SubmissionResult(submission_id, "accepted", count, time.monotonic() - started)
+
+
+def _after(announced: datetime) -> datetime:
+    """Now, and at least a millisecond (the warehouse's resolution) after the 'publishing' manifest."""
+    return max(datetime.now(timezone.utc), announced + timedelta(milliseconds=1))
 
 
 def _publish_rows(
