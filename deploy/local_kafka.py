@@ -34,13 +34,14 @@ def kafka_cache_dir() -> Path:
     return Path(os.environ.get("DIDS_KAFKA_CACHE", DEFAULT_CACHE)) / KAFKA_VERSION
 
 
-def ensure_kafka_libs(cache: Path | None = None, *, quiet: bool = False) -> Path:
+def ensure_kafka_libs(cache: Path | None = None, *, quiet: bool = False, verify: bool = True) -> Path:
     """Return the folder of broker jars, fetching them with Maven the first time; every time, each jar
     is checked against the committed SHA-256 list (deploy/kafka/jars.sha256) before a broker uses it."""
     libs = (cache or kafka_cache_dir()) / "libs"
     marker = libs / f"kafka_2.13-{KAFKA_VERSION}.jar"
     if marker.exists():
-        verify_jars(libs)
+        if verify:
+            verify_jars(libs)
         return libs
     mvn = shutil.which("mvn")
     if mvn is None:
@@ -65,7 +66,8 @@ def ensure_kafka_libs(cache: Path | None = None, *, quiet: bool = False) -> Path
             f"fetching Kafka jars failed (exit {result.returncode}): {' '.join(cmd)}\n"
             f"{(result.stdout + result.stderr)[-3000:]}\nCheck that Maven Central is reachable."
         )
-    verify_jars(tmp)
+    if verify:  # off only while the list itself is being written (dids broker --write-checksums)
+        verify_jars(tmp)
     shutil.rmtree(libs, ignore_errors=True)
     tmp.rename(libs)
     return libs

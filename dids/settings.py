@@ -31,6 +31,17 @@ def secret_file_variable(name: str) -> str:
     return f"{_PREFIX}{name.upper()}_FILE"
 
 
+# the variables that carry a secret, or the file of one: a child process never inherits them
+SECRET_VARIABLES = frozenset(
+    {_PREFIX + name.upper() for name in SECRET_FIELDS} | {secret_file_variable(name) for name in SECRET_FIELDS}
+)
+
+
+def without_secrets(env: Mapping[str, str]) -> dict[str, str]:
+    """``env`` less every secret variable (what a parent hands on to a child, before adding file paths)."""
+    return {name: value for name, value in env.items() if name not in SECRET_VARIABLES}
+
+
 @dataclass(frozen=True)
 class Settings:
     # where local state lives: logs, pid files, broker and warehouse data, caches

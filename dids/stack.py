@@ -21,7 +21,7 @@ from urllib.parse import urlparse
 from dids.errors import ConfigError, DidsError
 from dids.processes import Background, pid_alive, read_pid, spawn, wait_until
 from dids.secrets import ADMIN_PASSWORD, generated_secret, secrets_dir, write_secret
-from dids.settings import SECRET_FIELDS, Settings, secret_file_variable
+from dids.settings import SECRET_FIELDS, Settings, secret_file_variable, without_secrets
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
             "both DIDS_PSEUDONYMISATION_KEY_FILE and DIDS_PSEUDONYMISATION_KEY are set: set only one "
             "(the file is preferred, it keeps the key out of the environment)"
         )
-    env = {name: value for name, value in os.environ.items() if name not in _SECRET_VARIABLES}
+    env = without_secrets(os.environ)
     folder = secrets_dir(settings.home.resolve())
     for f in fields(settings):
         value = getattr(settings, f.name)
@@ -73,12 +73,6 @@ def settings_env(settings: Settings) -> dict[str, str]:
         elif f.name != "pseudonymisation_key_file" or value:
             env["DIDS_" + f.name.upper()] = str(value)
     return env
-
-
-# inherited from the parent, these would carry secrets into a child: settings_env drops them all
-_SECRET_VARIABLES = frozenset(
-    {"DIDS_" + name.upper() for name in SECRET_FIELDS} | {secret_file_variable(name) for name in SECRET_FIELDS}
-)
 
 
 def local_accounts(settings: Settings, host: str) -> Settings:

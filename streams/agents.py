@@ -72,7 +72,8 @@ def register(app: faust.App, t: Topics, ctx: StreamContext, liveness: Liveness) 
         async for event in stream.events():
             if not ctx.consent_healthy():
                 crash_only.stop(
-                    "the consent list stopped following dids.consent (see the consent registry error above)"
+                    "the consent list stopped following dids.consent (see the consent registry error above)",
+                    crash_only.EXIT_CONSENT_LOST,
                 )
             EVENTS_IN.inc()
             liveness.progressed()

@@ -34,7 +34,7 @@ class CrashOnSendError(Sensor):
         )
 
 
-def stop(reason: str, code: int = EXIT_CONSENT_LOST) -> None:
+def stop(reason: str, code: int) -> None:
     """End the worker now, whatever Faust is doing: nothing after this line is published or committed."""
     log.critical("%s", reason)
     logging.shutdown()

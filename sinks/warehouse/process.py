@@ -20,6 +20,7 @@ import dids
 from dids.errors import DidsError
 from dids.processes import Background, ProcessError, spawn, wait_until
 from dids.secrets import ADMIN_PASSWORD, secrets_dir, write_secret
+from dids.settings import without_secrets
 from sinks.warehouse.auth import ADMIN_USER
 
 
@@ -75,7 +76,7 @@ def start_warehouse(
         raise WarehouseError("the warehouse needs an admin password: an anonymous request would be its admin")
     data_dir = Path(data_dir).resolve()
     folder = secrets_dir(data_dir.parent)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DIDS_ADMIN_PASSWORD", "DIDS_ANALYST_PASSWORD"))}
+    env = without_secrets(os.environ)
     env.update(
         DIDS_ADMIN_PASSWORD_FILE=str(write_secret(folder / ADMIN_PASSWORD, admin_password)),
         DIDS_ANALYST_USER=analyst_user,
