@@ -12,6 +12,7 @@ from prometheus_client import Counter, Gauge, Histogram
 from dids.metrics import LATENCY_BUCKETS
 from schemas.catalog import default_catalog
 from streams import crash_only
+from streams.erasure import PURGE_HEADER, index_key, indexed, is_index_key, purge_command, scrubbed
 from streams.evaluate import StreamContext
 from streams.process import DeadLetter, decode_event, process_event
 from streams.watchdog import Liveness
@@ -30,15 +31,26 @@ LATENCY = Histogram(
     "dids_streams_latency_seconds", "Collector receipt to publication of the derived record", buckets=LATENCY_BUCKETS
 )
 TABLE_SIZE = Gauge(
-    "dids_streams_table_examinations", "Examinations held in this worker's lifecycle table (RocksDB: its estimate)"
+    "dids_streams_table_examinations",
+    "Entries in this worker's lifecycle table: examinations and per-person index entries (RocksDB: its estimate)",
 )
+ERASED = Counter("dids_streams_erased_states_total", "Lifecycle states scrubbed because their person withdrew consent")
+PURGES = Counter("dids_streams_purge_commands_total", "Purge commands read, by outcome", ["outcome"])
 # every known label value exported from the start at 0: rate() cannot see a series' first increment,
 # so an alert on the first dead letter or reject after a restart would otherwise miss it
 for _verdict in ("accepted", "rejected", "pending", "cancelled", "withdrawn"):
     VERDICTS.labels(_verdict)
 for _outcome in ("applied", "duplicate", "stale", "unkeyed"):
     MERGES.labels(_outcome)
-for _error in ("EmptyMessageError", "NotSingleObjectError", "UnknownSchemaError", "CorruptMessageError"):
+for _purge in ("obeyed", "refused"):
+    PURGES.labels(_purge)
+for _error in (
+    "ReservedKeyError",
+    "EmptyMessageError",
+    "NotSingleObjectError",
+    "UnknownSchemaError",
+    "CorruptMessageError",
+):
     DEAD_LETTERS.labels(_error)
 
 # provider codes are organisations, not patients: a few hundred series at most
@@ -78,7 +90,18 @@ def register(app: faust.App, t: Topics, ctx: StreamContext, liveness: Liveness) 
             EVENTS_IN.inc()
             liveness.progressed()
             msg = event.message
-            decoded = decode_event(catalog, event.value)
+            key = (event.key or b"").decode("utf-8", "replace")
+            person = purge_command(event.value, event.headers)
+            if person is not None:
+                erase_person(table, ctx, person, msg.partition)
+                continue
+            decoded = (
+                DeadLetter(
+                    "ReservedKeyError", "message key has the form of a per-person index entry, not site|accession"
+                )
+                if is_index_key(key)
+                else decode_event(catalog, event.value)
+            )
             if isinstance(decoded, DeadLetter):
                 DEAD_LETTERS.labels(decoded.error).inc()
                 log.warning("dead-lettered %s[%d]@%d: %s", msg.topic, msg.partition, msg.offset, decoded.error)
@@ -86,11 +109,11 @@ def register(app: faust.App, t: Topics, ctx: StreamContext, liveness: Liveness) 
                     key=event.key, value=event.value, headers=decoded.headers(msg.topic, msg.partition, msg.offset)
                 )
                 continue
-            key = (event.key or b"").decode("utf-8", "replace")
             routed = process_event(catalog, ctx, decoded, table.get(key))
             MERGES.labels(routed.outcome).inc()
             if routed.state is not None:
                 table[key] = routed.state
+                index_person(table, key, routed.state, msg.partition)
             if routed.verdict is not None:
                 VERDICTS.labels(routed.verdict.kind).inc()
                 for code in routed.verdict.rejects:
@@ -112,6 +135,59 @@ def register(app: faust.App, t: Topics, ctx: StreamContext, liveness: Liveness) 
     @app.timer(interval=10.0)
     async def table_size():
         TABLE_SIZE.set(table_entries(table))
+
+    events_topic = t.events.get_topic_name()
+    held: set[int] = set()
+
+    @app.timer(interval=1.0)
+    async def erase_withdrawn():
+        """Send a purge command to each partition of ours that indexes a newly withdrawn person."""
+        if app.rebalancing or not app.tables.recovery.completed.is_set():
+            return  # the table is not ours to read yet; the withdrawals wait in the registry
+        partitions = {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == events_topic}
+        if partitions - held:
+            ctx.requeue_withdrawals()  # new partitions: their states may predate withdrawals we already handled
+        held.clear()
+        held.update(partitions)
+        if not partitions:
+            return
+        for person in ctx.take_withdrawals():
+            for partition in partitions:
+                entry = index_key(person, partition)
+                if table.get(entry) is not None:  # outside a message: a bloom-filtered lookup per partition
+                    await t.events.send(
+                        key=entry.encode(), value=b"", partition=partition, headers=[(PURGE_HEADER, person.encode())]
+                    )
+
+
+def index_person(table, key: str, state: dict, partition: int) -> None:
+    """Add the examination to its person's index entry (a lookup per event; a write only the first time)."""
+    person = state.get("person_id")
+    if not person:
+        return
+    entry = index_key(person, partition)
+    updated = indexed(table.get(entry), key)
+    if updated is not None:
+        table[entry] = updated
+
+
+def erase_person(table, ctx: StreamContext, person: str, partition: int) -> int:
+    """Obey a purge command (read from ``partition``): scrub every state the person's index entry lists."""
+    if not ctx.is_withdrawn(person):
+        PURGES.labels("refused").inc()  # forged, or reinstated since it was sent: erase nothing
+        return 0
+    PURGES.labels("obeyed").inc()
+    entry = index_key(person, partition)
+    erased = 0
+    for record_key in table.get(entry) or []:
+        state = table.get(record_key)
+        if state is not None and state.get("person_id") == person:
+            table[record_key] = scrubbed(state)
+            erased += 1
+    if table.get(entry) is not None:
+        del table[entry]
+    ERASED.inc(erased)
+    return erased
 
 
 def table_entries(table: faust.Table) -> int:

@@ -68,6 +68,10 @@ def changelog_topic(settings: Settings) -> str:
     return f"{settings.streams_app_id}-examinations-changelog"
 
 
+def changelog_spec(settings: Settings) -> topics.TopicSpec:
+    return topics.TopicSpec(changelog_topic(settings), topics.changelog_config())
+
+
 def readiness(app: faust.App, consent=None) -> tuple[bool, str]:
     """For /ready: the consent list followed, started, the lifecycle table recovered, not mid-rebalance."""
     if consent is not None and not consent.healthy:

@@ -65,6 +65,7 @@ class ConsentRegistry:
         self._catalog = catalog or default_catalog()
         self._poll_seconds = poll_seconds
         self._withdrawn: set[str] = set()
+        self._new: dict[str, None] = {}  # withdrawn since the last take_new_withdrawals(), in order
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._caught_up = threading.Event()
@@ -181,6 +182,20 @@ class ConsentRegistry:
         with self._lock:
             return person_id in self._withdrawn
 
+    def take_new_withdrawals(self, limit: int = 1000) -> list[str]:
+        """Up to ``limit`` persons withdrawn since the last call (the whole list at first: it is replayed
+        at start), for the stream worker to erase their lifecycle states (streams.erasure)."""
+        with self._lock:
+            taken = [p for _, p in zip(range(limit), self._new, strict=False)]
+            for person_id in taken:
+                del self._new[person_id]
+            return [p for p in taken if p in self._withdrawn]
+
+    def requeue_all(self) -> None:
+        """Offer every withdrawn person again (the worker was given other partitions to erase in)."""
+        with self._lock:
+            self._new.update(dict.fromkeys(self._withdrawn))
+
     def __len__(self) -> int:
         with self._lock:
             return len(self._withdrawn)
@@ -247,6 +262,7 @@ class ConsentRegistry:
         with self._lock:
             if withdrawn:
                 self._withdrawn.add(person_id)
+                self._new[person_id] = None
             else:
                 self._withdrawn.discard(person_id)
             WITHDRAWN_PERSONS.set(len(self._withdrawn))

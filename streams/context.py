@@ -37,4 +37,6 @@ def build_context(settings: Settings, *, consent=None) -> StreamContext:
         pseudonymiser=pseudonymiser,
         is_withdrawn=consent.is_withdrawn,
         consent_healthy=lambda: consent.healthy,
+        take_withdrawals=consent.take_new_withdrawals,
+        requeue_withdrawals=consent.requeue_all,
     )

@@ -45,6 +45,9 @@ class StreamContext:
     is_withdrawn: Callable[[str], bool] = lambda person_id: False
     # False once the consent list stopped following dids.consent: nothing may be published then
     consent_healthy: Callable[[], bool] = lambda: True
+    # persons withdrawn since last asked, whose lifecycle states are to be erased (streams.erasure)
+    take_withdrawals: Callable[[], list[str]] = lambda: []
+    requeue_withdrawals: Callable[[], None] = lambda: None
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from typing import Any
 from dids.dead_letters import DeadLetter
 from schemas.catalog import EXAMINATION_EVENT, EXAMINATION_RECORD, EXAMINATION_REJECT, Catalog
 from schemas.codec import CodecError
+from streams.erasure import is_scrubbed, scrubbed
 from streams.evaluate import StreamContext, Verdict, evaluate
 from streams.lifecycle import merge
 
@@ -66,6 +67,9 @@ def process_event(
     if merged.outcome == "stale":
         return Routed("stale", state=merged.state)
     new_state = dict(merged.state)
+    if is_scrubbed(state) and not (new_state["items"].get("nhs_number") or "").strip():
+        # a withdrawn person's examination: an event that does not name the person cannot bring it back
+        return Routed(merged.outcome, state=scrubbed(new_state), verdict=Verdict("withdrawn"))
     verdict = evaluate(key, new_state, ctx, now)
     if verdict.restricted:
         new_state["person_id"] = None  # a restricted code's person is kept nowhere, not even here
@@ -80,6 +84,8 @@ def process_event(
         examination = Output(key, catalog.encode(EXAMINATION_RECORD, verdict.record))
         new_state["published"] = verdict.kind == "accepted"
     reject = Output(key, catalog.encode(EXAMINATION_REJECT, verdict.reject)) if verdict.reject else None
+    if verdict.kind == "withdrawn":
+        new_state = scrubbed(new_state)  # the table and its changelog keep nothing of a withdrawn person
     return Routed(
         merged.outcome if keyed else "unkeyed",
         state=new_state if keyed else None,

@@ -22,6 +22,7 @@ REJECTS = "dids.rejects"  # record-level rejects with rule codes
 DLQ = "dids.dlq"  # undecodable messages: original bytes, error in headers
 SUBMISSIONS = "dids.submissions"  # compacted, key submission_id; Avro submission_manifest
 
+_DAY_MS = 24 * 3600 * 1000
 _COMPACTED = {"cleanup.policy": "compact", "min.compaction.lag.ms": "60000"}
 
 
@@ -37,6 +38,12 @@ class TopicSpec:
 
 def compacted_config() -> dict[str, str]:
     return dict(_COMPACTED)
+
+
+def changelog_config() -> dict[str, str]:
+    """The lifecycle table's changelog: compacted, and an overwritten value (a withdrawn person's scrubbed
+    state, streams.erasure) physically gone within a day, where a plain compacted topic may keep it for ever."""
+    return {**_COMPACTED, "max.compaction.lag.ms": str(_DAY_MS), "segment.ms": str(_DAY_MS)}
 
 
 def topic_specs() -> list[TopicSpec]:

@@ -52,8 +52,8 @@ def up_command(simulate: bool, rate: float, duration: float, seed: int, demo: bo
 
     from dids.stack import PARTS, local_accounts, start_part, warehouse_address
     from sinks.migrate import migrate
-    from streams.app import changelog_topic
-    from streams.topics import TopicSpec, compacted_config, ensure_topics
+    from streams.app import changelog_spec
+    from streams.topics import ensure_topics
 
     if demo is None:
         demo = os.environ.get("DIDS_DEMO", "1") != "0"
@@ -68,7 +68,7 @@ def up_command(simulate: bool, rate: float, duration: float, seed: int, demo: bo
         if part == "simulator" and not simulate:
             continue
         if part == "streams":
-            ensure_topics(settings, extra=[TopicSpec(changelog_topic(settings), compacted_config())])
+            ensure_topics(settings, extra=[changelog_spec(settings)])
             migrate(settings)
         sim_args = ("--rate", str(rate), "--duration", str(duration), "--seed", str(seed))
         click.echo("  " + start_part(settings, layout, part, simulate_args=sim_args))

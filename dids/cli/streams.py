@@ -27,13 +27,13 @@ def command(metrics_port: int | None, log_level: str) -> None:
 
     from dids.logs import logging_config
     from dids.metrics import serve_metrics
-    from streams.app import changelog_topic, make_app, readiness
+    from streams.app import changelog_spec, make_app, readiness
     from streams.consent import ConsentRegistry
     from streams.context import build_context
-    from streams.topics import TopicSpec, compacted_config, ensure_topics
+    from streams.topics import ensure_topics
 
     settings = Settings.from_env(streams_metrics_port=metrics_port)
-    ensure_topics(settings, extra=[TopicSpec(changelog_topic(settings), compacted_config())])
+    ensure_topics(settings, extra=[changelog_spec(settings)])
     consent = ConsentRegistry(settings)
     consent.start()
     if not consent.wait_until_caught_up(timeout=120):

@@ -55,3 +55,27 @@ def set_topic_config(settings: Settings, topic: str, name: str, value: str) -> N
             return
         time.sleep(0.2)
     raise AssertionError(f"{topic}: {name} is still not {value} after 30 s")
+
+
+def read_to_end(settings: Settings, topic: str, timeout: float = 30.0):
+    """Every message of ``topic`` up to its end offsets at the call, in offset order per partition."""
+    from confluent_kafka import TopicPartition
+
+    consumer = Consumer(
+        client_config(settings, **{"group.id": f"test-{uuid.uuid4().hex}", "enable.auto.commit": False})
+    )
+    try:
+        partitions = consumer.list_topics(topic, timeout=timeout).topics[topic].partitions
+        ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=timeout)[1] for p in partitions}
+        consumer.assign([TopicPartition(topic, p, 0) for p, end in ends.items() if end > 0])
+        out, deadline = [], time.monotonic() + timeout
+        remaining = {p for p, end in ends.items() if end > 0}
+        while remaining and time.monotonic() < deadline:
+            for msg in consumer.consume(num_messages=1000, timeout=0.2):
+                if msg.error() is None:
+                    out.append(msg)
+                    if msg.offset() + 1 >= ends[msg.partition()]:
+                        remaining.discard(msg.partition())
+        return out
+    finally:
+        consumer.close()

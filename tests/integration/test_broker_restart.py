@@ -23,9 +23,9 @@ from schemas.catalog import EXAMINATION_EVENT, default_catalog
 from sinks.clickhouse import connect
 from sinks.migrate import migrate
 from streams import topics
-from streams.app import changelog_topic
+from streams.app import changelog_spec
 from streams.process import record_key
-from streams.topics import TopicSpec, compacted_config, ensure_topics
+from streams.topics import ensure_topics
 from tests.clock import NOW
 from tests.integration.helpers import poll
 from tests.integration.kafka_tools import consume
@@ -47,7 +47,7 @@ def test_broker_restart_with_poison_duplicates_and_reordering(settings_factory, 
 
 
 def _run(settings, service_factory, data, port, controller, broker):
-    ensure_topics(settings, extra=[TopicSpec(changelog_topic(settings), compacted_config())])
+    ensure_topics(settings, extra=[changelog_spec(settings)])
     migrate(settings)
     ports = {"streams": settings.streams_metrics_port, "sink": settings.sink_metrics_port}
     running = {name: service_factory(settings, name, ready_port=port) for name, port in ports.items()}

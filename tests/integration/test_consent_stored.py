@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from collections import Counter
 
+from confluent_kafka import Producer
+
+from dids.kafka import client_config
 from dids.settings import Settings
 from producers.generator import SimulationConfig
 from producers.simulate import record_events, run_simulation
@@ -13,12 +16,14 @@ from schemas.catalog import default_catalog
 from sinks import snapshots
 from sinks.clickhouse import connect
 from sinks.migrate import migrate
-from streams.app import changelog_topic, readiness
+from streams.app import changelog_spec, changelog_topic, readiness
 from streams.consent import CONSENT_CHANGE, ConsentRegistry, publish_withdrawals
+from streams.erasure import PURGE_HEADER
 from streams.privacy import Pseudonymiser
-from streams.topics import TopicSpec, compacted_config, ensure_topics
+from streams.topics import RIS_EVENTS, ensure_topics
 from tests.clock import NOW
-from tests.integration.helpers import poll
+from tests.integration.helpers import metric, poll
+from tests.integration.kafka_tools import read_to_end
 from tests.integration.test_consent import KEY, produce_raw
 
 N = 80
@@ -26,7 +31,7 @@ N = 80
 
 def test_a_withdrawal_hides_the_stored_records_of_the_person(settings_factory, service_factory):
     settings = settings_factory(pseudonymisation_key=KEY)
-    ensure_topics(settings, extra=[TopicSpec(changelog_topic(settings), compacted_config())])
+    ensure_topics(settings, extra=[changelog_spec(settings)])
     migrate(settings)
     service_factory(settings, "streams", ready_port=settings.streams_metrics_port)
     service_factory(settings, "sink", ready_port=settings.sink_metrics_port)
@@ -64,6 +69,36 @@ def test_a_withdrawal_hides_the_stored_records_of_the_person(settings_factory, s
         parameters={"p": person, "m": month},
     )
     assert before[:2] == (records, records) and in_snapshot > 0
+
+    # the changelog entries (latest value per key) that name the person: there are some until the withdrawal
+    def identifying_entries():
+        latest = {m.key(): m.value() for m in read_to_end(settings, changelog_topic(settings))}
+        return sorted(
+            key.decode()[:12]
+            for key, value in latest.items()
+            if value and (nhs in value.decode() or person in value.decode())
+        ) + sorted(key.decode()[:12] for key, value in latest.items() if value and person in key.decode())
+
+    assert identifying_entries() != []
+    # hostile: a forged purge command (the person is not withdrawn) and an event keyed like an index entry
+    producer = Producer(client_config(settings))
+    for partition in range(settings.topic_partitions):
+        producer.produce(
+            settings.topic(RIS_EVENTS),
+            key=f"person:{person}:{partition}",
+            value=b"",
+            partition=partition,
+            headers=[(PURGE_HEADER, person.encode())],
+        )
+    producer.produce(settings.topic(RIS_EVENTS), key=f"person:{person}:0", value=b"not avro")
+    assert producer.flush(30) == 0
+    port = settings.streams_metrics_port
+    refused = 'outcome="refused"'
+    assert poll(lambda: metric(port, "dids_streams_purge_commands_total", refused), settings.topic_partitions, 30) == (
+        settings.topic_partitions
+    )
+    assert poll(lambda: metric(port, "dids_streams_dead_letters_total", "ReservedKeyError"), 1, 30) == 1
+    assert identifying_entries() != []  # nothing erased
     publish_withdrawals(settings, [nhs])
     hidden = poll(visible, (0, 0, before[2] - in_snapshot), 60)
     stored = client.command(
@@ -74,6 +109,8 @@ def test_a_withdrawal_hides_the_stored_records_of_the_person(settings_factory, s
     )
     assert hidden == (0, 0, before[2] - in_snapshot)
     assert stored == records  # the base table keeps them: a reinstatement brings them back
+
+    assert poll(identifying_entries, [], 30) == []  # scrubbed states; the person's index entry deleted
     publish_withdrawals(settings, [nhs], reinstate=True)
     assert poll(visible, before, 60) == before
 

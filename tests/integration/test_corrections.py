@@ -12,8 +12,8 @@ from schemas.catalog import EXAMINATION_EVENT, default_catalog
 from sinks.clickhouse import connect
 from sinks.migrate import migrate
 from streams import topics
-from streams.app import changelog_topic
-from streams.topics import TopicSpec, compacted_config, ensure_topics
+from streams.app import changelog_spec
+from streams.topics import ensure_topics
 from tests.clock import NOW
 from tests.integration.helpers import poll
 
@@ -27,7 +27,7 @@ def _current(client, key):
 
 def test_moved_then_cancelled_examination_has_one_current_row(settings_factory, service_factory):
     settings = settings_factory()
-    ensure_topics(settings, extra=[TopicSpec(changelog_topic(settings), compacted_config())])
+    ensure_topics(settings, extra=[changelog_spec(settings)])
     migrate(settings)
     service_factory(settings, "streams", ready_port=settings.streams_metrics_port)
     service_factory(settings, "sink", ready_port=settings.sink_metrics_port)

@@ -13,8 +13,8 @@ from producers.kafka import EventProducer
 from producers.simulate import record_events
 from schemas.catalog import EXAMINATION_EVENT, default_catalog
 from streams import topics
-from streams.app import changelog_topic
-from streams.topics import TopicSpec, compacted_config, ensure_topics
+from streams.app import changelog_spec
+from streams.topics import ensure_topics
 from tests.clock import NOW
 from tests.integration.helpers import metric, poll
 from tests.integration.kafka_tools import consume
@@ -44,7 +44,7 @@ def _processed(port: int) -> float:
 
 def test_workers_joining_and_leaving_mid_stream_lose_no_examination(settings_factory, service_factory):
     settings = settings_factory(topic_partitions=2)
-    ensure_topics(settings, extra=[TopicSpec(changelog_topic(settings), compacted_config())])
+    ensure_topics(settings, extra=[changelog_spec(settings)])
     first = service_factory(settings, "streams", ready_port=settings.streams_metrics_port)
     events = list(record_events(SimulationConfig(seed=23, providers=4), N, NOW))
     keys = {event_key(e) for e in events}

@@ -9,8 +9,8 @@ from producers.generator import SimulationConfig
 from producers.simulate import run_simulation
 from sinks.clickhouse import connect
 from sinks.migrate import migrate
-from streams.app import changelog_topic
-from streams.topics import TopicSpec, compacted_config, ensure_topics
+from streams.app import changelog_spec
+from streams.topics import ensure_topics
 from tests.clock import NOW
 from tests.integration.helpers import metric, poll
 
@@ -20,7 +20,7 @@ CONFIG = SimulationConfig(seed=17, providers=4, invalid_rate=0.03, cancelled_rat
 
 def _start(settings_factory, service_factory, workers: int, sinks: int):
     settings = settings_factory(topic_partitions=4)
-    ensure_topics(settings, extra=[TopicSpec(changelog_topic(settings), compacted_config())])
+    ensure_topics(settings, extra=[changelog_spec(settings)])
     migrate(settings)
     streams_ports = [settings.streams_metrics_port] + [free_port() for _ in range(workers - 1)]
     sink_ports = [settings.sink_metrics_port] + [free_port() for _ in range(sinks - 1)]

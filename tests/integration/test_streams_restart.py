@@ -14,8 +14,8 @@ from schemas.catalog import EXAMINATION_EVENT, EXAMINATION_RECORD, default_catal
 from sinks.clickhouse import connect
 from sinks.migrate import migrate
 from streams import topics
-from streams.app import changelog_topic
-from streams.topics import TopicSpec, compacted_config, ensure_topics
+from streams.app import changelog_spec
+from streams.topics import ensure_topics
 from tests.clock import NOW
 from tests.integration.helpers import metric, poll
 from tests.integration.kafka_tools import consume
@@ -37,7 +37,7 @@ def _wait_metric(port, name, label, expected, timeout=90.0):
 
 def test_restarted_worker_recovers_table_and_continues_without_duplicates(settings_factory, service_factory):
     settings = settings_factory()
-    ensure_topics(settings, extra=[TopicSpec(changelog_topic(settings), compacted_config())])
+    ensure_topics(settings, extra=[changelog_spec(settings)])
     config = SimulationConfig(seed=9, providers=2, invalid_rate=0.0, cancelled_rate=0.0, corrected_rate=0.0)
     performed = [e for e in events(config, now=NOW, limit=120) if e["event_type"] == "performed"][:40]
     reported = [
@@ -96,7 +96,7 @@ def test_worker_killed_mid_stream_loses_and_doubles_nothing(settings_factory, se
     cut wherever it was. The restarted worker recovers the table and re-reads from the committed offsets;
     every accepted examination reaches ClickHouse once, every rejected one is in rejects."""
     settings = settings_factory()
-    ensure_topics(settings, extra=[TopicSpec(changelog_topic(settings), compacted_config())])
+    ensure_topics(settings, extra=[changelog_spec(settings)])
     migrate(settings)
     port = settings.streams_metrics_port
     service_factory(settings, "sink", ready_port=settings.sink_metrics_port)

@@ -13,9 +13,9 @@ from dids.kafka import client_config
 from producers.generator import SimulationConfig
 from producers.simulate import run_simulation
 from streams import topics
-from streams.app import changelog_topic
+from streams.app import changelog_spec
 from streams.crash_only import EXIT_SEND_FAILED
-from streams.topics import TopicSpec, compacted_config, ensure_topics
+from streams.topics import ensure_topics
 from tests.clock import NOW
 from tests.conftest import read_log
 from tests.integration.helpers import poll
@@ -35,7 +35,7 @@ def _committed(settings, topic: str) -> int:
 
 def test_a_refused_send_is_never_committed_past(settings_factory, service_factory, tmp_path):
     settings = settings_factory()
-    ensure_topics(settings, extra=[TopicSpec(changelog_topic(settings), compacted_config())])
+    ensure_topics(settings, extra=[changelog_spec(settings)])
     records = settings.topic(topics.EXAMINATIONS)
     set_topic_config(settings, records, "max.message.bytes", "64")
     worker = service_factory(settings, "streams", ready_port=settings.streams_metrics_port)
