@@ -178,14 +178,16 @@ def erase_person(table, ctx: StreamContext, person: str, partition: int) -> int:
         return 0
     PURGES.labels("obeyed").inc()
     entry = index_key(person, partition)
+    listed = table.get(entry)
+    if listed is None:
+        return 0
     erased = 0
-    for record_key in table.get(entry) or []:
+    for record_key in listed:
         state = table.get(record_key)
         if state is not None and state.get("person_id") == person:
             table[record_key] = scrubbed(state)
             erased += 1
-    if table.get(entry) is not None:
-        del table[entry]
+    del table[entry]
     ERASED.inc(erased)
     return erased
 
