@@ -76,6 +76,10 @@ class Settings:
     warehouse_analyst_max_seconds: float = 60.0
     # requests the embedded warehouse serves at once (running or queued); more are answered 503
     warehouse_max_queries: int = 64
+    # connections the embedded warehouse keeps open at once; more get one 503 and are closed
+    warehouse_max_connections: int = 256
+    # seconds a warehouse connection may stay idle, or take to send a whole request head
+    warehouse_idle_seconds: float = 30.0
     # privacy: the keyed hash of NHS numbers; a key file (or the key itself) is required unless demo is on
     pseudonymisation_key: str = ""
     pseudonymisation_key_file: str = ""

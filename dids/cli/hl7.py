@@ -63,6 +63,46 @@ def _address(value: str) -> tuple[str, int]:
     show_envvar=True,
     help="Connections served at once; more are refused.",
 )
+@click.option(
+    "--allow-from",
+    multiple=True,
+    envvar="DIDS_HL7_ALLOW_FROM",
+    show_envvar=True,
+    help="Accept connections only from this address or network (e.g. 10.1.0.0/16); repeat, or give a "
+    "comma-separated list. Others are closed unread. Default: anyone who can reach the port.",
+)
+@click.option(
+    "--allow-facility",
+    multiple=True,
+    envvar="DIDS_HL7_ALLOW_FACILITY",
+    show_envvar=True,
+    help="Accept messages only from this sending facility (MSH-4, its first or second component, e.g. "
+    "an ODS code); repeat, or give a comma-separated list. Others get AR and are dead-lettered.",
+)
+@click.option(
+    "--tls-cert",
+    type=click.Path(dir_okay=False),
+    default="",
+    envvar="DIDS_HL7_TLS_CERT",
+    show_envvar=True,
+    help="PEM certificate (chain): serve MLLP over TLS 1.2+ (needs --tls-key).",
+)
+@click.option(
+    "--tls-key",
+    type=click.Path(dir_okay=False),
+    default="",
+    envvar="DIDS_HL7_TLS_KEY",
+    show_envvar=True,
+    help="PEM private key of --tls-cert; refused if group or others may read it.",
+)
+@click.option(
+    "--tls-client-ca",
+    type=click.Path(dir_okay=False),
+    default="",
+    envvar="DIDS_HL7_TLS_CLIENT_CA",
+    show_envvar=True,
+    help="PEM CA: senders must present a client certificate it signed (mutual TLS).",
+)
 @click.option("--metrics-port", type=int, default=None, help="Port for /metrics [DIDS_HL7_METRICS_PORT, 9104].")
 def command(
     listen: str,
@@ -70,6 +110,11 @@ def command(
     frame_deadline: float,
     idle_timeout: float,
     max_connections: int,
+    allow_from: tuple[str, ...],
+    allow_facility: tuple[str, ...],
+    tls_cert: str,
+    tls_key: str,
+    tls_client_ca: str,
     metrics_port: int | None,
 ):
     """Receive HL7 v2 ORM^O01, OMI^O23 and ORU^R01 over MLLP and publish examination events.
@@ -84,7 +129,10 @@ def command(
       dids hl7 --listen 127.0.0.1:2575
       dids hl7 --listen 0.0.0.0:2575 --idle-timeout 300 --metrics-port 9104
       DIDS_KAFKA_BOOTSTRAP=kafka:9092 dids hl7 --listen 0.0.0.0:2575 --max-message-bytes 900000
+      dids hl7 --listen 0.0.0.0:2575 --allow-from 10.20.0.0/16 --allow-facility RXX \\
+        --tls-cert hl7.pem --tls-key hl7.key
     """
+    from producers.hl7.access import SourcePolicy, parse_facilities, parse_networks, tls_context
     from producers.hl7.listener import ListenerConfig, run_listener
 
     host, port = _address(listen)
@@ -98,5 +146,7 @@ def command(
         frame_deadline=frame_deadline,
         idle_timeout=idle_timeout,
         max_connections=max_connections,
+        sources=SourcePolicy(parse_networks(allow_from), parse_facilities(allow_facility)),
+        tls=tls_context(tls_cert, tls_key, tls_client_ca),
     )
     run_listener(settings, config, settings.hl7_metrics_port)

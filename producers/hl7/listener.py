@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import ssl
 import threading
 import time
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ from prometheus_client import Counter, Gauge, Histogram
 from dids.metrics import LATENCY_BUCKETS, serve_metrics
 from dids.settings import Settings
 from producers.generator import event_key
+from producers.hl7.access import SourcePolicy, UnknownSourceError
 from producers.hl7.ack import build_ack
 from producers.hl7.decode import MshHeader, decode_message, read_header
 from producers.hl7.errors import (
@@ -63,6 +65,9 @@ ACK_SECONDS = Histogram(
     "dids_hl7_ack_seconds", "From a complete frame to its ACK written to the socket", buckets=LATENCY_BUCKETS
 )
 SKIPPED = Counter("dids_hl7_skipped_bytes_total", "Bytes outside MLLP frames, skipped")
+REFUSED = Counter(
+    "dids_hl7_refused_connections_total", "Connections closed unread, by reason", ["reason"]
+)  # reason: too_many, stopping, not_allowed
 
 
 @dataclass(frozen=True)
@@ -76,6 +81,8 @@ class ListenerConfig:
     frame_deadline: float = 30.0  # a whole frame, start block to end block, within this long
     max_connections: int = 1000
     shutdown_grace: float = 30.0  # SIGTERM: how long in-flight messages may take
+    sources: SourcePolicy = SourcePolicy()  # who may send (producers/hl7/access.py)
+    tls: ssl.SSLContext | None = None  # MLLP over TLS when set
 
 
 class KafkaBridge:
@@ -151,9 +158,11 @@ class Hl7Listener:
         """Bind and start serving; returns the bound port."""
         self._bridge = KafkaBridge(self._producer, asyncio.get_running_loop())
         self._bridge.start()
-        self._server = await asyncio.start_server(self._serve, self._config.host, self._config.port)
+        self._server = await asyncio.start_server(
+            self._serve, self._config.host, self._config.port, ssl=self._config.tls
+        )
         port = self._server.sockets[0].getsockname()[1]
-        log.info("HL7 MLLP listener on %s:%d", self._config.host, port)
+        log.info("HL7 MLLP listener on %s:%d%s", self._config.host, port, " (TLS)" if self._config.tls else "")
         return port
 
     async def stop(self) -> None:
@@ -174,8 +183,9 @@ class Hl7Listener:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = _peer(writer)
         task = asyncio.current_task()
-        if self._stopping or len(self._connections) >= self._config.max_connections:
-            log.warning("refusing connection from %s: %s", peer, "stopping" if self._stopping else "too many")
+        if refusal := self._refusal(writer):
+            log.warning("refusing connection from %s: %s", peer, refusal.replace("_", " "))
+            REFUSED.labels(refusal).inc()
             writer.close()
             return
         conn = self._connections[task] = _Connection(task)
@@ -200,6 +210,17 @@ class Hl7Listener:
             writer.close()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(writer.wait_closed(), 5)
+
+    def _refusal(self, writer: asyncio.StreamWriter) -> str | None:
+        """Why a new connection is closed unread, or None to serve it."""
+        if self._stopping:
+            return "stopping"
+        if len(self._connections) >= self._config.max_connections:
+            return "too_many"
+        address = writer.get_extra_info("peername")
+        if not self._config.sources.allows_peer(str(address[0]) if isinstance(address, tuple) else ""):
+            return "not_allowed"
+        return None
 
     async def _converse(self, frames: FrameReader, writer, conn: _Connection, peer: str) -> None:
         while not self._stopping:
@@ -242,6 +263,10 @@ class Hl7Listener:
         except DecodeError as exc:
             return await self._reject(payload, exc, exc.header, peer, "AR")
         header, label = decoded.header, _type_label(decoded.header)
+        try:
+            self._config.sources.check_facility(header)
+        except UnknownSourceError as exc:
+            return await self._reject(payload, exc, header, peer, "AR")
         try:
             values = await asyncio.to_thread(self._encoded_events, decoded.message, received)
         except MappingError as exc:

@@ -32,6 +32,7 @@ from dids.errors import DidsError
 from dids.settings import Settings
 from sinks.warehouse.auth import Accounts, authorize, authorize_settings
 from sinks.warehouse.body import CHUNK, Prepared, choose_encoding, compress, decoded, decoder_for, prepare
+from sinks.warehouse.connections import CappedSite
 from sinks.warehouse.engine import Engine, Outcome, QuerySpec
 from sinks.warehouse.errors import QueryError
 from sinks.warehouse.guard import check, check_setting_names, parse_ast, setting_words
@@ -53,7 +54,6 @@ QUERY_LOG_CHARS = 4096  # of each statement, in the query log
 QUERY_LOG_SECONDS = 1.0  # the query log is written this often
 STOP_DEADLINE = 10.0  # seconds SIGTERM waits for running queries before the process exits anyway
 BODY_SECONDS = 600.0  # a request body (an INSERT's data) must have arrived within this long
-KEEPALIVE_SECONDS = 30.0  # an idle keep-alive connection is closed after this long
 
 
 class WarehouseServer:
@@ -361,11 +361,12 @@ async def _serve(settings: Settings, data_dir: Path, host: str, port: int) -> No
             max_line_size=MAX_URL,
             max_field_size=1 << 16,
             shutdown_timeout=STOP_DEADLINE / 2,
-            keepalive_timeout=KEEPALIVE_SECONDS,
+            # also the deadline for each request head (sinks/warehouse/connections.py)
+            keepalive_timeout=settings.warehouse_idle_seconds,
         )
         await runner.setup()
         try:
-            await web.TCPSite(runner, host, port, reuse_address=True).start()
+            await CappedSite(runner, host, port, max_connections=settings.warehouse_max_connections).start()
         except OSError as exc:
             raise ListenError(f"cannot listen on {host}:{port}: {exc.strerror or exc}; choose another --port") from exc
         log.info(

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import ssl
+import subprocess
 import threading
 import time
 import urllib.request
@@ -323,3 +325,59 @@ def _closed_within(sock: socket.socket, seconds: float) -> bool:
         return True
     finally:
         sock.settimeout(WAIT)
+
+
+# --- who may send: allow-lists and TLS ---------------------------------------------------------
+
+
+def _self_signed(directory) -> tuple[str, str]:
+    cert, key = directory / "hl7.pem", directory / "hl7.key"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert)]
+        + ["-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True,
+        capture_output=True,
+    )
+    key.chmod(0o600)
+    return str(cert), str(key)
+
+
+def test_over_tls_only_the_allowed_facility_is_accepted(settings_factory, service_factory, tmp_path):
+    payload = good_message()
+    site = hl7.parse(payload.decode()).extract_field("MSH", 1, 4)
+    cert, key = _self_signed(tmp_path)
+    settings, port, metrics_port = settings_factory(), free_port(), free_port()
+    args = ["--listen", f"127.0.0.1:{port}", "--allow-from", "127.0.0.0/8,::1", "--allow-facility", f"XXX,{site}"]
+    args += ["--tls-cert", cert, "--tls-key", key, "--metrics-port", str(metrics_port)]
+    service_factory(settings, "hl7", *args, ready_port=metrics_port)
+    client = ssl.create_default_context(cafile=cert)
+
+    def tls_exchange(message: bytes) -> hl7.Message:
+        with client.wrap_socket(connect(port), server_hostname="127.0.0.1") as sock:
+            sock.sendall(frame(message))
+            reply = read_frame(sock)
+        assert reply is not None
+        return hl7.parse(reply.decode("ascii"))
+
+    assert msa(tls_exchange(payload), 1) == "AA"
+    stranger = payload.replace(f"|{site}|".encode(), b"|RZZ99|", 1)
+    ack = tls_exchange(stranger)
+    assert msa(ack, 1) == "AR" and ack.extract_field("ERR", 1, 3, 1, 1) == "103"
+    assert "MSH-4" in msa(ack, 3)
+    (dead,) = consume(settings, topics.DLQ, 1)
+    assert headers_of(dead)["dids.error"] == "hl7.unknown_source" and dead.value() == stranger
+    with connect(port) as plain:  # MLLP in clear to a TLS port: no ACK, and the listener serves on
+        _send_quietly(plain, frame(payload))
+        assert read_frame(plain) is None
+    assert msa(tls_exchange(good_message()), 1) == "AA"
+
+
+def test_a_peer_outside_the_allowed_networks_is_closed_unread(settings_factory, service_factory):
+    settings, port, metrics_port = settings_factory(), free_port(), free_port()
+    args = ["--listen", f"127.0.0.1:{port}", "--allow-from", "192.0.2.0/24", "--metrics-port", str(metrics_port)]
+    service_factory(settings, "hl7", *args, ready_port=metrics_port)
+    with connect(port) as sock:
+        _send_quietly(sock, frame(good_message()))
+        assert read_frame(sock) is None
+    assert metric(metrics_port, "dids_hl7_refused_connections_total", reason="not_allowed") == 1
+    assert metric(metrics_port, "dids_hl7_messages_total") == 0

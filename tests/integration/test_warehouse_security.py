@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import os
+import socket
 import threading
 import time
 import urllib.error
@@ -247,3 +248,58 @@ def test_the_admin_reads_who_ran_what_and_the_analyst_does_not(wh):
     assert found == expected
     status, code, _ = sql(wh, "SELECT count() FROM dids_warehouse.query_log", auth=ANALYST)
     assert (status, code) == (403, "497")
+
+
+def _raw_connection(w) -> socket.socket:
+    host, port = urllib.parse.urlsplit(w.url).hostname, urllib.parse.urlsplit(w.url).port
+    sock = socket.create_connection((host, port), timeout=30)
+    return sock
+
+
+def _read_until_closed(sock: socket.socket) -> bytes:
+    """Everything the server sends before it closes the connection (a timeout if it never does)."""
+    received = b""
+    while chunk := sock.recv(65536):
+        received += chunk
+    return received
+
+
+def test_connections_beyond_the_cap_are_refused_and_idle_ones_closed(tmp_path, monkeypatch):
+    monkeypatch.setenv("DIDS_WAREHOUSE_MAX_CONNECTIONS", "3")
+    monkeypatch.setenv("DIDS_WAREHOUSE_IDLE_SECONDS", "2")
+    w = start_warehouse(tmp_path / "data", free_port(), tmp_path / "w.log", admin_password=ADMIN[1])
+    try:
+        held = [_raw_connection(w) for _ in range(3)]  # open, and never a byte sent
+        time.sleep(0.3)  # accepted by the server
+        extra = _raw_connection(w)
+        answer = _read_until_closed(extra)
+        assert answer.startswith(b"HTTP/1.1 503") and b"X-ClickHouse-Exception-Code: 202" in answer
+        # the silent ones are closed by the server at the deadline, without an answer; then a client gets in
+        assert [_read_until_closed(sock) for sock in held] == [b"", b"", b""]
+        assert sql(w, "SELECT 1")[::2] == (200, b"1\n")
+    finally:
+        w.stop()
+
+
+def test_a_request_head_trickling_in_is_closed_at_the_deadline(tmp_path, monkeypatch):
+    monkeypatch.setenv("DIDS_WAREHOUSE_IDLE_SECONDS", "2")
+    w = start_warehouse(tmp_path / "data", free_port(), tmp_path / "w.log", admin_password=ADMIN[1])
+    try:
+        sock = _raw_connection(w)
+        sock.sendall(b"GET /?query=SELECT%201 HTTP/1.1\r\nHost: x\r\n")
+        closed = False
+        for _ in range(40):  # a header byte every 0.25 s: 10 s of head, if it were let through
+            try:
+                sock.sendall(b"X")
+            except OSError:
+                closed = True
+                break
+            time.sleep(0.25)
+        if not closed:
+            sock.settimeout(1)
+            with contextlib.suppress(OSError):
+                closed = _read_until_closed(sock) == b""
+        assert closed
+        assert sql(w, "SELECT 1")[::2] == (200, b"1\n")
+    finally:
+        w.stop()
