@@ -95,6 +95,37 @@ def compress(data: bytes, encoding: str) -> bytes:
     return _COMPRESSORS[encoding](data)
 
 
+class Compressor:
+    """One compressed stream (one frame or member) across the chunks of a streamed response; each
+    ``feed`` flushes what it can, so the client decodes as the chunks arrive."""
+
+    def __init__(self, encoding: str) -> None:
+        if encoding == "lz4":
+            self._lz4 = lz4.frame.LZ4FrameCompressor(compression_level=0)
+            self._head = self._lz4.begin()
+        elif encoding == "zstd":
+            self._zstd = zstandard.ZstdCompressor().compressobj()
+        else:
+            wbits = 16 + zlib.MAX_WBITS if encoding == "gzip" else zlib.MAX_WBITS
+            self._zlib = zlib.compressobj(3, zlib.DEFLATED, wbits)
+        self.encoding = encoding
+
+    def feed(self, data: bytes) -> bytes:
+        if self.encoding == "lz4":
+            head, self._head = self._head, b""
+            return head + self._lz4.compress(data)
+        if self.encoding == "zstd":
+            return self._zstd.compress(data) + self._zstd.flush(zstandard.COMPRESSOBJ_FLUSH_BLOCK)
+        return self._zlib.compress(data) + self._zlib.flush(zlib.Z_SYNC_FLUSH)
+
+    def finish(self) -> bytes:
+        if self.encoding == "lz4":
+            return self._head + self._lz4.flush()
+        if self.encoding == "zstd":
+            return self._zstd.flush()
+        return self._zlib.flush()
+
+
 @dataclass(frozen=True)
 class Prepared:
     """What the engine runs: the SQL, and for an INSERT with data the spool file it reads."""

@@ -9,6 +9,12 @@ a request's ``readonly`` level is set last (after it, the handle refuses further
 is exactly why the handle is thrown away). Handles run in parallel: chDB releases the GIL and
 serialises only calls on the same handle, which never happens here.
 
+Every request's handle carries a tag in its ``log_comment`` setting, which ``system.processes``
+shows, so ``kill`` can stop that request's query from another handle (``KILL QUERY``): chDB cannot
+interrupt a running fetch any other way. Results of the formats whose chunks concatenate to the
+whole (``STREAM_FORMATS``) can be read chunk by chunk (``stream``), so a large result is never held
+whole.
+
 All methods block; the server calls them from a thread pool.
 """
 
@@ -35,6 +41,25 @@ LOG_DATABASE = "dids_warehouse"
 QUERY_LOG = f"{LOG_DATABASE}.query_log"
 # chDB's Python API turns these "formats" into Python objects; over HTTP they do not exist
 _PYTHON_FORMATS = frozenset({"arrowtable", "dataframe", "datastore"})
+# formats without a header or footer: chDB's streamed chunks of them, joined, are the whole result
+# (measured: the *WithNames, JSON, Pretty, XML, Parquet and Arrow forms repeat their frame per chunk)
+STREAM_FORMATS = frozenset(
+    {
+        "tabseparated",
+        "tsv",
+        "tabseparatedraw",
+        "tsvraw",
+        "csv",
+        "jsoneachrow",
+        "jsonlines",
+        "ndjson",
+        "jsoncompacteachrow",
+        "jsonstringseachrow",
+        "native",
+        "rowbinary",
+        "lineasstring",
+    }
+)
 
 
 class EngineError(DidsError):
@@ -52,6 +77,7 @@ class QuerySpec:
     params: Mapping[str, str] = field(default_factory=dict)  # {name:Type} placeholders, unescaped by the engine
     readonly: int = 0
     profile: Mapping[str, int | str] = field(default_factory=dict)  # the account's locked limits
+    tag: str = ""  # log_comment of the handle: what `Engine.kill` finds the running query by
 
 
 @dataclass(frozen=True)
@@ -119,6 +145,39 @@ class Engine:
         return bytes(self.run(spec).body).decode("utf-8", "replace")
 
     def run(self, spec: QuerySpec) -> Outcome:
+        conn = self._handle(spec)
+        try:
+            result = conn.query(spec.sql, spec.output_format, params=dict(spec.params))
+            return Outcome(result.get_memview().view(), _summary(result), result)
+        except Exception as exc:
+            raise QueryError.from_engine(exc) from exc
+        finally:
+            conn.close()
+
+    def stream(self, spec: QuerySpec) -> Stream:
+        """Start the query; its result is read a chunk at a time (``Stream.next``). Only for a
+        statement whose output format is in ``STREAM_FORMATS``."""
+        conn = self._handle(spec)
+        try:
+            return Stream(conn, conn.send_query(spec.sql, spec.output_format, params=dict(spec.params)))
+        except Exception as exc:
+            conn.close()
+            raise QueryError.from_engine(exc) from exc
+
+    def kill(self, tag: str, *, prefix: bool = False) -> None:
+        """Stop the query running under ``tag`` (``QuerySpec.tag``; with ``prefix``, every query whose
+        tag starts with it), if there is one: its call ends with QUERY_WAS_CANCELLED within moments."""
+        match = "startsWith(Settings['log_comment'], {0})" if prefix else "Settings['log_comment'] = {0}"
+        conn = chdb.connect(self._path)
+        try:
+            conn.query(f"KILL QUERY WHERE {match.format(quote_string(tag))} ASYNC", "TabSeparated")
+        except Exception as exc:  # nothing to kill is not an error; anything else is logged, not raised
+            log.warning("KILL QUERY for %s failed: %s", tag, exc)
+        finally:
+            conn.close()
+
+    def _handle(self, spec: QuerySpec):
+        """A fresh handle with the request's database, settings, limits, tag and readonly level."""
         if spec.output_format.lower() in _PYTHON_FORMATS:
             raise QueryError(73, f"Unknown format {spec.output_format}", "UNKNOWN_FORMAT")
         if self._session is None:
@@ -137,16 +196,14 @@ class Engine:
                 # the account's limits, after the client's settings so that they win
                 assignments = ", ".join(f"{name} = {value!r}" for name, value in spec.profile.items())
                 conn.query(f"SET {assignments}", "TabSeparated")
+            if spec.tag:
+                conn.query(f"SET log_comment = {quote_string(spec.tag)}", "TabSeparated")
             if spec.readonly:
                 conn.query(f"SET readonly = {int(spec.readonly)}", "TabSeparated")
-            result = conn.query(spec.sql, spec.output_format, params=dict(spec.params))
-            return Outcome(result.get_memview().view(), _summary(result), result)
-        except QueryError:
-            raise
         except Exception as exc:
-            raise QueryError.from_engine(exc) from exc
-        finally:
             conn.close()
+            raise QueryError.from_engine(exc) from exc
+        return conn
 
     def close(self) -> None:
         with self._lock:
@@ -154,6 +211,52 @@ class Engine:
                 self._session.close()
                 self._session = None
                 log.info("chDB session on %s closed", self._path)
+
+
+class Stream:
+    """A running query's result, chunk by chunk; ``close`` (always) cancels what is left."""
+
+    def __init__(self, conn, result) -> None:
+        self._conn = conn
+        self._result = result
+        self._totals = {"read_rows": 0, "read_bytes": 0, "written_rows": 0, "written_bytes": 0, "elapsed": 0.0}
+
+    def next(self) -> bytes | None:
+        """The next chunk, or None at the end; a failure of the query raises QueryError."""
+        try:
+            chunk = self._result.fetch()
+        except Exception as exc:
+            raise QueryError.from_engine(exc) from exc
+        if chunk is None:
+            return None
+        totals = self._totals
+        totals["read_rows"] += chunk.rows_read()
+        totals["read_bytes"] += chunk.bytes_read()
+        totals["written_rows"] += chunk.rows_written()
+        totals["written_bytes"] += chunk.bytes_written()
+        totals["elapsed"] = max(totals["elapsed"], chunk.elapsed())
+        return chunk.bytes()
+
+    @property
+    def summary(self) -> dict[str, str]:
+        """X-ClickHouse-Summary of what was read so far."""
+        t = self._totals
+        return {
+            "read_rows": str(t["read_rows"]),
+            "read_bytes": str(t["read_bytes"]),
+            "written_rows": str(t["written_rows"]),
+            "written_bytes": str(t["written_bytes"]),
+            "total_rows_to_read": str(t["read_rows"]),
+            "elapsed_ns": str(int(t["elapsed"] * 1_000_000_000)),
+        }
+
+    def close(self) -> None:
+        try:
+            self._result.cancel()
+        except Exception as exc:  # already finished or failed: nothing left to cancel
+            log.debug("cancel of a finished stream: %s", exc)
+        finally:
+            self._conn.close()
 
 
 def _summary(result) -> dict[str, str]:

@@ -5,6 +5,13 @@ Speaks what clickhouse-connect, curl and Grafana send to a ClickHouse server: th
 request bodies (lz4, zstd, gzip, deflate), compressed responses on ``enable_http_compression=1``,
 the ``X-ClickHouse-*`` response headers, and errors as ``Code: N. DB::Exception: ...`` with the
 matching status. Engine calls block, so they run in a thread pool; the event loop only moves bytes.
+
+A result in a format without header or footer (TSV, CSV, JSONEachRow, Native, RowBinary, …) larger
+than one engine chunk is streamed (chunked, compressed as one stream), so the process never holds it
+whole; an error after the first chunk is written into the body, as a server does, and the
+connection closed so the client cannot take the body for complete. While a query runs its client
+is watched: when the client goes away, the query is killed (``KILL QUERY`` by its tag) and its
+thread freed.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -31,9 +38,18 @@ from multidict import CIMultiDict
 from dids.errors import DidsError
 from dids.settings import Settings
 from sinks.warehouse.auth import Accounts, authorize, authorize_settings
-from sinks.warehouse.body import CHUNK, Prepared, choose_encoding, compress, decoded, decoder_for, prepare
+from sinks.warehouse.body import (
+    CHUNK,
+    Compressor,
+    Prepared,
+    choose_encoding,
+    compress,
+    decoded,
+    decoder_for,
+    prepare,
+)
 from sinks.warehouse.connections import CappedSite
-from sinks.warehouse.engine import Engine, Outcome, QuerySpec
+from sinks.warehouse.engine import STREAM_FORMATS, Engine, Outcome, QuerySpec, Stream
 from sinks.warehouse.errors import QueryError
 from sinks.warehouse.guard import check, check_setting_names, parse_ast, setting_words
 from sinks.warehouse.metrics import Metrics
@@ -54,6 +70,9 @@ QUERY_LOG_CHARS = 4096  # of each statement, in the query log
 QUERY_LOG_SECONDS = 1.0  # the query log is written this often
 STOP_DEADLINE = 10.0  # seconds SIGTERM waits for running queries before the process exits anyway
 BODY_SECONDS = 600.0  # a request body (an INSERT's data) must have arrived within this long
+WATCH_SECONDS = 0.25  # how often a running query's client is checked for having gone away
+STREAM_KINDS = frozenset({"SELECT", "WITH"})  # chDB streams these only (not DESCRIBE, SHOW, EXPLAIN, ...)
+TAG_PREFIX = "dids-http:"  # log_comment of every request's query: what KILL QUERY finds it by
 
 
 class WarehouseServer:
@@ -75,6 +94,8 @@ class WarehouseServer:
         self.accounts = accounts
         self.spool_dir = spool_dir
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="chdb")
+        # KILL QUERY and stream cancels: never queued behind the queries they are meant to stop
+        self.aside = ThreadPoolExecutor(max_workers=2, thread_name_prefix="chdb-kill")
         self.metrics = Metrics()
         self.display_name = socket.gethostname()
         self.started = time.monotonic()
@@ -143,7 +164,7 @@ class WarehouseServer:
             self._in_flight -= 1
             if exchange.prepared is not None:
                 exchange.prepared.discard()
-        error_code = response.headers.get("X-ClickHouse-Exception-Code")
+        error_code = exchange.error_code or response.headers.get("X-ClickHouse-Exception-Code")
         seconds = time.perf_counter() - start
         self.metrics.observe(exchange.kind, response.status, seconds, error_code)
         if exchange.kind != "ping":
@@ -152,14 +173,14 @@ class WarehouseServer:
 
     def _log_query(self, request: web.Request, exchange: _Exchange, response: web.Response, seconds: float) -> None:
         """Queue the query log's row; ``log_flusher`` writes the queue once a second."""
-        summary = json.loads(response.headers.get("X-ClickHouse-Summary", "{}"))
+        summary = exchange.summary or json.loads(response.headers.get("X-ClickHouse-Summary", "{}"))
         row = {
             "event_time": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3],
             "user": exchange.user,
             "query_id": exchange.query_id,
             "kind": exchange.kind,
             "http_status": response.status,
-            "exception_code": int(response.headers.get("X-ClickHouse-Exception-Code") or 0),
+            "exception_code": int(exchange.error_code or response.headers.get("X-ClickHouse-Exception-Code") or 0),
             "duration_ms": round(seconds * 1000, 3),
             "read_rows": int(summary.get("read_rows", 0)),
             "written_rows": int(summary.get("written_rows", 0)),
@@ -231,17 +252,73 @@ class WarehouseServer:
             params=rp.params,
             readonly=readonly,
             profile=profile,
+            tag=f"{TAG_PREFIX}{uuid.uuid4()}",
         )
-        outcome = await asyncio.get_running_loop().run_in_executor(self.executor, self.engine.run, spec)
         fmt = statement.output_format or (spec.output_format if statement.produces_result else None)
+        if statement.kind in STREAM_KINDS and fmt and fmt.lower() in STREAM_FORMATS:
+            return await self._streamed(request, rp, fmt, replace(spec, output_format=fmt), exchange)
+        outcome = await self._watched(request, spec.tag, self.engine.run, spec)
         return await self._result(request, rp, fmt, outcome, exchange.query_id)
 
+    async def _watched(self, request: web.Request, tag: str, call, *args):
+        """``call(*args)`` in the pool; if the client goes away meanwhile, its query is killed (the
+        call then raises QUERY_WAS_CANCELLED) rather than left holding a thread to its time limit."""
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(self.executor, call, *args)
+        while not future.done():
+            await asyncio.wait({future}, timeout=WATCH_SECONDS)
+            if not future.done() and _gone(request):
+                log.info("client of %s went away: killing its query", tag)
+                await loop.run_in_executor(self.aside, self.engine.kill, tag)
+        return future.result()
+
+    async def _streamed(
+        self, request: web.Request, rp: RequestParams, fmt: str, spec: QuerySpec, exchange: _Exchange
+    ) -> web.StreamResponse:
+        """A result of more than one engine chunk goes out as it is read; a smaller one as ``_result``."""
+        loop = asyncio.get_running_loop()
+        stream: Stream = await self._watched(request, spec.tag, self.engine.stream, spec)
+        try:
+            first = await self._watched(request, spec.tag, stream.next)
+            second = await self._watched(request, spec.tag, stream.next) if first is not None else None
+            if second is None:  # one chunk: an ordinary response with its exact size and summary
+                outcome = Outcome(memoryview(first or b""), stream.summary)
+                return await self._result(request, rp, fmt, outcome, exchange.query_id)
+            response = web.StreamResponse(headers=self._result_headers(fmt, stream.summary, exchange.query_id))
+            encoding = choose_encoding(request.headers.get("Accept-Encoding")) if rp.compress_response else None
+            compressor = Compressor(encoding) if encoding else None
+            if encoding:
+                response.headers["Content-Encoding"] = encoding
+            await response.prepare(request)
+            chunk: bytes | None = first
+            try:
+                while chunk is not None:
+                    await response.write(compressor.feed(chunk) if compressor else chunk)
+                    chunk, second = second, None
+                    if chunk is None:
+                        chunk = await self._watched(request, spec.tag, stream.next)
+                if compressor:
+                    await response.write(compressor.finish())
+            except QueryError as exc:
+                # headers are gone: the error goes into the body, and the connection is closed so that
+                # no client takes what came before it for the whole result
+                exchange.error_code = str(exc.code)
+                log.info("query %s failed after its first chunk: code %d (%s)", exchange.query_id, exc.code, exc.name)
+                text = exc.body(self.engine.version).encode()
+                with contextlib.suppress(ConnectionError):
+                    await response.write(compressor.feed(text) + compressor.finish() if compressor else text)
+                if request.transport is not None:
+                    request.transport.close()
+            except ConnectionError:  # the client went away between chunks
+                exchange.error_code = "394"
+                log.info("client of %s went away mid-result", exchange.query_id)
+            exchange.summary = stream.summary
+            return response
+        finally:
+            await loop.run_in_executor(self.aside, stream.close)
+
     async def _result(self, request: web.Request, rp: RequestParams, fmt: str | None, outcome: Outcome, query_id: str):
-        headers = self._headers(query_id)
-        headers["X-ClickHouse-Summary"] = json.dumps(outcome.summary, separators=(",", ":"))
-        headers["Content-Type"] = content_type(fmt)
-        if fmt:
-            headers["X-ClickHouse-Format"] = fmt
+        headers = self._result_headers(fmt, outcome.summary, query_id)
         body = outcome.body
         encoding = choose_encoding(request.headers.get("Accept-Encoding")) if rp.compress_response else None
         if encoding and body:
@@ -251,6 +328,14 @@ class WarehouseServer:
                 body = compress(body, encoding)
             headers["Content-Encoding"] = encoding
         return web.Response(body=body, headers=headers)
+
+    def _result_headers(self, fmt: str | None, summary: dict[str, str], query_id: str) -> CIMultiDict:
+        headers = self._headers(query_id)
+        headers["X-ClickHouse-Summary"] = json.dumps(summary, separators=(",", ":"))
+        headers["Content-Type"] = content_type(fmt)
+        if fmt:
+            headers["X-ClickHouse-Format"] = fmt
+        return headers
 
     def _headers(self, query_id: str) -> CIMultiDict:
         return CIMultiDict(
@@ -271,6 +356,8 @@ class WarehouseServer:
         """Stop taking work and wait up to ``deadline`` seconds for running queries; False if some still run."""
         threads = list(getattr(self.executor, "_threads", ()))
         self.executor.shutdown(wait=False, cancel_futures=True)
+        self.engine.kill(TAG_PREFIX, prefix=True)  # every request's running query ends at once
+        self.aside.shutdown(wait=False, cancel_futures=True)
         end = time.monotonic() + deadline
         for thread in threads:
             thread.join(max(0.0, end - time.monotonic()))
@@ -286,6 +373,15 @@ class _Exchange:
     prepared: Prepared | None = None
     user: str = ""  # the authenticated account ("" when the login failed)
     sql: str = ""
+    # of a streamed result, where the response headers were sent before the end
+    summary: dict[str, str] | None = None
+    error_code: str | None = None
+
+
+def _gone(request: web.Request) -> bool:
+    """The client closed its connection (aiohttp drops the transport when it sees that)."""
+    transport = request.transport
+    return transport is None or transport.is_closing()
 
 
 async def _values_and_body(request: web.Request) -> tuple[dict[str, str], AsyncIterator[bytes] | None]:

@@ -14,8 +14,10 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import zlib
 from pathlib import Path
 
+import lz4.frame
 import pytest
 import zstandard
 
@@ -203,7 +205,8 @@ def test_sigterm_ends_the_warehouse_even_with_a_runaway_admin_query(tmp_path):
     w.stop(timeout=40)  # SIGTERM, then SIGKILL only after 40 s
     took = time.monotonic() - started
     assert not w.alive()
-    assert "exiting without them" in (tmp_path / "w.log").read_text()  # it left by itself, not by SIGKILL
+    assert w.process.popen.returncode == 0  # it left by itself (its query killed), not by SIGKILL
+    assert "chDB session on" in (tmp_path / "w.log").read_text()  # and closed the engine on its way out
     print(f"\nwarehouse with a runaway query stopped {took:.1f}s after SIGTERM")
 
 
@@ -303,3 +306,78 @@ def test_a_request_head_trickling_in_is_closed_at_the_deadline(tmp_path, monkeyp
         assert sql(w, "SELECT 1")[::2] == (200, b"1\n")
     finally:
         w.stop()
+
+
+def _running_queries(wh) -> int:
+    status, _, body = sql(
+        wh,
+        "SELECT count() FROM system.processes WHERE query LIKE '%numbers(100000000000%'"
+        " AND query NOT LIKE '%system.processes%'",
+    )
+    assert status == 200
+    return int(body)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "SELECT count() FROM numbers(100000000000000)",  # runs long before its one row
+        "SELECT number FROM numbers(100000000000000) WHERE number % 1000 = 0",  # a result without end
+    ],
+    ids=["aggregate", "streamed"],
+)
+def test_a_client_that_disconnects_frees_its_query(wh, query):
+    """Before, a query whose client had gone kept its thread until its time limit (an admin's: 1 hour)."""
+    sock = _raw_connection(wh)
+    auth = base64.b64encode(f"{ADMIN[0]}:{ADMIN[1]}".encode()).decode()
+    body = query.encode()
+    sock.sendall(
+        f"POST / HTTP/1.1\r\nHost: x\r\nAuthorization: Basic {auth}\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+        + body
+    )
+    deadline = time.monotonic() + 30
+    while _running_queries(wh) == 0 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _running_queries(wh) == 1
+    sock.close()
+    deadline = time.monotonic() + 30
+    while _running_queries(wh) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _running_queries(wh) == 0
+
+
+def test_a_large_result_streams_whole_in_every_compression(wh):
+    """Streamed in chunks (never held whole), compressed as one stream, identical to what the engine gives."""
+    query = "SELECT number, toString(number * 7) FROM numbers(1500000)"
+    expected = b"".join(f"{n}\t{n * 7}\n".encode() for n in range(1500000))
+    for encoding, decode in [
+        (None, lambda b: b),
+        ("gzip", lambda b: zlib.decompress(b, 16 + zlib.MAX_WBITS)),
+        ("deflate", zlib.decompress),
+        ("zstd", lambda b: zstandard.ZstdDecompressor().decompressobj().decompress(b)),
+        ("lz4", lz4.frame.decompress),
+    ]:
+        headers = {"Accept-Encoding": encoding} if encoding else {}
+        params = {"enable_http_compression": "1"} if encoding else {}
+        request = urllib.request.Request(
+            f"{wh.url}/?" + urllib.parse.urlencode(params), data=query.encode(), headers=headers
+        )
+        request.add_header("Authorization", "Basic " + base64.b64encode(f"{ADMIN[0]}:{ADMIN[1]}".encode()).decode())
+        with _NO_PROXY.open(request, timeout=60) as response:
+            assert response.headers.get("Transfer-Encoding") == "chunked"  # not one buffered body
+            assert response.headers.get("Content-Encoding") == encoding
+            assert decode(response.read()) == expected, encoding
+
+
+def test_an_error_after_the_first_chunk_is_in_the_body_and_the_body_is_cut(wh):
+    query = "SELECT number, throwIf(number = 1200000) FROM numbers(2000000)"
+    sock = _raw_connection(wh)
+    auth = base64.b64encode(f"{ADMIN[0]}:{ADMIN[1]}".encode()).decode()
+    sock.sendall(
+        f"POST / HTTP/1.1\r\nHost: x\r\nAuthorization: Basic {auth}\r\nContent-Length: {len(query)}\r\n\r\n".encode()
+        + query.encode()
+    )
+    received = _read_until_closed(sock)
+    assert received.startswith(b"HTTP/1.1 200") and b"Transfer-Encoding: chunked" in received
+    assert b"Code: 395. DB::Exception:" in received  # FUNCTION_THROW_IF_VALUE_IS_NON_ZERO
+    assert not received.endswith(b"0\r\n\r\n")  # no last chunk: the body is not whole
