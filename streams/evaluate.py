@@ -15,7 +15,7 @@ from typing import Any
 from streams.cleanse import cleanse
 from streams.derive import NATIONAL_COLUMNS, DeriveContext, derive_all, map_local_code
 from streams.lifecycle import PENDING_EVENTS
-from streams.privacy import RESTRICTED_PERSON_ID, Pseudonymiser, coarsen_restricted
+from streams.privacy import RESTRICTED_PERSON_ID, SURROGATE, Pseudonymiser, coarsen_restricted
 from streams.refdata.protocols import ReferenceData
 from streams.rules.context import GracePeriod, context_for
 from streams.rules.engine import Outcome, check_record
@@ -67,7 +67,8 @@ def evaluate(key: str, state: dict[str, Any], ctx: StreamContext, now: datetime 
     if event_type in PENDING_EVENTS:
         return Verdict("pending")
     record = cleanse(state["items"])
-    person_id = ctx.pseudonymiser.person_id(record.nhs_number)
+    # a surrogate NHS number (a restricted record's state, streams.privacy) names nobody: no person id
+    person_id = None if state.get(SURROGATE) else ctx.pseudonymiser.person_id(record.nhs_number)
     if person_id is not None and ctx.is_withdrawn(person_id):
         # withdrawn consent: dropped at collection; an earlier published version is suppressed
         return Verdict("withdrawn", record=_base(key, state, "withdrawn", now), person_id=person_id)
@@ -113,6 +114,7 @@ def evaluate(key: str, state: dict[str, Any], ctx: StreamContext, now: datetime 
             person_id=person_id,
             rejects=tuple(outcome.rejects),
             warnings=tuple(outcome.warnings),
+            restricted=derivation.restricted,
         )
 
     out = _base(key, state, "active", now)

@@ -155,6 +155,22 @@ def normalise_nhs_number(value: str | None) -> str | None:
     return _NHS_NUMBER_SEPARATORS.sub("", value) or None
 
 
+# a valid number from the 999 range, which is never issued to a patient (NHS test numbers)
+SURROGATE_NHS_NUMBER = "9990000018"
+SURROGATE = "nhs_number_surrogate"  # the lifecycle state's flag: its NHS number item is the surrogate
+
+
+def surrogate_nhs_number(value: str | None) -> str | None:
+    """What a restricted record's lifecycle state keeps in place of its NHS number: a value that names
+    nobody and that the national rules judge as they judged the real one (DIDS001/002/073/074 look
+    only at blank, length and validity): blank stays blank, a valid number becomes
+    ``SURROGATE_NHS_NUMBER``, an invalid one that many ``X``."""
+    cleansed = normalise_nhs_number(value)
+    if cleansed is None:
+        return None
+    return SURROGATE_NHS_NUMBER if is_valid_nhs_number(cleansed) else "X" * len(cleansed)
+
+
 def is_person_id(value: object) -> bool:
     """True for something shaped like ``Pseudonymiser.person_id`` output (64 lowercase hex characters).
 

@@ -17,6 +17,7 @@ from schemas.codec import CodecError
 from streams.erasure import is_scrubbed, scrubbed
 from streams.evaluate import StreamContext, Verdict, evaluate
 from streams.lifecycle import merge
+from streams.privacy import SURROGATE, surrogate_nhs_number
 
 
 @dataclass(frozen=True)
@@ -70,9 +71,17 @@ def process_event(
     if is_scrubbed(state) and not (new_state["items"].get("nhs_number") or "").strip():
         # a withdrawn person's examination: an event that does not name the person cannot bring it back
         return Routed(merged.outcome, state=scrubbed(new_state), verdict=Verdict("withdrawn"))
+    if state and state.get(SURROGATE) and new_state["items"].get("nhs_number") == state["items"].get("nhs_number"):
+        new_state[SURROGATE] = True  # the stored number is still the surrogate: it names nobody
     verdict = evaluate(key, new_state, ctx, now)
     if verdict.restricted:
-        new_state["person_id"] = None  # a restricted code's person is kept nowhere, not even here
+        # a restricted code's person is kept nowhere, not even here: no person id, and in place of the
+        # NHS number a surrogate the rules judge the same way when the next event is merged
+        new_state["person_id"] = None
+        new_state["items"] = dict(
+            new_state["items"], nhs_number=surrogate_nhs_number(new_state["items"].get("nhs_number"))
+        )
+        new_state[SURROGATE] = True
     elif verdict.person_id is not None:
         new_state["person_id"] = verdict.person_id
     examination = None

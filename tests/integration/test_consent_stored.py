@@ -4,6 +4,7 @@ them; a reinstatement brings them back. A dead consent reader makes the stream w
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 
 from confluent_kafka import Producer
@@ -138,3 +139,35 @@ def test_a_dead_consent_reader_makes_the_worker_not_ready(settings_factory):
     registry.stop()  # the reader thread is gone: the list no longer follows the topic
     ready, reason = readiness(None, registry)
     assert not ready and "consent" in reason
+
+
+def test_a_restricted_record_leaves_no_nhs_number_in_the_changelog(settings_factory, service_factory):
+    """Before, the lifecycle state of a restricted (fertility-related) record kept its NHS number."""
+    from datetime import timedelta
+
+    from producers.generator import event_key, events
+    from schemas.catalog import EXAMINATION_EVENT
+
+    settings = settings_factory(pseudonymisation_key=KEY)
+    ensure_topics(settings, extra=[changelog_spec(settings)])
+    service_factory(settings, "streams", ready_port=settings.streams_metrics_port)
+    config = SimulationConfig(seed=43, providers=1, invalid_rate=0.0, cancelled_rate=0.0, corrected_rate=0.0)
+    performed = next(e for e in events(config, now=NOW) if e["event_type"] == "performed")
+    nhs = "9434765919"
+    restricted = dict(performed, nhs_number=nhs, imaging_code_nicip="UFOTA", imaging_code_snomed=None)
+    later = restricted["event_time"] + timedelta(seconds=1)
+    report = dict(restricted, event_id="r-1", event_type="reported", nhs_number=None, event_time=later)
+    catalog, key = default_catalog(), event_key(restricted)
+    producer = Producer(client_config(settings))
+    for event in (restricted, report):
+        producer.produce(settings.topic(RIS_EVENTS), key=key.encode(), value=catalog.encode(EXAMINATION_EVENT, event))
+    assert producer.flush(30) == 0
+
+    def states():
+        stored = read_to_end(settings, changelog_topic(settings))
+        return [m.value() for m in stored if m.key() == json.dumps(key).encode()]  # the table's keys are JSON
+
+    assert poll(lambda: len(states()), 2, 60) == 2  # both events stored
+    assert not any(nhs.encode() in value for value in states())
+    # and both judged as the record they make: accepted, published twice (the report adds a date)
+    assert metric(settings.streams_metrics_port, "dids_streams_verdicts_total", 'verdict="accepted"') == 2

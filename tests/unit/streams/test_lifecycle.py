@@ -11,7 +11,7 @@ from producers.generator import SimulationConfig, event_key, events
 from schemas.catalog import EXAMINATION_RECORD, EXAMINATION_REJECT, default_catalog
 from streams.evaluate import REUSED_ACCESSION, StreamContext
 from streams.lifecycle import merge
-from streams.privacy import RESTRICTED_PERSON_ID, Pseudonymiser
+from streams.privacy import RESTRICTED_PERSON_ID, SURROGATE_NHS_NUMBER, Pseudonymiser
 from streams.process import process_event
 from streams.refdata.loaders import load_samples
 
@@ -208,3 +208,48 @@ def test_every_version_keeps_the_first_accepted_test_date():
     assert [r["status"] for r in seen] == ["active", "active", "cancelled"]
     assert seen[1]["diagnostic_test_date"] == "2026-09-28"
     assert {r["first_test_date"] for r in seen} == {"2026-10-05"}
+
+
+def _later(event, event_id, **changes):
+    return dict(event, event_id=event_id, event_time=event["event_time"] + timedelta(seconds=1), **changes)
+
+
+@pytest.mark.parametrize(
+    ("nhs_number", "stored", "rejects"),
+    [("943 476 5919", SURROGATE_NHS_NUMBER, None), ("12345", "XXXXX", ["DIDS001", "DIDS002"]), (None, None, None)],
+)
+def test_a_restricted_state_keeps_a_surrogate_that_the_next_event_is_judged_by(nhs_number, stored, rejects):
+    """Before, a restricted record's lifecycle state kept its NHS number (so its person) for good."""
+    restricted = _performed(nhs_number=nhs_number, imaging_code_nicip="UFOTA", imaging_code_snomed=None)
+    table, first, first_rejects = run([restricted])
+    (state,) = table.values()
+    assert state["items"]["nhs_number"] == stored and state["person_id"] is None
+    assert "9434765919" not in repr(state)
+    # a report naming no patient merges onto the stored state: the same verdict as the first time
+    table, published, later_rejects = run(
+        [restricted, _later(restricted, "r1", event_type="reported", nhs_number=None)]
+    )
+    assert table[event_key(restricted)]["items"]["nhs_number"] == stored
+    if rejects:
+        assert (
+            not published
+            and later_rejects[event_key(restricted)]["rejects"] == first_rejects[event_key(restricted)]["rejects"]
+        )
+        assert [c for c in later_rejects[event_key(restricted)]["rejects"] if c.startswith("DIDS00")] == rejects
+    else:
+        (rec,) = published.values()
+        assert rec["status"] == "active" and rec["person_id"] == RESTRICTED_PERSON_ID
+
+
+def test_a_surrogate_never_becomes_a_person():
+    """Corrected to an ordinary code by an event that does not name the patient: no person id at all,
+    not the pseudonym of the surrogate."""
+    restricted = _performed(nhs_number="9434765919", imaging_code_nicip="UFOTA", imaging_code_snomed=None)
+    ordinary = _later(restricted, "r2", event_type="reported", nhs_number=None, imaging_code_nicip="XCHES")
+    _, published, _ = run([restricted, ordinary])
+    (rec,) = published.values()
+    assert rec["status"] == "active" and rec["restricted"] is False and rec["person_id"] is None
+    renamed = _later(ordinary, "r3", event_type="corrected", nhs_number="9434765919")  # names the patient again
+    _, published, _ = run([restricted, ordinary, renamed])
+    (rec,) = published.values()
+    assert rec["person_id"] == CTX.pseudonymiser.person_id("9434765919")
