@@ -54,7 +54,7 @@ from sinks.warehouse.errors import QueryError
 from sinks.warehouse.guard import check, check_setting_names, parse_ast, setting_words
 from sinks.warehouse.metrics import Metrics
 from sinks.warehouse.params import RequestParams
-from sinks.warehouse.sql import Statement, tokens
+from sinks.warehouse.sql import Statement, tokens, with_account
 
 log = logging.getLogger(__name__)
 
@@ -245,7 +245,7 @@ class WarehouseServer:
             ) from None
         statement = prepared.statement
         spec = QuerySpec(
-            sql=prepared.sql,
+            sql=with_account(prepared.sql.decode("latin-1"), user.name).encode("latin-1"),
             output_format=rp.default_format or "TabSeparated",
             database=rp.database,
             settings=rp.settings,

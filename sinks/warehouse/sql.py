@@ -285,3 +285,27 @@ def quote_string(value: str) -> str:
 
 def quote_identifier(name: str) -> str:
     return "`" + name.replace("\\", "\\\\").replace("`", "\\`") + "`"
+
+
+# ClickHouse's names for the function (case-insensitive): what `with_account` answers for the engine
+_CURRENT_USER = frozenset({"CURRENTUSER", "USER", "CURRENT_USER"})
+
+
+def with_account(text: str, account: str) -> str:
+    """``text`` with each call of ``currentUser()`` (or ``user()``, ``current_user()``, any case,
+    quoted or not) replaced by the account's name as a string: chDB runs every query as its one
+    engine user, so without this every account would be ``default``."""
+    toks = list(tokens(text))
+    out, last = [], 0
+    for i, tok in enumerate(toks):
+        name = tok.text.strip('`"').upper() if tok.kind in ("word", "quoted") else ""
+        if (
+            name in _CURRENT_USER
+            and i + 2 < len(toks)
+            and toks[i + 1].text == "("
+            and toks[i + 2].text == ")"
+            and not (i > 0 and toks[i - 1].text == ".")  # db.user() is some other function
+        ):
+            out += [text[last : tok.start], quote_string(account)]
+            last = toks[i + 2].end
+    return "".join(out) + text[last:] if out else text

@@ -381,3 +381,9 @@ def test_an_error_after_the_first_chunk_is_in_the_body_and_the_body_is_cut(wh):
     assert received.startswith(b"HTTP/1.1 200") and b"Transfer-Encoding: chunked" in received
     assert b"Code: 395. DB::Exception:" in received  # FUNCTION_THROW_IF_VALUE_IS_NON_ZERO
     assert not received.endswith(b"0\r\n\r\n")  # no last chunk: the body is not whole
+
+
+def test_current_user_is_the_account_that_asks(wh):
+    """Before, every account was `default` to currentUser() (chDB runs all queries as its one user)."""
+    assert sql(wh, "SELECT currentUser(), user()", auth=ANALYST)[::2] == (200, b"analyst\tanalyst\n")
+    assert sql(wh, "SELECT currentUser()")[::2] == (200, b"default\n")

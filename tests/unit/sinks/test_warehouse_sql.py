@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sinks.warehouse.errors import QueryError
-from sinks.warehouse.sql import analyze
+from sinks.warehouse.sql import analyze, with_account
 
 
 @pytest.mark.parametrize(
@@ -92,3 +92,21 @@ def test_a_long_body_must_be_insert_data():
         analyze("SELECT " + "1 + " * 10, complete=False)
     assert error.value.code == 62
     assert analyze("INSERT INTO t FORMAT CSV\n1,2", complete=False).has_data
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("SELECT currentUser()", "SELECT 'analyst'"),
+        ("SELECT user(), CURRENT_USER ( /* c */ ), `currentUser`()", "SELECT 'analyst', 'analyst', 'analyst'"),
+        ("SELECT 'currentUser()', user AS u FROM t", "SELECT 'currentUser()', user AS u FROM t"),  # not calls
+        ("SELECT db.user() -- currentUser()", "SELECT db.user() -- currentUser()"),
+        ("SELECT currentUser(1)", "SELECT currentUser(1)"),  # a wrong call stays for the engine to refuse
+    ],
+)
+def test_current_user_is_the_account(text, expected):
+    assert with_account(text, "analyst") == expected
+
+
+def test_an_account_name_cannot_break_out_of_its_string():
+    assert with_account("SELECT currentUser()", "a'b\\") == "SELECT 'a\\'b\\\\'"
