@@ -82,6 +82,7 @@ def ensure_topics(settings: Settings, extra: list[TopicSpec] | None = None, time
     ]
     if wrong:
         raise TopicError("; ".join(wrong) + " (set DIDS_TOPIC_PARTITIONS to match, or recreate the topics)")
+    _align_configs(admin, [s for s in specs if s.name in existing and s.config], timeout)
     missing = [s for s in specs if s.name not in existing]
     if not missing:
         return []
@@ -97,3 +98,33 @@ def ensure_topics(settings: Settings, extra: list[TopicSpec] | None = None, time
                 raise TopicError(f"creating topic {name} failed: {exc}") from exc
     log.info("created topics: %s", ", ".join(s.name for s in missing))
     return [s.name for s in missing]
+
+
+def _align_configs(admin, specs: list[TopicSpec], timeout: float) -> None:
+    """Give topics made by an earlier version the configs their spec has now (e.g. the changelog's
+    ``max.compaction.lag.ms``, which makes a withdrawn person's older values go within a day). An
+    account not allowed to read or alter topic configs gets a warning naming what to set, not a failure."""
+    from confluent_kafka.admin import AlterConfigOpType, ConfigEntry, ConfigResource
+
+    if not specs:
+        return
+    described = admin.describe_configs([ConfigResource(ConfigResource.Type.TOPIC, s.name) for s in specs])
+    changes = []
+    for spec, future in zip(specs, described.values(), strict=True):
+        try:
+            current = future.result(timeout=timeout)
+        except Exception as exc:
+            log.warning("cannot read the configs of topic %s (%s): check it has %s", spec.name, exc, spec.config)
+            continue
+        differing = {k: v for k, v in spec.config.items() if k not in current or current[k].value != v}
+        if differing:
+            entries = [ConfigEntry(k, v, incremental_operation=AlterConfigOpType.SET) for k, v in differing.items()]
+            changes.append(ConfigResource(ConfigResource.Type.TOPIC, spec.name, incremental_configs=entries))
+            log.info("topic %s: setting %s", spec.name, ", ".join(f"{k}={v}" for k, v in differing.items()))
+    if not changes:
+        return
+    for name, future in admin.incremental_alter_configs(changes).items():
+        try:
+            future.result(timeout=timeout)
+        except Exception as exc:
+            log.warning("cannot update the configs of topic %s (%s): an operator should set them", name, exc)

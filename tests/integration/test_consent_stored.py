@@ -171,3 +171,26 @@ def test_a_restricted_record_leaves_no_nhs_number_in_the_changelog(settings_fact
     assert not any(nhs.encode() in value for value in states())
     # and both judged as the record they make: accepted, published twice (the report adds a date)
     assert metric(settings.streams_metrics_port, "dids_streams_verdicts_total", 'verdict="accepted"') == 2
+
+
+def test_a_changelog_made_by_an_earlier_version_gets_todays_configs(settings_factory):
+    """Before, only a new changelog was made to compact within a day; one made earlier kept for ever
+    the overwritten values naming a withdrawn person."""
+    from confluent_kafka.admin import ConfigResource
+
+    from dids.kafka import admin_client
+    from streams.topics import TopicSpec
+
+    settings = settings_factory()
+    spec = changelog_spec(settings)
+    ensure_topics(settings, extra=[TopicSpec(spec.name, {"cleanup.policy": "compact"})])  # as an old version did
+
+    def configs():
+        admin = admin_client(settings)
+        described = admin.describe_configs([ConfigResource(ConfigResource.Type.TOPIC, spec.name)])
+        current = next(iter(described.values())).result(timeout=30)
+        return {k: current[k].value for k in spec.config}
+
+    assert configs()["max.compaction.lag.ms"] != spec.config["max.compaction.lag.ms"]
+    ensure_topics(settings, extra=[spec])
+    assert poll(configs, spec.config, 30) == spec.config
