@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from pathlib import Path
 
 import jsonschema
@@ -73,3 +74,16 @@ def test_monitoring_is_wired():
     scraped = (Path(__file__).parents[2] / "deploy/prometheus/prometheus.yml").read_text()
     for name in ("streams:9101", "sink:9102", "hl7:9104"):
         assert name in scraped
+
+
+def test_every_third_party_image_and_the_grafana_plugin_name_a_version():
+    """Pinned as written (no Docker engine here to pull them): a moving tag or an unpinned plugin
+    would run whatever was published last."""
+    for name, svc in COMPOSE["services"].items():
+        if name in OUR_SERVICES or "image" not in svc:
+            continue
+        tag = svc["image"].rpartition(":")[2]
+        assert re.fullmatch(r"v?\d+\.\d+(\.\d+)*", tag), f"{name}: {svc['image']} is not pinned to a version"
+    env = COMPOSE["services"]["grafana"]["environment"]
+    assert "GF_INSTALL_PLUGINS" not in env  # it installs the latest (and is deprecated in Grafana 12)
+    assert re.fullmatch(r"grafana-clickhouse-datasource@\d+\.\d+\.\d+", env["GF_PLUGINS_PREINSTALL"])
