@@ -12,8 +12,8 @@ serialises only calls on the same handle, which never happens here.
 Every request's handle carries a tag in its ``log_comment`` setting, which ``system.processes``
 shows, so ``kill`` can stop that request's query from another handle (``KILL QUERY``): chDB cannot
 interrupt a running fetch any other way. Results of the formats whose chunks concatenate to the
-whole (``STREAM_FORMATS``) can be read chunk by chunk (``stream``), so a large result is never held
-whole.
+whole (``sinks.warehouse.streaming``) can be read chunk by chunk (``stream``), so a large result is
+never held whole.
 
 All methods block; the server calls them from a thread pool.
 """
@@ -33,6 +33,7 @@ from chdb import session as chdb_session
 from dids.errors import DidsError
 from sinks.warehouse.errors import QueryError
 from sinks.warehouse.sql import quote_identifier, quote_string
+from sinks.warehouse.streaming import Joiner
 
 log = logging.getLogger(__name__)
 
@@ -41,25 +42,6 @@ LOG_DATABASE = "dids_warehouse"
 QUERY_LOG = f"{LOG_DATABASE}.query_log"
 # chDB's Python API turns these "formats" into Python objects; over HTTP they do not exist
 _PYTHON_FORMATS = frozenset({"arrowtable", "dataframe", "datastore"})
-# formats without a header or footer: chDB's streamed chunks of them, joined, are the whole result
-# (measured: the *WithNames, JSON, Pretty, XML, Parquet and Arrow forms repeat their frame per chunk)
-STREAM_FORMATS = frozenset(
-    {
-        "tabseparated",
-        "tsv",
-        "tabseparatedraw",
-        "tsvraw",
-        "csv",
-        "jsoneachrow",
-        "jsonlines",
-        "ndjson",
-        "jsoncompacteachrow",
-        "jsonstringseachrow",
-        "native",
-        "rowbinary",
-        "lineasstring",
-    }
-)
 
 
 class EngineError(DidsError):
@@ -156,10 +138,11 @@ class Engine:
 
     def stream(self, spec: QuerySpec) -> Stream:
         """Start the query; its result is read a chunk at a time (``Stream.next``). Only for a
-        statement whose output format is in ``STREAM_FORMATS``."""
+        statement whose output format is ``streamable``."""
         conn = self._handle(spec)
         try:
-            return Stream(conn, conn.send_query(spec.sql, spec.output_format, params=dict(spec.params)))
+            result = conn.send_query(spec.sql, spec.output_format, params=dict(spec.params))
+            return Stream(conn, result, Joiner(spec.output_format))
         except Exception as exc:
             conn.close()
             raise QueryError.from_engine(exc) from exc
@@ -216,9 +199,10 @@ class Engine:
 class Stream:
     """A running query's result, chunk by chunk; ``close`` (always) cancels what is left."""
 
-    def __init__(self, conn, result) -> None:
+    def __init__(self, conn, result, joiner: Joiner) -> None:
         self._conn = conn
         self._result = result
+        self._joiner = joiner
         self._totals = {"read_rows": 0, "read_bytes": 0, "written_rows": 0, "written_bytes": 0, "elapsed": 0.0}
 
     def next(self) -> bytes | None:
@@ -235,7 +219,7 @@ class Stream:
         totals["written_rows"] += chunk.rows_written()
         totals["written_bytes"] += chunk.bytes_written()
         totals["elapsed"] = max(totals["elapsed"], chunk.elapsed())
-        return chunk.bytes()
+        return self._joiner.join(chunk.bytes())
 
     @property
     def summary(self) -> dict[str, str]:

@@ -6,12 +6,12 @@ request bodies (lz4, zstd, gzip, deflate), compressed responses on ``enable_http
 the ``X-ClickHouse-*`` response headers, and errors as ``Code: N. DB::Exception: ...`` with the
 matching status. Engine calls block, so they run in a thread pool; the event loop only moves bytes.
 
-A result in a format without header or footer (TSV, CSV, JSONEachRow, Native, RowBinary, …) larger
-than one engine chunk is streamed (chunked, compressed as one stream), so the process never holds it
-whole; an error after the first chunk is written into the body, as a server does, and the
-connection closed so the client cannot take the body for complete. While a query runs its client
-is watched: when the client goes away, the query is killed (``KILL QUERY`` by its tag) and its
-thread freed.
+A result in a format that streams (TSV, CSV, JSONEachRow, Native, RowBinary and their ``…WithNames``
+forms: ``sinks.warehouse.streaming``) larger than one engine chunk is streamed (chunked, compressed
+as one stream), so the process never holds it whole. An error after the first chunk is written into
+the body, as a server does, and the connection closed so that no client takes the body for whole.
+While a query runs its client is watched: when the client goes away, the query is killed
+(``KILL QUERY`` by its tag) and its thread freed.
 """
 
 from __future__ import annotations
@@ -49,12 +49,13 @@ from sinks.warehouse.body import (
     prepare,
 )
 from sinks.warehouse.connections import CappedSite
-from sinks.warehouse.engine import STREAM_FORMATS, Engine, Outcome, QuerySpec, Stream
+from sinks.warehouse.engine import Engine, Outcome, QuerySpec, Stream
 from sinks.warehouse.errors import QueryError
 from sinks.warehouse.guard import check, check_setting_names, parse_ast, setting_words
 from sinks.warehouse.metrics import Metrics
 from sinks.warehouse.params import RequestParams
 from sinks.warehouse.sql import Statement, tokens, with_account
+from sinks.warehouse.streaming import streamable
 
 log = logging.getLogger(__name__)
 
@@ -255,7 +256,7 @@ class WarehouseServer:
             tag=f"{TAG_PREFIX}{uuid.uuid4()}",
         )
         fmt = statement.output_format or (spec.output_format if statement.produces_result else None)
-        if statement.kind in STREAM_KINDS and fmt and fmt.lower() in STREAM_FORMATS:
+        if statement.kind in STREAM_KINDS and fmt and streamable(fmt):
             return await self._streamed(request, rp, fmt, replace(spec, output_format=fmt), exchange)
         outcome = await self._watched(request, spec.tag, self.engine.run, spec)
         return await self._result(request, rp, fmt, outcome, exchange.query_id)

@@ -387,3 +387,29 @@ def test_current_user_is_the_account_that_asks(wh):
     """Before, every account was `default` to currentUser() (chDB runs all queries as its one user)."""
     assert sql(wh, "SELECT currentUser(), user()", auth=ANALYST)[::2] == (200, b"analyst\tanalyst\n")
     assert sql(wh, "SELECT currentUser()")[::2] == (200, b"default\n")
+
+
+@pytest.mark.parametrize(
+    "fmt",
+    [
+        "TSVWithNamesAndTypes",
+        "TabSeparatedWithNames",
+        "CSVWithNames",
+        "CSVWithNamesAndTypes",
+        "JSONCompactEachRowWithNamesAndTypes",
+        "RowBinaryWithNamesAndTypes",  # what the JDBC driver reads
+        "JSONEachRow",
+        "Native",  # what clickhouse-connect and the Grafana plugin read
+    ],
+)
+def test_a_streamed_result_is_the_engine_s_whole_result_in_every_streamed_format(wh, fmt):
+    """The header each engine chunk repeats is sent once; names needing quotes or escapes included."""
+    import chdb
+
+    query = 'SELECT number AS `a\\nb`, toString(number) AS `c,"d` FROM numbers(300000)'
+    expected = chdb.query(query, fmt).bytes()  # the same engine, in this process, buffered whole
+    request = urllib.request.Request(f"{wh.url}/?default_format={fmt}", data=query.encode())
+    request.add_header("Authorization", "Basic " + base64.b64encode(f"{ADMIN[0]}:{ADMIN[1]}".encode()).decode())
+    with _NO_PROXY.open(request, timeout=60) as response:
+        assert response.headers.get("Transfer-Encoding") == "chunked"
+        assert response.read() == expected
