@@ -15,8 +15,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from dids.errors import DidsError
-from dids.processes import Background, spawn, wait_until
+from dids.kernel.errors import DidsError
+from dids.kernel.processes import Background, spawn, wait_until
 
 KAFKA_VERSION = "4.1.1"
 _HERE = Path(__file__).parent / "kafka"

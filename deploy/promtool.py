@@ -16,7 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from dids.errors import DidsError
+from dids.kernel.errors import DidsError
 
 DEFAULT_CACHE = Path(__file__).resolve().parents[1] / ".cache" / "promtool"
 PACKAGE = "prometheus"  # Debian bookworm: 2.42

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid5
 
-from dids.errors import DidsError
+from dids.kernel.errors import DidsError
 from producers.breakage import DEFAULT_BREAK_RULES, SUPPORTED_RULES
 from producers.builder import ExaminationBuilder
 from producers.catalogue import PROVIDERS, Provider

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from dids.settings import Settings
-from producers.kafka import EventProducer
+from dids.kernel import topics
+from dids.kernel.producer import EventProducer
+from dids.kernel.settings import Settings
 from schemas.catalog import EXAMINATION_EVENT, default_catalog
-from streams import topics
 
 log = logging.getLogger(__name__)
 

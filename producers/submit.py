@@ -25,16 +25,16 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from dids.errors import DidsError
-from dids.settings import Settings
+from dids.kernel import topics
+from dids.kernel.errors import DidsError
+from dids.kernel.items import ITEM_NAMES
+from dids.kernel.producer import EventProducer
+from dids.kernel.settings import Settings
 from producers.extract.errors import FileRejectError
 from producers.extract.reader import open_extract
 from producers.extract.v2 import V2_ITEMS
 from producers.extract.validate import duplicate_keys, uniqueness_key
-from producers.kafka import EventProducer
 from schemas.catalog import EXAMINATION_EVENT, SUBMISSION_MANIFEST, default_catalog
-from streams import topics
-from streams.items import ITEM_NAMES
 
 _NS = uuid.UUID("0b9a3f5e-7c41-4d2a-8e6f-5a1d2c3b4e5f")
 _PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")

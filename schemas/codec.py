@@ -14,7 +14,7 @@ from typing import Any
 from fastavro import parse_schema, schemaless_reader, schemaless_writer
 from fastavro.schema import fingerprint, to_parsing_canonical_form
 
-from dids.errors import DidsError
+from dids.kernel.errors import DidsError
 
 MAGIC = b"\xc3\x01"
 HEADER_SIZE = len(MAGIC) + 8

@@ -10,9 +10,9 @@ from urllib.parse import urlparse
 import clickhouse_connect
 from clickhouse_connect.driver.exceptions import DatabaseError, DataError, OperationalError
 
-from dids.errors import DidsError
-from dids.secrets import ADMIN_PASSWORD, stored_secret
-from dids.settings import Settings
+from dids.kernel.errors import DidsError
+from dids.kernel.secrets import ADMIN_PASSWORD, stored_secret
+from dids.kernel.settings import Settings
 
 __all__ = ["DataError", "DatabaseError", "OperationalError", "WarehouseUnavailableError", "connect", "server_client"]
 

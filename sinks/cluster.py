@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from dids.errors import ConfigError
+from dids.kernel.errors import ConfigError
 
 ZK_PATH = "'/clickhouse/tables/{shard}/{database}/{table}'"
 REPLICA = "'{replica}'"

@@ -10,8 +10,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from dids.errors import DidsError
-from dids.settings import Settings
+from dids.kernel.errors import DidsError
+from dids.kernel.settings import Settings
 from sinks.clickhouse import DatabaseError, connect, server_client
 from sinks.cluster import on_cluster
 

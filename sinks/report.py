@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from html import escape
 
-from dids.errors import DidsError
+from dids.kernel.errors import DidsError
 from sinks import snapshots
 
 SOURCES = ("live", "provisional", "final")

@@ -28,12 +28,14 @@ from typing import Any
 from confluent_kafka import OFFSET_INVALID, Consumer, KafkaError, TopicPartition
 from prometheus_client import Counter, Gauge, Histogram
 
-from dids.dead_letters import DeadLetter
-from dids.errors import DidsError
-from dids.kafka import client_config
-from dids.metrics import LATENCY_BUCKETS
-from dids.settings import Settings
-from producers.kafka import EventProducer
+from dids.kernel import topics
+from dids.kernel.dead_letters import DeadLetter
+from dids.kernel.errors import DidsError
+from dids.kernel.kafka import client_config
+from dids.kernel.metrics import LATENCY_BUCKETS
+from dids.kernel.producer import EventProducer
+from dids.kernel.pseudonyms import is_person_id
+from dids.kernel.settings import Settings
 from schemas.catalog import (
     CONSENT_CHANGE,
     EXAMINATION_RECORD,
@@ -44,8 +46,6 @@ from schemas.catalog import (
 )
 from schemas.codec import CodecError
 from sinks.clickhouse import DatabaseError, DataError, OperationalError, connect
-from streams import topics
-from streams.privacy import is_person_id
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-from dids.errors import DidsError
+from dids.kernel.errors import DidsError
 
 KINDS = ("provisional", "final")
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import faust
 from prometheus_client import Counter, Gauge, Histogram
 
-from dids.metrics import LATENCY_BUCKETS
+from dids.kernel.metrics import LATENCY_BUCKETS
 from schemas.catalog import default_catalog
 from streams import crash_only
 from streams.erasure import PURGE_HEADER, index_key, indexed, is_index_key, purge_command, scrubbed

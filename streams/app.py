@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import faust
 
-from dids.errors import ConfigError
-from dids.kafka import faust_credentials
-from dids.settings import Settings
+from dids.kernel.errors import ConfigError
+from dids.kernel.kafka import faust_credentials
+from dids.kernel.settings import Settings
 from streams import agents, crash_only, faust_fixes, topics, watchdog
 from streams.datadir import claim as claim_datadir
 from streams.evaluate import StreamContext

@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 
-from streams.items import ITEM_NAMES
+from dids.kernel.items import ITEM_NAMES
 
 # every whitespace character (str.split() semantics) and the hyphen, anywhere in the value
 _NHS_NUMBER_SEPARATORS = re.compile(r"[\s\-]+")
@@ -25,7 +25,7 @@ class CleansedRecord:
     """One examination after cleansing: the 18 items by name, each a non-empty string or None.
 
     A value is never empty or padded: blank after trimming is None. Field order is national column order
-    (``streams.items.ITEM_NAMES``). Frozen, so a derivation (for example the referrer code ``99`` of
+    (``dids.kernel.items.ITEM_NAMES``). Frozen, so a derivation (for example the referrer code ``99`` of
     DIDS023) never rewrites it; derived values travel beside it.
     """
 
@@ -55,7 +55,7 @@ class CleansedRecord:
 
 # the dataclass above is spelled out for type checkers and readers; it must stay in step with the catalogue
 if tuple(f.name for f in fields(CleansedRecord)) != ITEM_NAMES:
-    raise RuntimeError("CleansedRecord fields differ from streams.items.ITEM_NAMES")
+    raise RuntimeError("CleansedRecord fields differ from dids.kernel.items.ITEM_NAMES")
 
 
 def cleanse(raw: Mapping[str, str | None], *, upper_case_nicip: bool = True) -> CleansedRecord:

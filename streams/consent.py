@@ -21,14 +21,14 @@ from datetime import date, datetime, timezone
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 from prometheus_client import Counter, Gauge
 
-from dids.errors import DidsError
-from dids.kafka import client_config
-from dids.settings import Settings
-from producers.kafka import EventProducer
+from dids.kernel.errors import DidsError
+from dids.kernel.kafka import client_config
+from dids.kernel.producer import EventProducer
+from dids.kernel.pseudonyms import Pseudonymiser, is_person_id, load_pseudonymisation_key
+from dids.kernel.settings import Settings
+from dids.kernel.topics import CONSENT
 from schemas.catalog import Catalog, default_catalog
 from schemas.codec import CodecError
-from streams.privacy import Pseudonymiser, is_person_id, load_pseudonymisation_key
-from streams.topics import CONSENT
 
 log = logging.getLogger(__name__)
 

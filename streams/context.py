@@ -6,9 +6,9 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from dids.settings import Settings
+from dids.kernel.pseudonyms import Pseudonymiser, load_pseudonymisation_key
+from dids.kernel.settings import Settings
 from streams.evaluate import StreamContext
-from streams.privacy import Pseudonymiser, load_pseudonymisation_key
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ included, and its changelog topic keeps each version. When a person withdraws co
 *scrubbed*: replaced by a state that keeps only what orders later events (version, event times, recent
 event ids, whether a record was published) and no item value, no person id. The changelog then holds
 the scrubbed value as the key's latest; compaction drops the older values within the changelog's
-``max.compaction.lag.ms`` (streams.topics).
+``max.compaction.lag.ms`` (dids.kernel.topics).
 
 To find a person's states without reading the whole table, the table also holds a small index per
 source partition: key ``person:<person id>:<partition>`` -> the record keys of that person in that

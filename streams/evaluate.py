@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from dids.kernel.pseudonyms import Pseudonymiser
 from streams.cleanse import cleanse
 from streams.derive import NATIONAL_COLUMNS, DeriveContext, derive_all, map_local_code
 from streams.lifecycle import PENDING_EVENTS
-from streams.privacy import RESTRICTED_PERSON_ID, SURROGATE, Pseudonymiser, coarsen_restricted
+from streams.privacy import RESTRICTED_PERSON_ID, SURROGATE, coarsen_restricted
 from streams.refdata.protocols import ReferenceData
 from streams.rules.context import GracePeriod, context_for
 from streams.rules.engine import Outcome, check_record

@@ -23,7 +23,7 @@ import importlib.metadata
 
 from faust.tables.recovery import Recovery
 
-from dids.errors import DidsError
+from dids.kernel.errors import DidsError
 
 
 async def _seek_then_resume(recovery: Recovery, assignment) -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from streams.items import ITEM_NAMES, V2_ITEM_NAMES
+from dids.kernel.items import ITEM_NAMES, V2_ITEM_NAMES
 
 FULL_RECORD_EVENTS = frozenset({"submitted", "corrected"})
 PENDING_EVENTS = frozenset({"requested", "scheduled"})  # not yet a DIDS record: nothing is published

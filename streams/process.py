@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from dids.dead_letters import DeadLetter
+from dids.kernel.dead_letters import DeadLetter
 from schemas.catalog import EXAMINATION_EVENT, EXAMINATION_RECORD, EXAMINATION_REJECT, Catalog
 from schemas.codec import CodecError
 from streams.erasure import is_scrubbed, scrubbed

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from dids.ports import free_port
-from dids.processes import Background, spawn, wait_until
-from dids.settings import Settings
+from dids.kernel.ports import free_port
+from dids.kernel.processes import Background, spawn, wait_until
+from dids.kernel.settings import Settings
 
 _counter = itertools.count(1)
 # the session broker's SASL/PLAIN listener takes this login (tests of the DIDS_KAFKA_SASL_* settings)
@@ -77,7 +77,7 @@ def settings_factory(broker, warehouse, tmp_path):
 @pytest.fixture
 def service_factory(tmp_path) -> Iterator:
     """Start `dids <command>` as a real subprocess with the given settings; stopped after the test."""
-    from dids.stack import settings_env
+    from dids.cli.local_stack import settings_env
 
     started: list[Background] = []
 

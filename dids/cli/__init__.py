@@ -9,7 +9,7 @@ import sys
 
 import click
 
-from dids.errors import DidsError
+from dids.kernel.errors import DidsError
 
 # sub-command name -> module under dids.cli exposing a click command named ``command``
 COMMANDS = {
@@ -70,8 +70,8 @@ def cli(verbose: bool, log_format: str | None) -> None:
       dids validate october.csv
       dids submit october.csv --period 2026-10 --submitter RR8
     """
-    from dids.logs import setup_logging
-    from dids.settings import Settings
+    from dids.kernel.logs import setup_logging
+    from dids.kernel.settings import Settings
 
     fmt = log_format or Settings.from_env().log_format
     setup_logging(logging.DEBUG if verbose else logging.INFO, fmt)

@@ -38,7 +38,7 @@ def command(
       dids bench                              # 1M examinations: the full measurement
       dids bench --records 100000 --out bench.json
     """
-    from dids.bench import BenchConfig, dumps, run
+    from dids.cli.benchmark import BenchConfig, dumps, run
 
     if records < 1 or rate <= 0 or freshness_seconds <= 0 or workers < 1 or partitions < workers:
         raise click.UsageError(

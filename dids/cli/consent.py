@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from dids.settings import Settings
+from dids.kernel.settings import Settings
 
 _EPILOG = """\b
 The NHS numbers are hashed with the pseudonymisation key (DIDS_PSEUDONYMISATION_KEY_FILE) before
@@ -67,9 +67,9 @@ def reinstate(nhs_numbers: tuple[str, ...], from_file: Path | None) -> None:
 
 
 def _publish(nhs_numbers: tuple[str, ...], from_file: Path | None, *, reinstate: bool) -> None:
+    from dids.kernel.pseudonyms import Pseudonymiser, load_pseudonymisation_key
+    from dids.kernel.topics import ensure_topics
     from streams.consent import publish_withdrawals
-    from streams.privacy import Pseudonymiser, load_pseudonymisation_key
-    from streams.topics import ensure_topics
 
     # (where, number): the position to name in an error, since the number itself is never shown
     entries = [(f"argument {i}", n) for i, n in enumerate(nhs_numbers, start=1)]
@@ -97,8 +97,7 @@ def _read_numbers(path: Path) -> list[tuple[str, str]]:
 
 
 def _check(entries: list[tuple[str, str]]) -> None:
-    from streams.privacy import normalise_nhs_number
-    from streams.rules.formats import is_valid_nhs_number
+    from dids.kernel.nhs_number import is_valid_nhs_number, normalise_nhs_number
 
     bad = [where for where, number in entries if not is_valid_nhs_number(normalise_nhs_number(number))]
     if bad:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from dids.settings import Settings
+from dids.kernel.settings import Settings
 
 
 @click.group("db")

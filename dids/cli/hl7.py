@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from dids.errors import ConfigError
-from dids.settings import Settings
+from dids.kernel.errors import ConfigError
+from dids.kernel.settings import Settings
 from producers.hl7.mllp import DLQ_MAX_BYTES
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from dids.settings import Settings
+from dids.kernel.settings import Settings
 
 
 @click.command("simulate")
@@ -85,7 +85,7 @@ def command(
     """
     from rich.progress import Progress
 
-    from dids.metrics import serve_metrics
+    from dids.kernel.metrics import serve_metrics
     from producers.generator import SimulationConfig
     from producers.simulate import run_simulation
 

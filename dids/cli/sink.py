@@ -6,7 +6,7 @@ import signal
 
 import click
 
-from dids.settings import Settings
+from dids.kernel.settings import Settings
 
 
 @click.command("sink")
@@ -29,7 +29,7 @@ def command(metrics_port: int | None, batch_rows: int | None, batch_seconds: flo
     Example:
       DIDS_CLICKHOUSE_URL=http://127.0.0.1:8123 dids sink --batch-rows 10000
     """
-    from dids.metrics import serve_metrics
+    from dids.kernel.metrics import serve_metrics
     from sinks.migrate import migrate
     from sinks.sink import ClickHouseSink
 

@@ -8,7 +8,7 @@ from datetime import date
 
 import click
 
-from dids.settings import Settings
+from dids.kernel.settings import Settings
 
 log = logging.getLogger(__name__)
 

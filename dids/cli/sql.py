@@ -10,8 +10,8 @@ from pathlib import Path
 
 import click
 
-from dids.settings import Settings
-from dids.terminal import spreadsheet_safe, visible
+from dids.kernel.settings import Settings
+from dids.kernel.terminal import spreadsheet_safe, visible
 
 
 @click.command("sql")
@@ -99,7 +99,7 @@ def _print(stream, fmt: str, names: list[str], rows, *, to_file: bool) -> None:
         from rich.console import Console
         from rich.table import Table
 
-        from dids.terminal import plain
+        from dids.kernel.terminal import plain
 
         table = Table(caption=f"{len(rows)} row{'s' if len(rows) != 1 else ''}")
         for name in names:

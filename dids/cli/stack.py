@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import click
 
-from dids.settings import Settings
+from dids.kernel.settings import Settings
 
 
 def _layout(settings: Settings):
-    from dids.stack import Layout
+    from dids.cli.local_stack import Layout
 
     return Layout(settings.home)
 
@@ -50,10 +50,10 @@ def up_command(simulate: bool, rate: float, duration: float, seed: int, demo: bo
     """
     import os
 
-    from dids.stack import PARTS, local_accounts, start_part, warehouse_address
+    from dids.cli.local_stack import PARTS, local_accounts, start_part, warehouse_address
+    from dids.kernel.topics import ensure_topics
     from sinks.migrate import migrate
     from streams.app import changelog_spec
-    from streams.topics import ensure_topics
 
     if demo is None:
         demo = os.environ.get("DIDS_DEMO", "1") != "0"
@@ -85,7 +85,7 @@ def up_command(simulate: bool, rate: float, duration: float, seed: int, demo: bo
 @click.command("down")
 def down_command() -> None:
     """Stop every part of the local stack (data is kept; `dids up` continues from it)."""
-    from dids.stack import PARTS, stop_part
+    from dids.cli.local_stack import PARTS, stop_part
 
     layout = _layout(Settings.from_env())
     for part in reversed(PARTS):
@@ -98,7 +98,7 @@ def status_command() -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from dids.stack import status, table_counts, topic_counts
+    from dids.cli.local_stack import status, table_counts, topic_counts
 
     settings = Settings.from_env()
     console = Console()
@@ -109,7 +109,7 @@ def status_command() -> None:
             p.part, str(p.pid or "-"), p.address, "[green]up[/green]" if p.healthy else "[red]down[/red]", p.detail
         )
     console.print(table)
-    from dids.secrets import ADMIN_PASSWORD, secrets_dir
+    from dids.kernel.secrets import ADMIN_PASSWORD, secrets_dir
 
     admin = secrets_dir(settings.home) / ADMIN_PASSWORD
     if admin.exists():

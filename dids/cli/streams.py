@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from dids.settings import Settings
+from dids.kernel.settings import Settings
 
 
 @click.command("streams")
@@ -25,12 +25,12 @@ def command(metrics_port: int | None, log_level: str) -> None:
     """
     from faust import Worker
 
-    from dids.logs import logging_config
-    from dids.metrics import serve_metrics
+    from dids.kernel.logs import logging_config
+    from dids.kernel.metrics import serve_metrics
+    from dids.kernel.topics import ensure_topics
     from streams.app import changelog_spec, make_app, readiness
     from streams.consent import ConsentRegistry
     from streams.context import build_context
-    from streams.topics import ensure_topics
 
     settings = Settings.from_env(streams_metrics_port=metrics_port)
     ensure_topics(settings, extra=[changelog_spec(settings)])

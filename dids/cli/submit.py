@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from dids.settings import Settings
+from dids.kernel.settings import Settings
 
 
 @click.command("submit")

@@ -69,8 +69,8 @@ def command(
     """
     from rich.console import Console
 
-    from dids.errors import DidsError
-    from dids.settings import Settings
+    from dids.kernel.errors import DidsError
+    from dids.kernel.settings import Settings
     from producers.extract import FileRejectError, Summary, open_extract, validate_extract
     from producers.extract.report import render_file_reject, render_summary
     from producers.extract.validate import build_checks

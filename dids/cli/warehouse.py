@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from dids.settings import Settings
+from dids.kernel.settings import Settings
 
 
 @click.command("warehouse")
@@ -38,7 +38,7 @@ def command(data_dir: Path | None, port: int, host: str, analyst_user: str | Non
       curl -u "default:$(cat .dids/secrets/admin_password)" 'http://127.0.0.1:8123/?query=SELECT%20version()'
       curl -u analyst:analyst 'http://127.0.0.1:8123/' --data-binary 'SELECT count() FROM dids.activity_monthly'
     """
-    from dids.stack import local_accounts
+    from dids.cli.local_stack import local_accounts
     from sinks.warehouse.server import serve
 
     settings = local_accounts(Settings.from_env(analyst_user=analyst_user), host)

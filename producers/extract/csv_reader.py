@@ -1,6 +1,6 @@
 """Stream a national DIDS CSV extract (DIDS-SPEC §2.1, DIDS-RULES §2.19), strictly, one row at a time.
 
-* **v1:** 18 columns mapped by position (``streams.items.ITEM_NAMES``). The first line is skipped only
+* **v1:** 18 columns mapped by position (``dids.kernel.items.ITEM_NAMES``). The first line is skipped only
   when it is the national header (each cell trimmed and upper-cased equals ``CSV_HEADERS``); otherwise
   it is data.
 * **v2:** recognised by its header (``producers.extract.v2``); columns are mapped by header name.
@@ -35,9 +35,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+from dids.kernel.items import CSV_HEADERS, ITEM_NAMES
 from producers.extract import v2
 from producers.extract.errors import FileRejectError
-from streams.items import CSV_HEADERS, ITEM_NAMES
 
 CSV_REJECT = "DIDS075"
 ENCODINGS = ("utf-8", "cp1252")

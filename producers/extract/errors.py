@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dids.errors import DidsError
+from dids.kernel.errors import DidsError
 
 
 class FileRejectError(DidsError):

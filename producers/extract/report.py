@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from dids.terminal import plain, visible
+from dids.kernel.terminal import plain, visible
 from producers.extract.errors import FileRejectError
 from producers.extract.reader import Extract
 from producers.extract.validate import UNIQUENESS_CODE, Summary

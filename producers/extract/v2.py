@@ -30,8 +30,8 @@ import re
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 
-from streams.items import CSV_HEADERS, ITEM_NAMES, V2_ITEM_NAMES
-from streams.timestamps import parse_timestamp
+from dids.kernel.items import CSV_HEADERS, ITEM_NAMES, V2_ITEM_NAMES
+from dids.kernel.timestamps import parse_timestamp
 
 START_TIMESTAMP = "coded_procedure_start_timestamp"
 END_TIMESTAMP = "coded_procedure_end_timestamp"

@@ -27,7 +27,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from dids.errors import DidsError
+from dids.kernel.errors import DidsError
 from producers.extract.reader import Extract
 from streams.cleanse import CleansedRecord, cleanse
 from streams.rules import RULES, Context, Fail, Outcome, Pass, check_record

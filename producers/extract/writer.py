@@ -1,7 +1,7 @@
 """Write 18-item records as a national DIDS CSV or a DIDS-v1-0 XML file (the readers' inverse).
 
 Used by the simulator (``--to-csv``/``--to-xml``) and by round-trip tests. Records are mappings keyed by
-``streams.items.ITEM_NAMES`` (e.g. ``producers.generator.records(config, n, now)``); a missing key or
+``dids.kernel.items.ITEM_NAMES`` (e.g. ``producers.generator.records(config, n, now)``); a missing key or
 None is written as an empty CSV field or as an absent XML element, which the readers read back as None.
 Values are written exactly as given. An empty string cannot survive a round trip (it reads back as None).
 """
@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import TextIO
 from xml.sax.saxutils import quoteattr
 
+from dids.kernel.items import CSV_HEADERS, ITEM_NAMES
 from producers.extract.csv_reader import NationalDialect
 from producers.extract.xml_reader import ACTIVITY, ADDRESS, NAMESPACE, PATIENT, POSTAL_CODE, REFERRAL
-from streams.items import CSV_HEADERS, ITEM_NAMES
 
 Record = Mapping[str, str | None]
 Target = str | Path | TextIO

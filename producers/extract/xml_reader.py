@@ -33,9 +33,9 @@ from types import MappingProxyType
 from typing import BinaryIO
 from xml.parsers import expat
 
+from dids.kernel.items import ITEM_NAMES
 from producers.extract.csv_reader import PROGRESS_EVERY_BYTES, Progress, Row
 from producers.extract.errors import FileRejectError
-from streams.items import ITEM_NAMES
 
 NAMESPACE = "http://www.datadictionary.nhs.uk/data_dictionary/messages/DIDS-v1-0/"
 XML_REJECT = "DIDS076"

@@ -14,8 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from dids.errors import ConfigError
-from dids.secrets import read_secret_file
+from dids.kernel.errors import ConfigError
+from dids.kernel.secrets import read_secret_file
 from producers.hl7.decode import MshHeader
 from producers.hl7.errors import TABLE_VALUE_NOT_FOUND, Hl7Error
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from dids.errors import DidsError
+from dids.kernel.errors import DidsError
 
 if TYPE_CHECKING:
     from producers.hl7.decode import MshHeader

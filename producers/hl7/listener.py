@@ -34,8 +34,10 @@ from datetime import UTC, datetime
 from confluent_kafka import KafkaError
 from prometheus_client import Counter, Gauge, Histogram
 
-from dids.metrics import LATENCY_BUCKETS, serve_metrics
-from dids.settings import Settings
+from dids.kernel import topics
+from dids.kernel.metrics import LATENCY_BUCKETS, serve_metrics
+from dids.kernel.producer import EventProducer
+from dids.kernel.settings import Settings
 from producers.generator import event_key
 from producers.hl7.access import SourcePolicy, UnknownSourceError
 from producers.hl7.ack import build_ack
@@ -53,9 +55,7 @@ from producers.hl7.errors import (
 )
 from producers.hl7.mapping import SUPPORTED_TYPES, map_message
 from producers.hl7.mllp import DLQ_MAX_BYTES, FrameReader, FrameTimeout, IdleTimeout, Oversized, Truncated, frame
-from producers.kafka import EventProducer
 from schemas.catalog import EXAMINATION_EVENT, default_catalog
-from streams import topics
 
 log = logging.getLogger(__name__)
 
@@ -356,7 +356,7 @@ def _peer(writer: asyncio.StreamWriter) -> str:
 
 def run_listener(settings: Settings, config: ListenerConfig, metrics_port: int) -> None:
     """Create topics, serve until SIGTERM/SIGINT, then shut down gracefully."""
-    from streams.topics import ensure_topics
+    from dids.kernel.topics import ensure_topics
 
     _silence_library_logs()
     ensure_topics(settings)

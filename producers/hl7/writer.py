@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
-from dids.errors import DidsError
+from dids.kernel.errors import DidsError
 from producers.hl7.mapping import GENDER_TO_HL7, OMI, ORM, ORU, SOURCE_TO_PATIENT_CLASS
 
 SEPARATORS = "|^~\\&"

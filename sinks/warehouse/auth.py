@@ -19,8 +19,8 @@ import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from dids.errors import ConfigError
-from dids.settings import Settings
+from dids.kernel.errors import ConfigError
+from dids.kernel.settings import Settings
 from sinks.warehouse.errors import QueryError, readonly_error
 from sinks.warehouse.sql import READ_KINDS, Statement
 

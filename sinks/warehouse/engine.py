@@ -30,7 +30,7 @@ from pathlib import Path
 import chdb
 from chdb import session as chdb_session
 
-from dids.errors import DidsError
+from dids.kernel.errors import DidsError
 from sinks.warehouse.errors import QueryError
 from sinks.warehouse.sql import quote_identifier, quote_string
 from sinks.warehouse.streaming import Joiner

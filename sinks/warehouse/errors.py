@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from dids.errors import DidsError
+from dids.kernel.errors import DidsError
 
 _CODE = re.compile(r"Code: (\d+)\. DB::Exception: ")
 _NAME = re.compile(r"\(([A-Z][A-Z0-9_]+)\)\s*$")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 
-from dids.metrics import LATENCY_BUCKETS
+from dids.kernel.metrics import LATENCY_BUCKETS
 
 
 class Metrics:

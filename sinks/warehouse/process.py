@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import dids
-from dids.errors import DidsError
-from dids.processes import Background, ProcessError, spawn, wait_until
-from dids.secrets import ADMIN_PASSWORD, secrets_dir, write_secret
-from dids.settings import without_secrets
+from dids.kernel.errors import DidsError
+from dids.kernel.processes import Background, ProcessError, spawn, wait_until
+from dids.kernel.secrets import ADMIN_PASSWORD, secrets_dir, write_secret
+from dids.kernel.settings import without_secrets
 from sinks.warehouse.auth import ADMIN_USER
 
 

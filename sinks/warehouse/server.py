@@ -35,8 +35,8 @@ from pathlib import Path
 from aiohttp import web
 from multidict import CIMultiDict
 
-from dids.errors import DidsError
-from dids.settings import Settings
+from dids.kernel.errors import DidsError
+from dids.kernel.settings import Settings
 from sinks.warehouse.auth import Accounts, authorize, authorize_settings
 from sinks.warehouse.body import (
     CHUNK,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from itertools import pairwise
 
-from streams.rules.formats import parse_calendar_date
+from streams.formats import parse_calendar_date
 
 AGE_NOT_KNOWN = "Age not known"
 

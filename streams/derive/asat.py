@@ -11,9 +11,9 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from typing import TypeVar
 
+from streams.formats import CalendarDate
 from streams.refdata.protocols import NicipVersion, SnomedVersion
 from streams.rules.context import GracePeriod
-from streams.rules.formats import CalendarDate
 from streams.rules.imaging_codes import CodeStatus, code_status
 from streams.rules.organisations import date_in_range
 

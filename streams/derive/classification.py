@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
+from streams.formats import CalendarDate
+from streams.memo import table_memo
 from streams.refdata.protocols import Classification, NicipTable, NicipVersion, SnomedTable, SnomedVersion
 from streams.rules.context import GracePeriod
-from streams.rules.formats import CalendarDate
-from streams.rules.memo import table_memo
 
 from .asat import code_as_at
 
@@ -56,7 +56,7 @@ def _snomed_row(concept: str | None, table: SnomedTable | None, on, grace) -> Sn
 
 
 def _row_as_at(table: NicipTable | SnomedTable, code: str, on, grace):
-    """``code_as_at`` of the code's versions: a pure function of a read-only table (streams.rules.memo)."""
+    """``code_as_at`` of the code's versions: a pure function of a read-only table (streams.memo)."""
     memo = table_memo(table, "row_as_at")
     key = (code, on, grace)
     try:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from streams.rules.formats import parse_calendar_date
+from streams.formats import parse_calendar_date
 
 NHS_NUMBER_STATUS_LABELS: dict[str, str] = {
     "01": "Number present and verified",

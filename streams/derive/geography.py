@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from streams.formats import CalendarDate, is_pseudo_postcode
+from streams.memo import table_memo
 from streams.refdata.protocols import PostcodeGeography
-from streams.rules.formats import CalendarDate, is_pseudo_postcode
-from streams.rules.memo import table_memo
 
 from .asat import as_at
 
@@ -19,7 +19,7 @@ def derive_location(
     """
     if postcode is None or geography is None or not postcode.strip() or is_pseudo_postcode(postcode.strip()):
         return None, None
-    # a pure function of the read-only directory, the postcode and the date (streams.rules.memo)
+    # a pure function of the read-only directory, the postcode and the date (streams.memo)
     memo = table_memo(geography, "location")
     key = (postcode, on)
     try:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from streams.cleanse import CleansedRecord
-from streams.rules.formats import parse_calendar_date
+from streams.formats import parse_calendar_date
 
 
 def national_date(text: str | None) -> str | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from streams.cleanse import CleansedRecord
-from streams.rules.formats import parse_calendar_date
+from streams.formats import parse_calendar_date
 from streams.rules.imaging_codes import CodeStatus, code_status
 
 from .asat import as_at

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from streams.cleanse import CleansedRecord
-from streams.rules.formats import parse_calendar_date
+from streams.formats import parse_calendar_date
 
 from . import codes, organisations, referrer
 from .ages import age_at_event, derive_age_bands

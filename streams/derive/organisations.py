@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from streams.formats import CalendarDate
+from streams.memo import table_memo
 from streams.refdata.protocols import OdsDirectory, OdsOrganisation, Relationship, RolePeriod
-from streams.rules.formats import CalendarDate
-from streams.rules.memo import table_memo
 from streams.rules.organisations import GP_PRACTICE_DEFAULTS, ods_history
 from streams.rules.site import SITE_DEFAULTS
 
@@ -63,7 +63,7 @@ def ods_name(code: str | None, ods: OdsDirectory | None) -> str | None:
     """The ODS name of the code, or of its first successor in ODS; None when unknown."""
     if ods is None:
         return None
-    # four names per record from a read-only ODS snapshot: memoised per snapshot (streams.rules.memo)
+    # four names per record from a read-only ODS snapshot: memoised per snapshot (streams.memo)
     memo = table_memo(ods, "ods_name")
     try:
         return memo[code]
@@ -139,7 +139,7 @@ def provider_code(
     key = _key(site_code)
     if key is None or ods is None or key in SITE_DEFAULTS:
         return None
-    # a pure function of the read-only ODS snapshot, the site, the date and the roles (streams.rules.memo)
+    # a pure function of the read-only ODS snapshot, the site, the date and the roles (streams.memo)
     memo = table_memo(ods, "provider_code")
     memo_key = (key, on, nhs_roles)
     try:
@@ -167,7 +167,7 @@ def commissioner(
     """
     if ods is None or _key(practice_code) in GP_DEFAULT_LABELS:
         return None, None
-    # a pure function of the read-only ODS snapshot, the practice and the date (streams.rules.memo)
+    # a pure function of the read-only ODS snapshot, the practice and the date (streams.memo)
     memo = table_memo(ods, "commissioner")
     memo_key = (practice_code, on)
     try:

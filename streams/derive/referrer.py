@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from streams.rules.formats import is_valid_referrer_code
+from streams.formats import is_valid_referrer_code
 
 NOT_KNOWN_CODE = "99"
 NOT_KNOWN_TYPE = "Not Known"

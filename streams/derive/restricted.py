@@ -6,9 +6,9 @@ placeholder. This module only says whether a record is restricted; the privacy s
 
 from __future__ import annotations
 
+from streams.formats import CalendarDate
+from streams.memo import table_memo
 from streams.refdata.protocols import RestrictedCodeList
-from streams.rules.formats import CalendarDate
-from streams.rules.memo import table_memo
 
 from .asat import in_force
 
@@ -24,7 +24,7 @@ def _listed(scheme: str, code: str | None, table: RestrictedCodeList | None, on:
     key = code.strip().upper()
     if table is None:
         return key in (RESTRICTED_NICIP if scheme == "NICIP" else RESTRICTED_SNOMED)
-    # three lookups per record in a read-only list: memoised per list (streams.rules.memo)
+    # three lookups per record in a read-only list: memoised per list (streams.memo)
     memo = table_memo(table, "restricted")
     memo_key = (scheme, key, on)
     listed = memo.get(memo_key)

@@ -22,7 +22,8 @@ from dataclasses import dataclass, fields
 from datetime import date
 from pathlib import Path
 
-from dids.errors import DidsError
+from dids.kernel.errors import DidsError
+from streams.formats import parse_date
 from streams.refdata.memory import (
     MemoryLocalCodes,
     MemoryNicip,
@@ -43,7 +44,6 @@ from streams.refdata.protocols import (
     RolePeriod,
     SnomedVersion,
 )
-from streams.rules.formats import parse_date
 
 SAMPLES_DIR = Path(__file__).parent / "samples"
 

@@ -6,8 +6,8 @@ from collections.abc import Callable
 from functools import lru_cache
 
 from streams.cleanse import CleansedRecord
+from streams.formats import CalendarDate, parse_calendar_date
 from streams.rules.context import Context
-from streams.rules.formats import CalendarDate, parse_calendar_date
 from streams.rules.results import Finding, Unavailable
 
 # The shape of every record rule: the cleansed record and the context in; a finding, None (nothing to

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
-from dids.errors import DidsError
+from dids.kernel.errors import DidsError
+from streams.formats import CalendarDate
 from streams.refdata.protocols import NicipTable, OdsDirectory, PostcodeDirectory, ReferenceData, SnomedTable
-from streams.rules.formats import CalendarDate
 from streams.rules.results import Need
 
 
@@ -160,7 +160,7 @@ V2_CODE_GRACE = GracePeriod(183, "days", "after")
 
 def context_for(items: Mapping[str, str | None], **fields) -> Context:
     """The rules context for one record: v2.0 code validity when it carries a procedure end timestamp."""
-    from streams.timestamps import local_date
+    from dids.kernel.timestamps import local_date
 
     end = local_date(items.get("coded_procedure_end_timestamp"))
     if end is not None:

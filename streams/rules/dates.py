@@ -11,6 +11,7 @@ comparison is between calendar dates and inclusive unless the docstring says str
 from __future__ import annotations
 
 from streams.cleanse import CleansedRecord
+from streams.formats import CalendarDate
 from streams.rules.common import (
     birth_months_after_exceeds,
     finding,
@@ -20,7 +21,6 @@ from streams.rules.common import (
     usable_date,
 )
 from streams.rules.context import Context
-from streams.rules.formats import CalendarDate
 from streams.rules.results import Finding
 
 # request and received dates before this are rejected; the date itself passes

@@ -7,6 +7,8 @@ DIDS005 006 008 009 010 012 014 016 017 073 074. The GP practice code is in ``or
 from __future__ import annotations
 
 from streams.cleanse import CleansedRecord
+from streams.formats import CalendarDate, is_pseudo_postcode, is_valid_postcode_format
+from streams.memo import table_memo
 from streams.refdata.protocols import PostcodeDirectory
 from streams.rules.common import (
     birth_months_after_exceeds,
@@ -17,8 +19,6 @@ from streams.rules.common import (
     usable_date,
 )
 from streams.rules.context import Context
-from streams.rules.formats import CalendarDate, is_pseudo_postcode, is_valid_postcode_format
-from streams.rules.memo import table_memo
 from streams.rules.results import Finding
 
 ETHNIC_CATEGORY_CODES = frozenset("ABCDEFGHJKLMNPRSZ") | {"99"}
@@ -108,7 +108,7 @@ def check_postcode_known(record: CleansedRecord, context: Context) -> Finding | 
 
 
 def _postcode_known(directory: PostcodeDirectory, postcode: str) -> bool:
-    """``directory.contains``, memoised per read-only directory (streams.rules.memo): a patient's postcode
+    """``directory.contains``, memoised per read-only directory (streams.memo): a patient's postcode
     comes back with every version of each examination."""
     memo = table_memo(directory, "postcode_known")
     known = memo.get(postcode)

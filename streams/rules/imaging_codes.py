@@ -17,11 +17,11 @@ from datetime import date
 from enum import Enum
 
 from streams.cleanse import CleansedRecord
+from streams.formats import CalendarDate, is_valid_snomed_id
+from streams.memo import table_memo
 from streams.refdata.protocols import NicipTable, NicipVersion, SnomedTable, SnomedVersion
 from streams.rules.common import finding, is_blank, usable_date
 from streams.rules.context import Context, GracePeriod
-from streams.rules.formats import CalendarDate, is_valid_snomed_id
-from streams.rules.memo import table_memo
 from streams.rules.results import Finding, Unavailable
 
 
@@ -86,7 +86,7 @@ def _snomed_status(record: CleansedRecord, context: Context) -> CodeStatus | Non
 
 def _table_status(table: NicipTable | SnomedTable, code: str, test: CalendarDate, grace: GracePeriod) -> CodeStatus:
     """``code_status`` of the code's versions in ``table``: each rule of 057/059/077/078 asks it, on every record
-    with that code and date, of a read-only table, so it is memoised per table (streams.rules.memo)."""
+    with that code and date, of a read-only table, so it is memoised per table (streams.memo)."""
     memo = table_memo(table, "code_status")
     key = (code, test, grace)
     status = memo.get(key)

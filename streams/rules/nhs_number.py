@@ -5,10 +5,10 @@ The NHS number arrives cleansed: trimmed, every whitespace and hyphen removed, b
 
 from __future__ import annotations
 
+from dids.kernel.nhs_number import is_valid_nhs_number
 from streams.cleanse import CleansedRecord
 from streams.rules.common import finding, is_blank
 from streams.rules.context import Context
-from streams.rules.formats import is_valid_nhs_number
 from streams.rules.results import Finding
 
 NHS_NUMBER_STATUS_CODES = frozenset({"01", "02", "03", "04", "05", "06", "07", "08"})

@@ -12,11 +12,11 @@ from collections.abc import Iterable
 from datetime import date
 
 from streams.cleanse import CleansedRecord
+from streams.formats import CalendarDate
+from streams.memo import table_memo
 from streams.refdata.protocols import OdsDirectory, OdsOrganisation
 from streams.rules.common import finding, is_blank, usable_date
 from streams.rules.context import Context
-from streams.rules.formats import CalendarDate
-from streams.rules.memo import table_memo
 from streams.rules.results import Finding
 
 GP_PRACTICE_DEFAULTS = frozenset(
@@ -38,7 +38,7 @@ def ods_history(directory: OdsDirectory, code: str) -> tuple[OdsOrganisation, ..
 
     Empty when neither the code nor any successor is in ODS.
     """
-    # asked by several rules and derivations of every record; ODS is a read-only snapshot (streams.rules.memo)
+    # asked by several rules and derivations of every record; ODS is a read-only snapshot (streams.memo)
     memo = table_memo(directory, "ods_history")
     history = memo.get(code)
     if history is None:

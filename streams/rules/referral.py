@@ -6,9 +6,9 @@ The referring organisation code is in ``organisations`` (it needs ODS).
 from __future__ import annotations
 
 from streams.cleanse import CleansedRecord
+from streams.formats import is_valid_referrer_code
 from streams.rules.common import finding, is_blank
 from streams.rules.context import Context
-from streams.rules.formats import is_valid_referrer_code
 from streams.rules.results import Finding
 
 PATIENT_SOURCE_SETTING_CODES = frozenset({"01", "02", "03", "04", "05", "06", "07"})

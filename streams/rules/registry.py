@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from types import MappingProxyType
 
-from dids.errors import DidsError
+from dids.kernel.errors import DidsError
 from streams.cleanse import CleansedRecord
 from streams.rules import (
     accession,

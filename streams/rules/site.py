@@ -7,11 +7,11 @@ site) always pass 068 and 081. Any ODS organisation or site counts (no role chec
 from __future__ import annotations
 
 from streams.cleanse import CleansedRecord
+from streams.formats import CalendarDate, is_valid_site_code
+from streams.memo import table_memo
 from streams.refdata.protocols import OdsDirectory
 from streams.rules.common import finding, is_blank, usable_date
 from streams.rules.context import Context
-from streams.rules.formats import CalendarDate, is_valid_site_code
-from streams.rules.memo import table_memo
 from streams.rules.organisations import date_in_range, ods_history
 from streams.rules.results import Finding
 
@@ -64,7 +64,7 @@ def check_site_open(record: CleansedRecord, context: Context) -> Finding | None:
 
 
 def _closed_on(directory: OdsDirectory, code: str, test: CalendarDate) -> bool:
-    """Known to ODS and neither it nor a successor open on ``test``; memoised per ODS snapshot (streams.rules.memo)."""
+    """Known to ODS and neither it nor a successor open on ``test``; memoised per ODS snapshot (streams.memo)."""
     memo = table_memo(directory, "site_closed")
     key = (code, test)
     closed = memo.get(key)

@@ -25,9 +25,9 @@ from __future__ import annotations
 from fractions import Fraction
 
 from streams.cleanse import CleansedRecord
+from streams.formats import CalendarDate, days_in_month
 from streams.rules.common import finding, usable_date
 from streams.rules.context import Context
-from streams.rules.formats import CalendarDate, days_in_month
 from streams.rules.results import Finding
 
 _REJECT_MONTHS = 7  # DIDS055 from this many months before SM

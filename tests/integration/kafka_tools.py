@@ -7,8 +7,8 @@ import uuid
 
 from confluent_kafka import Consumer
 
-from dids.kafka import client_config
-from dids.settings import Settings
+from dids.kernel.kafka import client_config
+from dids.kernel.settings import Settings
 
 
 def consume(settings: Settings, topic: str, expected: int, timeout: float = 60.0, settle: float = 1.0):

@@ -9,8 +9,10 @@ from collections import Counter
 
 from confluent_kafka import Producer
 
-from dids.kafka import client_config
-from dids.settings import Settings
+from dids.kernel.kafka import client_config
+from dids.kernel.pseudonyms import Pseudonymiser
+from dids.kernel.settings import Settings
+from dids.kernel.topics import RIS_EVENTS, ensure_topics
 from producers.generator import SimulationConfig
 from producers.simulate import record_events, run_simulation
 from schemas.catalog import default_catalog
@@ -20,8 +22,6 @@ from sinks.migrate import migrate
 from streams.app import changelog_spec, changelog_topic, readiness
 from streams.consent import CONSENT_CHANGE, ConsentRegistry, publish_withdrawals
 from streams.erasure import PURGE_HEADER
-from streams.privacy import Pseudonymiser
-from streams.topics import RIS_EVENTS, ensure_topics
 from tests.clock import NOW
 from tests.integration.helpers import metric, poll
 from tests.integration.kafka_tools import read_to_end
@@ -178,8 +178,8 @@ def test_a_changelog_made_by_an_earlier_version_gets_todays_configs(settings_fac
     the overwritten values naming a withdrawn person."""
     from confluent_kafka.admin import ConfigResource
 
-    from dids.kafka import admin_client
-    from streams.topics import TopicSpec
+    from dids.kernel.kafka import admin_client
+    from dids.kernel.topics import TopicSpec
 
     settings = settings_factory()
     spec = changelog_spec(settings)

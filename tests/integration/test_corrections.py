@@ -6,14 +6,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from dids.kernel import topics
+from dids.kernel.producer import EventProducer
+from dids.kernel.topics import ensure_topics
 from producers.generator import SimulationConfig, event_key, events
-from producers.kafka import EventProducer
 from schemas.catalog import EXAMINATION_EVENT, default_catalog
 from sinks.clickhouse import connect
 from sinks.migrate import migrate
-from streams import topics
 from streams.app import changelog_spec
-from streams.topics import ensure_topics
 from tests.clock import NOW
 from tests.integration.helpers import poll
 

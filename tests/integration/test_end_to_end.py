@@ -7,11 +7,11 @@ from __future__ import annotations
 import time
 import urllib.request
 
+from dids.kernel.topics import ensure_topics
 from producers.generator import SimulationConfig, event_key, extract_examinations
 from producers.simulate import record_events, run_simulation
 from sinks.clickhouse import connect
 from sinks.migrate import migrate
-from streams.topics import ensure_topics
 from tests.clock import NOW
 from tests.integration.helpers import probe
 

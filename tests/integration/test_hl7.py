@@ -21,14 +21,14 @@ import hl7
 import pytest
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
-from dids.ports import free_port
-from dids.processes import Background
-from dids.settings import Settings
+from dids.kernel import topics
+from dids.kernel.ports import free_port
+from dids.kernel.processes import Background
+from dids.kernel.settings import Settings
 from producers.generator import ITEM_FIELDS, SimulationConfig, event_key, events
 from producers.hl7.mllp import frame
 from producers.hl7.writer import encode_message
 from schemas.catalog import default_catalog
-from streams import topics
 
 NOW = datetime(2024, 7, 10, tzinfo=UTC)
 WAIT = 60.0

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import pytest
 
-from dids.errors import ConfigError
-from dids.kafka import client_config
+from dids.kernel.errors import ConfigError
+from dids.kernel.kafka import client_config
+from dids.kernel.topics import TopicError, ensure_topics
 from producers.generator import SimulationConfig
 from producers.simulate import run_simulation
 from sinks.clickhouse import connect
 from sinks.migrate import migrate
-from streams.topics import TopicError, ensure_topics
 from tests.clock import NOW
 from tests.conftest import SASL_PASSWORD, SASL_USER
 from tests.integration.helpers import poll

@@ -7,12 +7,12 @@ from __future__ import annotations
 from collections import Counter
 from datetime import timedelta
 
+from dids.kernel.topics import ensure_topics
 from producers.extract.writer import write_csv
 from producers.generator import SimulationConfig, records
 from producers.submit import submit_file
 from sinks.clickhouse import connect
 from sinks.migrate import migrate
-from streams.topics import ensure_topics
 from tests.clock import NOW
 from tests.integration.helpers import poll
 

@@ -7,14 +7,14 @@ from __future__ import annotations
 import threading
 import time
 
-from dids.ports import free_port
+from dids.kernel import topics
+from dids.kernel.ports import free_port
+from dids.kernel.producer import EventProducer
+from dids.kernel.topics import ensure_topics
 from producers.generator import SimulationConfig, event_key
-from producers.kafka import EventProducer
 from producers.simulate import record_events
 from schemas.catalog import EXAMINATION_EVENT, default_catalog
-from streams import topics
 from streams.app import changelog_spec
-from streams.topics import ensure_topics
 from tests.clock import NOW
 from tests.integration.helpers import metric, poll
 from tests.integration.kafka_tools import consume

@@ -13,9 +13,9 @@ import pytest
 from click.testing import CliRunner
 
 from dids.cli import cli
+from dids.cli.local_stack import settings_env
 from dids.cli.report import command as report_command
 from dids.cli.sql import command as sql_command
-from dids.stack import settings_env
 from tests.integration.rows import CT, exam, migrated, reject
 
 ROWS = [

@@ -14,16 +14,16 @@ import time
 import urllib.request
 from datetime import date, datetime, timezone
 
-from dids.ports import free_port
-from producers.kafka import EventProducer
+from dids.kernel import topics
+from dids.kernel.ports import free_port
+from dids.kernel.producer import EventProducer
+from dids.kernel.topics import ensure_topics
 from schemas.catalog import EXAMINATION_RECORD, default_catalog
 from schemas.compatibility import sample
 from sinks.clickhouse import connect
 from sinks.migrate import migrate
 from sinks.sink import TableShape
 from sinks.warehouse.process import start_warehouse
-from streams import topics
-from streams.topics import ensure_topics
 from tests.conftest import WAREHOUSE_ADMIN_PASSWORD
 from tests.integration.helpers import metric, poll, probe
 from tests.integration.kafka_tools import consume

@@ -8,8 +8,8 @@ import subprocess
 import sys
 import time
 
-from dids.ports import free_port
-from dids.processes import pid_alive, read_pid
+from dids.kernel.ports import free_port
+from dids.kernel.processes import pid_alive, read_pid
 
 
 def _free_pair() -> int:

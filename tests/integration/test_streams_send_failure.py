@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from confluent_kafka import Consumer, TopicPartition
 
-from dids.kafka import client_config
+from dids.kernel import topics
+from dids.kernel.kafka import client_config
+from dids.kernel.topics import ensure_topics
 from producers.generator import SimulationConfig
 from producers.simulate import run_simulation
-from streams import topics
 from streams.app import changelog_spec
 from streams.crash_only import EXIT_SEND_FAILED
-from streams.topics import ensure_topics
 from tests.clock import NOW
 from tests.conftest import read_log
 from tests.integration.helpers import poll

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import pytest
 
+from dids.kernel import topics
 from producers.extract.writer import write_csv, write_xml
 from producers.generator import SimulationConfig, records
 from producers.submit import SubmissionError, submit_file
 from schemas.catalog import EXAMINATION_EVENT, SUBMISSION_MANIFEST, default_catalog
-from streams import topics
 from tests.clock import NOW
 from tests.integration.helpers import poll
 from tests.integration.kafka_tools import consume
 
 
 def test_csv_submission_rows_manifest_and_idempotent_resubmission(settings_factory, tmp_path):
-    from streams.topics import ensure_topics
+    from dids.kernel.topics import ensure_topics
 
     settings = settings_factory()
     ensure_topics(settings)
@@ -52,7 +52,7 @@ def test_csv_submission_rows_manifest_and_idempotent_resubmission(settings_facto
 
 
 def test_file_reject_publishes_no_rows(settings_factory, tmp_path):
-    from streams.topics import ensure_topics
+    from dids.kernel.topics import ensure_topics
 
     settings = settings_factory()
     ensure_topics(settings)
@@ -73,7 +73,7 @@ def test_file_reject_publishes_no_rows(settings_factory, tmp_path):
 
 
 def test_xml_submission(settings_factory, tmp_path):
-    from streams.topics import ensure_topics
+    from dids.kernel.topics import ensure_topics
 
     settings = settings_factory()
     ensure_topics(settings)
@@ -90,7 +90,7 @@ def test_xml_submission(settings_factory, tmp_path):
 
 
 def test_keys_repeated_in_a_file_are_flagged_for_dids071(settings_factory, tmp_path):
-    from streams.topics import ensure_topics
+    from dids.kernel.topics import ensure_topics
 
     settings = settings_factory()
     ensure_topics(settings)
@@ -118,9 +118,9 @@ class _Killed(BaseException):
 @pytest.mark.parametrize("failure", ["error", "killed"])
 def test_a_file_that_fails_part_way_leaves_no_current_rows(settings_factory, service_factory, tmp_path, failure):
     """Before, the rows published before the failure were current records of a file nobody accepted."""
+    from dids.kernel.topics import ensure_topics
     from sinks.clickhouse import connect
     from sinks.migrate import migrate
-    from streams.topics import ensure_topics
 
     settings = settings_factory()
     ensure_topics(settings)

@@ -20,7 +20,7 @@ import pyarrow as pa
 import pytest
 from clickhouse_connect.driver.exceptions import DatabaseError
 
-from dids.ports import free_port
+from dids.kernel.ports import free_port
 from sinks.warehouse.process import WarehouseError, start_warehouse
 
 pytestmark = pytest.mark.integration

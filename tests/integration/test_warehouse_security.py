@@ -21,7 +21,7 @@ import lz4.frame
 import pytest
 import zstandard
 
-from dids.ports import free_port
+from dids.kernel.ports import free_port
 from sinks.warehouse.process import start_warehouse
 
 pytestmark = pytest.mark.integration

@@ -13,7 +13,7 @@ import yaml
 from click.testing import CliRunner
 
 from dids.cli import cli
-from dids.settings import Settings
+from dids.kernel.settings import Settings
 
 COMPOSE = yaml.safe_load((Path(__file__).parents[2] / "docker-compose.yml").read_text())
 # The Compose Specification's JSON schema (Apache-2.0), as shipped with docker-compose 1.29.2

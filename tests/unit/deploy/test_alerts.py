@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from deploy.promtool import ensure_promtool
-from dids.metrics import exported_metrics
+from tests.unit.deploy.exported import exported_metrics
 
 PROMETHEUS = Path(__file__).parents[3] / "deploy" / "prometheus"
 RULES = [rule for group in yaml.safe_load((PROMETHEUS / "alerts.yml").read_text())["groups"] for rule in group["rules"]]
@@ -64,7 +64,7 @@ def test_rule_is_complete(rule):
 
 @pytest.mark.parametrize("rule", RULES, ids=lambda rule: rule["alert"])
 def test_rule_uses_only_exported_metrics(rule):
-    assert not unexported(rule["expr"]), "not exported by any service (see dids.metrics.exported_metrics)"
+    assert not unexported(rule["expr"]), "not exported by any service (see tests/unit/deploy/exported.py)"
 
 
 def test_every_alert_has_a_firing_and_a_quiet_case():

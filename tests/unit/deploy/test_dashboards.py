@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dids.metrics import exported_metrics
+from tests.unit.deploy.exported import exported_metrics
 
 ROOT = Path(__file__).parents[3]
 GRAFANA = ROOT / "deploy" / "grafana"

@@ -8,8 +8,8 @@ import logging
 
 import pytest
 
-from dids.errors import ConfigError
-from dids.logs import REDACTED, logging_config, redact
+from dids.kernel.errors import ConfigError
+from dids.kernel.logs import REDACTED, logging_config, redact
 
 
 def test_valid_nhs_numbers_are_masked_in_any_usual_shape():
@@ -79,7 +79,7 @@ def test_tracebacks_are_redacted_too(fmt):
 
 
 def test_postcodes_and_birth_dates_but_not_timestamps_or_codes():
-    from dids.logs import redact_all
+    from dids.kernel.logs import redact_all
 
     assert redact_all("moved to SW1A 1AA today") == "moved to [postcode] today"
     assert redact_all("DATE_OF_BIRTH=19800229") == "DATE_OF_BIRTH=[birth-date]"

@@ -6,10 +6,10 @@ import stat
 
 import pytest
 
-from dids.errors import ConfigError
-from dids.secrets import generated_secret, read_secret_file, write_secret
-from dids.settings import Settings
-from dids.stack import local_accounts, settings_env
+from dids.cli.local_stack import local_accounts, settings_env
+from dids.kernel.errors import ConfigError
+from dids.kernel.secrets import generated_secret, read_secret_file, write_secret
+from dids.kernel.settings import Settings
 
 SECRETS = {
     "admin_password": "adm-Secret-1",

@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from dids.errors import ConfigError
-from dids.settings import Settings
+from dids.kernel.errors import ConfigError
+from dids.kernel.settings import Settings
 
 
 def test_defaults_and_environment():

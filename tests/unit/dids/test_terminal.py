@@ -7,7 +7,7 @@ import io
 import pytest
 from rich.console import Console
 
-from dids.terminal import plain, spreadsheet_safe, visible
+from dids.kernel.terminal import plain, spreadsheet_safe, visible
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from dids.errors import ConfigError
+from dids.kernel.errors import ConfigError
 from sinks.cluster import on_cluster
 from sinks.migrate import ddl
 

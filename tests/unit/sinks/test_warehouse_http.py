@@ -11,7 +11,7 @@ import lz4.frame
 import pytest
 import zstandard
 
-from dids.errors import ConfigError
+from dids.kernel.errors import ConfigError
 from sinks.warehouse.auth import Accounts, User, authorize, authorize_settings
 from sinks.warehouse.body import Decoder, choose_encoding, decoded, decoder_for, prepare
 from sinks.warehouse.errors import QueryError

@@ -6,8 +6,8 @@ import dataclasses
 
 import pytest
 
+from dids.kernel.items import CSV_HEADER_BY_ITEM, CSV_HEADERS, ITEM_NAMES
 from streams.cleanse import CleansedRecord, cleanse
-from streams.items import CSV_HEADER_BY_ITEM, CSV_HEADERS, ITEM_NAMES
 
 NATIONAL_HEADER_ROW = (
     "NHS_NUMBER,NHS_NUMBER_STATUS_IND,PERSON_BIRTH_DATE,ETHNIC_CATEGORY,PERSON_GENDER_CODE,POSTCODE,"

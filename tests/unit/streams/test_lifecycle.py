@@ -7,11 +7,12 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from dids.kernel.pseudonyms import Pseudonymiser
 from producers.generator import SimulationConfig, event_key, events
 from schemas.catalog import EXAMINATION_RECORD, EXAMINATION_REJECT, default_catalog
 from streams.evaluate import REUSED_ACCESSION, StreamContext
 from streams.lifecycle import merge
-from streams.privacy import RESTRICTED_PERSON_ID, SURROGATE_NHS_NUMBER, Pseudonymiser
+from streams.privacy import RESTRICTED_PERSON_ID, SURROGATE_NHS_NUMBER
 from streams.process import process_event
 from streams.refdata.loaders import load_samples
 

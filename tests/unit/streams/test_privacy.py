@@ -9,20 +9,11 @@ import pickle
 
 import pytest
 
-from dids.errors import DidsError
-from dids.settings import Settings
+from dids.kernel.errors import DidsError
+from dids.kernel.pseudonyms import DEMO_KEY, PrivacyConfigError, Pseudonymiser, is_person_id, load_pseudonymisation_key
+from dids.kernel.settings import Settings
 from streams.derive.national import NATIONAL_COLUMNS
-from streams.privacy import (
-    DEMO_KEY,
-    IDENTIFYING_COLUMNS,
-    RESTRICTED_PERSON_ID,
-    PrivacyConfigError,
-    Pseudonymiser,
-    apply_restriction,
-    is_person_id,
-    load_pseudonymisation_key,
-    strip_identifiers,
-)
+from streams.privacy import IDENTIFYING_COLUMNS, RESTRICTED_PERSON_ID, apply_restriction, strip_identifiers
 
 KEY = b"k" * 32
 OTHER_KEY = b"o" * 32

@@ -6,8 +6,8 @@ import codecs
 
 import pytest
 
+from dids.kernel.items import CSV_HEADERS, ITEM_NAMES
 from producers.extract import FileRejectError, read_csv
-from streams.items import CSV_HEADERS, ITEM_NAMES
 
 HEADER = ",".join(CSV_HEADERS)
 ROW1 = (

@@ -6,9 +6,9 @@ import io
 
 import pytest
 
+from dids.kernel.items import CSV_HEADERS, ITEM_NAMES
 from producers.extract import FileRejectError, open_extract, read_csv, read_xml, write_csv, write_xml
 from producers.extract.writer import to_csv_text
-from streams.items import CSV_HEADERS, ITEM_NAMES
 
 AWKWARD = {
     **dict.fromkeys(ITEM_NAMES),

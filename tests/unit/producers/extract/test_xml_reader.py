@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from dids.kernel.items import ITEM_NAMES
 from producers.extract import NAMESPACE, FileRejectError, read_xml
-from streams.items import ITEM_NAMES
 
 PATIENT = """\
     <PersonalAndDemographics>

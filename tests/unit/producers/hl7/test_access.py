@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dids.errors import ConfigError
+from dids.kernel.errors import ConfigError
 from producers.hl7.access import SourcePolicy, UnknownSourceError, parse_facilities, parse_networks, tls_context
 from producers.hl7.decode import read_header
 

@@ -10,6 +10,7 @@ from datetime import date
 
 from streams.cleanse import CleansedRecord
 from streams.derive.context import DeriveContext
+from streams.formats import CalendarDate
 from streams.refdata.memory import (
     MemoryLocalCodes,
     MemoryNicip,
@@ -30,7 +31,6 @@ from streams.refdata.protocols import (
     RolePeriod,
     SnomedVersion,
 )
-from streams.rules.formats import CalendarDate
 
 D = date.fromisoformat
 

@@ -10,6 +10,7 @@ import pytest
 from producers.catalogue import MODALITIES, PROVIDERS, PSEUDO_POSTCODE, RESTRICTED
 from streams.derive.asat import as_at, code_as_at
 from streams.derive.organisations import commissioner
+from streams.formats import CalendarDate
 from streams.refdata.loaders import (
     LAYOUTS,
     SAMPLES_DIR,
@@ -19,7 +20,6 @@ from streams.refdata.loaders import (
 )
 from streams.refdata.protocols import ReferenceData
 from streams.rules.context import GracePeriod
-from streams.rules.formats import CalendarDate
 
 
 @pytest.fixture(scope="module")

@@ -7,11 +7,11 @@ from datetime import date
 import nhs_number as nhs_number_package
 import pytest
 
-from streams.rules.formats import (
+from dids.kernel.nhs_number import is_valid_nhs_number
+from streams.formats import (
     CalendarDate,
     add_months,
     is_valid_date,
-    is_valid_nhs_number,
     is_valid_postcode_format,
     is_valid_referrer_code,
     is_valid_site_code,

@@ -9,9 +9,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from dids.errors import DidsError
-from dids.kafka import admin_client
-from dids.settings import Settings
+from dids.kernel.errors import DidsError
+from dids.kernel.kafka import admin_client
+from dids.kernel.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -18,10 +18,10 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from urllib.parse import urlparse
 
-from dids.errors import ConfigError, DidsError
-from dids.processes import Background, pid_alive, read_pid, spawn, wait_until
-from dids.secrets import ADMIN_PASSWORD, generated_secret, secrets_dir, write_secret
-from dids.settings import SECRET_FIELDS, Settings, secret_file_variable, without_secrets
+from dids.kernel.errors import ConfigError, DidsError
+from dids.kernel.processes import Background, pid_alive, read_pid, spawn, wait_until
+from dids.kernel.secrets import ADMIN_PASSWORD, generated_secret, secrets_dir, write_secret
+from dids.kernel.settings import SECRET_FIELDS, Settings, secret_file_variable, without_secrets
 
 log = logging.getLogger(__name__)
 
@@ -249,8 +249,8 @@ def topic_counts(settings: Settings) -> dict[str, int]:
     """Messages in each topic (sum of high watermarks minus low)."""
     from confluent_kafka import Consumer, TopicPartition
 
-    from dids.kafka import client_config
-    from streams.topics import topic_specs
+    from dids.kernel.kafka import client_config
+    from dids.kernel.topics import topic_specs
 
     consumer = Consumer(client_config(settings, **{"group.id": "dids-status"}))
     try:

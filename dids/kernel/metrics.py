@@ -10,15 +10,14 @@ a sink whose inserts are failing, ...). Both return a small JSON body.
 
 from __future__ import annotations
 
-import importlib
 import json
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from socketserver import ThreadingMixIn
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from prometheus_client import REGISTRY, CollectorRegistry, make_wsgi_app
+from prometheus_client import make_wsgi_app
 
 log = logging.getLogger(__name__)
 
@@ -27,16 +26,6 @@ LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60
 
 # (ready, reason): reason says what is missing when not ready
 Readiness = Callable[[], tuple[bool, str]]
-
-# every module that defines process-wide metrics (the warehouse keeps its own registry)
-METRIC_MODULES = (
-    "producers.kafka",
-    "producers.hl7.listener",
-    "streams.agents",
-    "streams.consent",
-    "streams.watchdog",
-    "sinks.sink",
-)
 
 
 def always_ready() -> tuple[bool, str]:
@@ -81,27 +70,3 @@ def serve_metrics(port: int, host: str = "127.0.0.1", ready: Readiness = always_
     server = make_server(host, port, probe_app(make_wsgi_app(), ready), _Server, handler_class=_QuietHandler)
     threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
     log.info("metrics on http://%s:%d/metrics (probes /health, /ready)", host, port)
-
-
-def exported_metrics(registries: Iterable[CollectorRegistry] = ()) -> dict[str, str]:
-    """Every series name the services can export, with its type: what alert rules and dashboards may use.
-
-    A histogram ``x`` exports ``x_bucket``, ``x_sum`` and ``x_count``; a counter ``x`` exports ``x_total``.
-    """
-    from sinks.warehouse.metrics import Metrics
-
-    for module in METRIC_MODULES:
-        importlib.import_module(module)
-    names: dict[str, str] = {}
-    for registry in (REGISTRY, Metrics().registry, *registries):
-        for family in registry.collect():
-            if not family.name.startswith("dids_"):
-                continue
-            if family.type == "counter":
-                names[family.name + "_total"] = "counter"
-            elif family.type == "histogram":
-                for suffix in ("_bucket", "_sum", "_count"):
-                    names[family.name + suffix] = "histogram"
-            else:
-                names[family.name] = family.type
-    return names

@@ -18,7 +18,7 @@ from typing import Any
 
 from nhs_number import is_valid
 
-from dids.errors import ConfigError
+from dids.kernel.errors import ConfigError
 
 FORMATS = ("text", "json")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"

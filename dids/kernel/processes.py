@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from dids.errors import DidsError
+from dids.kernel.errors import DidsError
 
 
 class ProcessError(DidsError):

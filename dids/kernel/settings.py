@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
-from dids.errors import ConfigError
+from dids.kernel.errors import ConfigError
 
 _PREFIX = "DIDS_"
 SECRET_FIELDS = {
@@ -121,10 +121,10 @@ class Settings:
                 continue
             values[f.name] = _coerce(f.name, f.type, raw)
         for name in FILE_BACKED_SECRETS:
-            # DIDS_<SECRET>_FILE: how processes hand secrets to each other (dids.secrets)
+            # DIDS_<SECRET>_FILE: how processes hand secrets to each other (dids.kernel.secrets)
             path = env.get(secret_file_variable(name))
             if path and not values.get(name):
-                from dids.secrets import read_secret_file
+                from dids.kernel.secrets import read_secret_file
 
                 values[name] = read_secret_file(Path(path), secret_file_variable(name))
         values.update({k: v for k, v in overrides.items() if v is not None})

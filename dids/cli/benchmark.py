@@ -27,8 +27,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from dids.ports import free_port
-from dids.settings import Settings
+from dids.kernel.ports import free_port
+from dids.kernel.settings import Settings
 
 INSERT_BATCH = 50_000
 Say = Callable[[str], None]
@@ -124,9 +124,9 @@ def consumer_ceiling(settings: Settings, expected: int) -> dict[str, Any]:
 
     from confluent_kafka import Consumer
 
-    from dids.kafka import client_config
+    from dids.kernel import topics
+    from dids.kernel.kafka import client_config
     from schemas.catalog import EXAMINATION_EVENT, default_catalog
-    from streams import topics
 
     catalog = default_catalog()
     consumer = Consumer(
@@ -226,11 +226,11 @@ def pipeline_run(settings: Settings, client, n: int, seed: int, scratch: Path, s
 def freshness_run(settings: Settings, client, rate: float, seconds: float, seed: int, say: Say) -> dict[str, Any]:
     """Events at a steady rate, each stamped with the wall clock as it is sent; freshness per row is
     ClickHouse's insert time minus that stamp."""
+    from dids.kernel import topics
+    from dids.kernel.producer import EventProducer
     from producers.generator import SimulationConfig, event_key
-    from producers.kafka import EventProducer
     from producers.simulate import record_events
     from schemas.catalog import EXAMINATION_EVENT, default_catalog
-    from streams import topics
 
     catalog, producer = default_catalog(), EventProducer(settings)
     topic = settings.topic(topics.RIS_EVENTS)
@@ -281,8 +281,8 @@ def freshness_run(settings: Settings, client, rate: float, seconds: float, seed:
 
 
 def start_extra_worker(settings: Settings, layout, part: str) -> str:
-    from dids.processes import spawn, wait_until
-    from dids.stack import settings_env
+    from dids.cli.local_stack import settings_env
+    from dids.kernel.processes import spawn, wait_until
 
     port = free_port()
     argv = [sys.executable, "-m", "dids", "streams", "--metrics-port", str(port)]
@@ -297,10 +297,10 @@ def start_extra_worker(settings: Settings, layout, part: str) -> str:
 
 
 def run(config: BenchConfig, say: Say) -> dict[str, Any]:
-    from dids.stack import Layout, start_part, stop_part
+    from dids.cli.local_stack import Layout, start_part, stop_part
+    from dids.kernel.topics import ensure_topics
     from sinks.clickhouse import connect
     from sinks.migrate import migrate
-    from streams.topics import ensure_topics
 
     scratch = Path(tempfile.mkdtemp(prefix="dids-bench-")) if config.keep is None else config.keep
     settings = bench_settings(scratch / "home", config.partitions)
@@ -331,7 +331,7 @@ def run(config: BenchConfig, say: Say) -> dict[str, Any]:
             part = f"streams-{i}"
             say(start_extra_worker(settings, layout, part))
             started_parts.append(part)
-        from dids.processes import read_pid
+        from dids.kernel.processes import read_pid
 
         pids = {part: read_pid(layout.pid_file(part)) for part in started_parts}
         pids["bench"] = os.getpid()  # the submitting producer runs in this process

@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from confluent_kafka import KafkaError, Producer
 from prometheus_client import Counter, Histogram
 
-from dids.errors import DidsError
-from dids.kafka import producer_config
-from dids.metrics import LATENCY_BUCKETS
-from dids.settings import Settings
+from dids.kernel.errors import DidsError
+from dids.kernel.kafka import producer_config
+from dids.kernel.metrics import LATENCY_BUCKETS
+from dids.kernel.settings import Settings
 
 log = logging.getLogger(__name__)
 

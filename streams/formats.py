@@ -1,6 +1,6 @@
-"""Pure format helpers shared by the rules, the derivations and ``dids validate``.
+"""Pure format helpers shared by the rules and the derivations (the NHS number: ``dids.kernel.nhs_number``).
 
-Dates (DIDS-RULES §1.3), calendar-month arithmetic, NHS number (§5), SNOMED CT id syntax with the
+Dates (DIDS-RULES §1.3), calendar-month arithmetic, SNOMED CT id syntax with the
 Verhoeff check (§6) and the format patterns of §7. Every helper takes cleansed text: nothing here trims.
 """
 
@@ -10,8 +10,6 @@ import re
 from datetime import date
 from functools import lru_cache
 from typing import NamedTuple
-
-from nhs_number import calculate_checksum as _nhs_check_digit
 
 # ---- dates ----
 
@@ -124,34 +122,8 @@ def month_index(value: date | CalendarDate) -> int:
     return value.year * 12 + value.month
 
 
-# ---- NHS number (DIDS-RULES §5) ----
-
-# On the published "not allowed" list; 0123456789 passes modulus 11 and the reversal test, so it is
-# rejected here on purpose (a deliberate departure from the national reference, which accepts it).
-_PUBLISHED_INVALID_NHS_NUMBERS = frozenset({"0123456789", "1234567890"})
-
-
 def _is_ascii_digits(text: str) -> bool:
     return text.isascii() and text.isdigit()
-
-
-@lru_cache(maxsize=8192)  # pure; asked by DIDS001 and the pseudonymiser for each version of an examination
-def is_valid_nhs_number(value: str | None) -> bool:
-    """Valid NHS number under DIDS-RULES §5, for a cleansed value (no spaces or hyphens left).
-
-    10 ASCII digits; not a reversal (mirror) number such as 0000000000 or N00000000N; not on the
-    published reject list (0123456789, 1234567890); modulus-11 check digit correct (check 10 is invalid).
-
-    The modulus-11 step uses ``nhs_number.calculate_checksum``, which matches §5 (11 -> 0, 10 never
-    equals a digit). ``nhs_number.is_valid`` is NOT used: it disagrees with the spec. It accepts spaced
-    and hyphenated input, has no reversal check (accepts 0000000000 and 5000000005), and rejects numbers
-    in the Scottish CHI range whose first six digits are not a DDMMYY date (0130000000), which §5 accepts.
-    """
-    if value is None or len(value) != 10 or not _is_ascii_digits(value):
-        return False
-    if value[:5] == value[:4:-1] or value in _PUBLISHED_INVALID_NHS_NUMBERS:
-        return False
-    return _nhs_check_digit(value[:9]) == int(value[9])
 
 
 # ---- SNOMED CT concept id (DIDS-RULES §6) ----

@@ -13,7 +13,7 @@ import secrets
 import stat
 from pathlib import Path
 
-from dids.errors import ConfigError
+from dids.kernel.errors import ConfigError
 
 SECRETS_DIR = "secrets"
 ADMIN_PASSWORD = "admin_password"  # the file name, and the Settings field it fills
