@@ -23,7 +23,7 @@ fast to consume it.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid5
@@ -40,7 +40,6 @@ __all__ = [
     "Examination",
     "SimulationConfig",
     "SimulationConfigError",
-    "event_key",
     "events",
     "examinations",
     "extract_examinations",
@@ -170,11 +169,6 @@ def events(
     while pending:
         _, _, seq, done = heapq.heappop(pending)
         yield _event(done, seq, seed)
-
-
-def event_key(event: Mapping[str, object]) -> str:
-    """The Kafka key ``site|accession``; a missing part is an empty string."""
-    return f"{event.get('site_code_imaging') or ''}|{event.get('radiological_accession_num') or ''}"
 
 
 def _event(exam: Examination, seq: int, seed: int) -> dict[str, object]:

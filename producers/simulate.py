@@ -72,7 +72,7 @@ def run_simulation(
     should_stop=None,
 ) -> SimulationStats:
     """Publish events until ``count`` or ``duration`` is reached (0 rate = as fast as possible)."""
-    from producers.generator import event_key
+    from dids.kernel.keys import event_key
 
     catalog = default_catalog()
     producer = EventProducer(settings)

@@ -28,6 +28,7 @@ from typing import Any
 from dids.kernel import topics
 from dids.kernel.errors import DidsError
 from dids.kernel.items import ITEM_NAMES
+from dids.kernel.keys import record_key
 from dids.kernel.producer import EventProducer
 from dids.kernel.settings import Settings
 from producers.extract.errors import FileRejectError
@@ -168,7 +169,7 @@ def _publish_rows(
             "duplicate_in_submission": uniqueness_key(raw) in duplicates,
             **{name: raw.get(name) for name in (*ITEM_NAMES, *V2_ITEMS)},
         }
-        key = f"{(raw.get('site_code_imaging') or '').strip()}|{(raw.get('radiological_accession_num') or '').strip()}"
+        key = record_key(raw.get("site_code_imaging"), raw.get("radiological_accession_num"))
         producer.send(events_topic, key=key.encode(), value=catalog.encode(EXAMINATION_EVENT, event))
         count += 1
     producer.flush()  # every row acknowledged before the manifest announces them (raises otherwise)

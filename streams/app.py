@@ -63,15 +63,6 @@ def make_app(settings: Settings, ctx: StreamContext) -> faust.App:
     return app
 
 
-def changelog_topic(settings: Settings) -> str:
-    """Faust names a table's changelog <app id>-<table>-changelog; it is created up front (topics.py)."""
-    return f"{settings.streams_app_id}-examinations-changelog"
-
-
-def changelog_spec(settings: Settings) -> topics.TopicSpec:
-    return topics.TopicSpec(changelog_topic(settings), topics.changelog_config())
-
-
 def readiness(app: faust.App, consent=None) -> tuple[bool, str]:
     """For /ready: the consent list followed, started, the lifecycle table recovered, not mid-rebalance."""
     if consent is not None and not consent.healthy:

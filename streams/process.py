@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from dids.kernel.dead_letters import DeadLetter
+from dids.kernel.keys import event_key, is_keyed
 from schemas.catalog import EXAMINATION_EVENT, EXAMINATION_RECORD, EXAMINATION_REJECT, Catalog
 from schemas.codec import CodecError
 from streams.erasure import is_scrubbed, scrubbed
@@ -35,10 +36,6 @@ class Routed:
     verdict: Verdict | None = None
 
 
-def record_key(site_code: str | None, accession: str | None) -> str:
-    return f"{(site_code or '').strip()}|{(accession or '').strip()}"
-
-
 def decode_event(catalog: Catalog, value: bytes | None) -> dict[str, Any] | DeadLetter:
     if value is None:
         return DeadLetter("EmptyMessageError", "message has no value (tombstone on the events topic)")
@@ -60,8 +57,8 @@ def process_event(
     A record is published to dids.examinations when it is accepted, and again (as cancelled, rejected
     or withdrawn) when an earlier accepted version has to leave the current views.
     """
-    key = record_key(event.get("site_code_imaging"), event.get("radiological_accession_num"))
-    keyed = not key.startswith("|") and not key.endswith("|")
+    key = event_key(event)
+    keyed = is_keyed(key)
     if not keyed:
         state = None  # blank key parts (DIDS067/070): evaluate alone, never merge unrelated examinations
     merged = merge(state, event)

@@ -227,8 +227,9 @@ def freshness_run(settings: Settings, client, rate: float, seconds: float, seed:
     """Events at a steady rate, each stamped with the wall clock as it is sent; freshness per row is
     ClickHouse's insert time minus that stamp."""
     from dids.kernel import topics
+    from dids.kernel.keys import event_key
     from dids.kernel.producer import EventProducer
-    from producers.generator import SimulationConfig, event_key
+    from producers.generator import SimulationConfig
     from producers.simulate import record_events
     from schemas.catalog import EXAMINATION_EVENT, default_catalog
 

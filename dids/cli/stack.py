@@ -51,9 +51,8 @@ def up_command(simulate: bool, rate: float, duration: float, seed: int, demo: bo
     import os
 
     from dids.cli.local_stack import PARTS, local_accounts, start_part, warehouse_address
-    from dids.kernel.topics import ensure_topics
+    from dids.kernel.topics import changelog_spec, ensure_topics
     from sinks.migrate import migrate
-    from streams.app import changelog_spec
 
     if demo is None:
         demo = os.environ.get("DIDS_DEMO", "1") != "0"

@@ -27,8 +27,8 @@ def command(metrics_port: int | None, log_level: str) -> None:
 
     from dids.kernel.logs import logging_config
     from dids.kernel.metrics import serve_metrics
-    from dids.kernel.topics import ensure_topics
-    from streams.app import changelog_spec, make_app, readiness
+    from dids.kernel.topics import changelog_spec, ensure_topics
+    from streams.app import make_app, readiness
     from streams.consent import ConsentRegistry
     from streams.context import build_context
 

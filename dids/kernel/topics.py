@@ -46,6 +46,15 @@ def changelog_config() -> dict[str, str]:
     return {**_COMPACTED, "max.compaction.lag.ms": str(_DAY_MS), "segment.ms": str(_DAY_MS)}
 
 
+def changelog_topic(settings: Settings) -> str:
+    """Faust names a table's changelog <app id>-<table>-changelog; it is created up front, like every topic."""
+    return f"{settings.streams_app_id}-examinations-changelog"
+
+
+def changelog_spec(settings: Settings) -> TopicSpec:
+    return TopicSpec(changelog_topic(settings), changelog_config())
+
+
 def topic_specs() -> list[TopicSpec]:
     return [
         TopicSpec(RIS_EVENTS),

@@ -35,10 +35,10 @@ from confluent_kafka import KafkaError
 from prometheus_client import Counter, Gauge, Histogram
 
 from dids.kernel import topics
+from dids.kernel.keys import event_key
 from dids.kernel.metrics import LATENCY_BUCKETS, serve_metrics
 from dids.kernel.producer import EventProducer
 from dids.kernel.settings import Settings
-from producers.generator import event_key
 from producers.hl7.access import SourcePolicy, UnknownSourceError
 from producers.hl7.ack import build_ack
 from producers.hl7.decode import MshHeader, decode_message, read_header

@@ -16,16 +16,15 @@ from datetime import timedelta
 
 from deploy.local_kafka import start_broker
 from dids.kernel import topics
+from dids.kernel.keys import event_key, record_key
 from dids.kernel.ports import free_port
 from dids.kernel.producer import EventProducer
-from dids.kernel.topics import ensure_topics
-from producers.generator import SimulationConfig, event_key, extract_examinations
+from dids.kernel.topics import changelog_spec, ensure_topics
+from producers.generator import SimulationConfig, extract_examinations
 from producers.simulate import record_events
 from schemas.catalog import EXAMINATION_EVENT, default_catalog
 from sinks.clickhouse import connect
 from sinks.migrate import migrate
-from streams.app import changelog_spec
-from streams.process import record_key
 from tests.clock import NOW
 from tests.integration.helpers import poll
 from tests.integration.kafka_tools import consume

@@ -12,14 +12,14 @@ from confluent_kafka import Producer
 from dids.kernel.kafka import client_config
 from dids.kernel.pseudonyms import Pseudonymiser
 from dids.kernel.settings import Settings
-from dids.kernel.topics import RIS_EVENTS, ensure_topics
+from dids.kernel.topics import RIS_EVENTS, changelog_spec, changelog_topic, ensure_topics
 from producers.generator import SimulationConfig
 from producers.simulate import record_events, run_simulation
 from schemas.catalog import default_catalog
 from sinks import snapshots
 from sinks.clickhouse import connect
 from sinks.migrate import migrate
-from streams.app import changelog_spec, changelog_topic, readiness
+from streams.app import readiness
 from streams.consent import CONSENT_CHANGE, ConsentRegistry, publish_withdrawals
 from streams.erasure import PURGE_HEADER
 from tests.clock import NOW
@@ -145,7 +145,8 @@ def test_a_restricted_record_leaves_no_nhs_number_in_the_changelog(settings_fact
     """Before, the lifecycle state of a restricted (fertility-related) record kept its NHS number."""
     from datetime import timedelta
 
-    from producers.generator import event_key, events
+    from dids.kernel.keys import event_key
+    from producers.generator import events
     from schemas.catalog import EXAMINATION_EVENT
 
     settings = settings_factory(pseudonymisation_key=KEY)

@@ -7,13 +7,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 from dids.kernel import topics
+from dids.kernel.keys import event_key
 from dids.kernel.producer import EventProducer
-from dids.kernel.topics import ensure_topics
-from producers.generator import SimulationConfig, event_key, events
+from dids.kernel.topics import changelog_spec, ensure_topics
+from producers.generator import SimulationConfig, events
 from schemas.catalog import EXAMINATION_EVENT, default_catalog
 from sinks.clickhouse import connect
 from sinks.migrate import migrate
-from streams.app import changelog_spec
 from tests.clock import NOW
 from tests.integration.helpers import poll
 

@@ -7,8 +7,9 @@ from __future__ import annotations
 import time
 import urllib.request
 
+from dids.kernel.keys import event_key
 from dids.kernel.topics import ensure_topics
-from producers.generator import SimulationConfig, event_key, extract_examinations
+from producers.generator import SimulationConfig, extract_examinations
 from producers.simulate import record_events, run_simulation
 from sinks.clickhouse import connect
 from sinks.migrate import migrate

@@ -22,10 +22,11 @@ import pytest
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
 from dids.kernel import topics
+from dids.kernel.keys import event_key
 from dids.kernel.ports import free_port
 from dids.kernel.processes import Background
 from dids.kernel.settings import Settings
-from producers.generator import ITEM_FIELDS, SimulationConfig, event_key, events
+from producers.generator import ITEM_FIELDS, SimulationConfig, events
 from producers.hl7.mllp import frame
 from producers.hl7.writer import encode_message
 from schemas.catalog import default_catalog
@@ -381,3 +382,23 @@ def test_a_peer_outside_the_allowed_networks_is_closed_unread(settings_factory, 
         assert read_frame(sock) is None
     assert metric(metrics_port, "dids_hl7_refused_connections_total", reason="not_allowed") == 1
     assert metric(metrics_port, "dids_hl7_messages_total") == 0
+
+
+def test_an_hl7_message_and_an_extract_row_land_on_the_same_key_and_partition(listener, tmp_path):
+    """The record key is one function (dids.kernel.keys): before, the listener used the untrimmed values,
+    so an HL7 message with stray spaces could land on another partition and table entry than the extract's row."""
+    from producers.extract.writer import write_csv
+    from producers.generator import records
+    from producers.submit import submit_file
+
+    spaced = {"site_code_imaging": " RR801 ", "radiological_accession_num": "  ACC-KEY-1 "}
+    event = next(events(SimulationConfig(seed=61, invalid_rate=0.0), now=NOW, limit=1))
+    ack = exchange(listener.port, encode_message(dict(event, event_id=str(uuid.uuid4()), **spaced)))
+    assert msa(ack, 1) == "AA"
+    row = dict(next(iter(records(SimulationConfig(seed=61, invalid_rate=0.0), 1, NOW))), **spaced)
+    path = tmp_path / "spaced.csv"
+    write_csv([row], path)
+    assert submit_file(listener.settings, path, period="2024-07", received=NOW).status == "accepted"
+    hl7_event, extract_row = consume(listener.settings, topics.RIS_EVENTS, 2)
+    assert hl7_event.key() == extract_row.key() == b"RR801|ACC-KEY-1"
+    assert hl7_event.partition() == extract_row.partition()

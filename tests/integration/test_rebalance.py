@@ -8,13 +8,13 @@ import threading
 import time
 
 from dids.kernel import topics
+from dids.kernel.keys import event_key
 from dids.kernel.ports import free_port
 from dids.kernel.producer import EventProducer
-from dids.kernel.topics import ensure_topics
-from producers.generator import SimulationConfig, event_key
+from dids.kernel.topics import changelog_spec, ensure_topics
+from producers.generator import SimulationConfig
 from producers.simulate import record_events
 from schemas.catalog import EXAMINATION_EVENT, default_catalog
-from streams.app import changelog_spec
 from tests.clock import NOW
 from tests.integration.helpers import metric, poll
 from tests.integration.kafka_tools import consume

@@ -5,12 +5,11 @@ cancellations, so per-examination order matters)."""
 from __future__ import annotations
 
 from dids.kernel.ports import free_port
-from dids.kernel.topics import ensure_topics
+from dids.kernel.topics import changelog_spec, ensure_topics
 from producers.generator import SimulationConfig
 from producers.simulate import run_simulation
 from sinks.clickhouse import connect
 from sinks.migrate import migrate
-from streams.app import changelog_spec
 from tests.clock import NOW
 from tests.integration.helpers import metric, poll
 

@@ -8,14 +8,14 @@ import urllib.request
 from datetime import timedelta
 
 from dids.kernel import topics
+from dids.kernel.keys import event_key
 from dids.kernel.producer import EventProducer
-from dids.kernel.topics import ensure_topics
-from producers.generator import SimulationConfig, event_key, events, extract_examinations
+from dids.kernel.topics import changelog_spec, ensure_topics
+from producers.generator import SimulationConfig, events, extract_examinations
 from producers.simulate import run_simulation
 from schemas.catalog import EXAMINATION_EVENT, EXAMINATION_RECORD, default_catalog
 from sinks.clickhouse import connect
 from sinks.migrate import migrate
-from streams.app import changelog_spec
 from tests.clock import NOW
 from tests.integration.helpers import metric, poll
 from tests.integration.kafka_tools import consume

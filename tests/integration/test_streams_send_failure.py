@@ -11,10 +11,9 @@ from confluent_kafka import Consumer, TopicPartition
 
 from dids.kernel import topics
 from dids.kernel.kafka import client_config
-from dids.kernel.topics import ensure_topics
+from dids.kernel.topics import changelog_spec, ensure_topics
 from producers.generator import SimulationConfig
 from producers.simulate import run_simulation
-from streams.app import changelog_spec
 from streams.crash_only import EXIT_SEND_FAILED
 from tests.clock import NOW
 from tests.conftest import read_log

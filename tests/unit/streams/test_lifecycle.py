@@ -7,8 +7,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from dids.kernel.keys import event_key
 from dids.kernel.pseudonyms import Pseudonymiser
-from producers.generator import SimulationConfig, event_key, events
+from producers.generator import SimulationConfig, events
 from schemas.catalog import EXAMINATION_RECORD, EXAMINATION_REJECT, default_catalog
 from streams.evaluate import REUSED_ACCESSION, StreamContext
 from streams.lifecycle import merge

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from dids.kernel.keys import record_key
 from schemas.catalog import default_catalog
-from streams.process import DeadLetter, decode_event, record_key
+from streams.process import DeadLetter, decode_event
 
 
 def test_garbage_goes_to_the_dead_letter_topic_with_a_reason():
