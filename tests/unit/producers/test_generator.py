@@ -17,6 +17,7 @@ from pathlib import Path
 import nhs_number
 import pytest
 
+from dids.kernel.keys import event_key
 from producers.breakage import DEFAULT_BREAK_RULES, SUPPORTED_RULES
 from producers.catalogue import PROVIDERS, PSEUDO_POSTCODE, RESTRICTED
 from producers.generator import (
@@ -24,7 +25,6 @@ from producers.generator import (
     ITEM_FIELDS,
     SimulationConfig,
     SimulationConfigError,
-    event_key,
     events,
     examinations,
     extract_examinations,
