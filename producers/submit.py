@@ -31,16 +31,16 @@ from dids.kernel.items import ITEM_NAMES
 from dids.kernel.keys import record_key
 from dids.kernel.producer import EventProducer
 from dids.kernel.settings import Settings
+from producers.extract.duplicates import duplicate_keys, uniqueness_key
 from producers.extract.errors import FileRejectError
 from producers.extract.reader import open_extract
 from producers.extract.v2 import V2_ITEMS
-from producers.extract.validate import duplicate_keys, uniqueness_key
 from schemas.catalog import EXAMINATION_EVENT, SUBMISSION_MANIFEST, default_catalog
 
 _NS = uuid.UUID("0b9a3f5e-7c41-4d2a-8e6f-5a1d2c3b4e5f")
 _PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
-# (phase, bytes done, bytes total): the key passes of producers.extract.validate, then "publishing"
+# (phase, bytes done, bytes total): the key passes of producers.extract.duplicates, then "publishing"
 Progress = Callable[[str, int, int], None]
 
 

@@ -18,10 +18,8 @@ from streams.derive import NATIONAL_COLUMNS, DeriveContext, derive_all, map_loca
 from streams.lifecycle import PENDING_EVENTS
 from streams.privacy import RESTRICTED_PERSON_ID, SURROGATE, coarsen_restricted
 from streams.refdata.protocols import ReferenceData
+from streams.rules import check
 from streams.rules.context import GracePeriod, context_for
-from streams.rules.engine import Outcome, check_record
-from streams.rules.registry import severity_of
-from streams.rules.results import Fail
 
 # identifying national columns never published; the others go out lower-cased
 _NOT_PUBLISHED = {
@@ -81,11 +79,10 @@ def evaluate(key: str, state: dict[str, Any], ctx: StreamContext, now: datetime 
     mapped = map_local_code(record, derive_ctx)
     submission_time = datetime.fromtimestamp(state["received_time"] / 1000, tz=timezone.utc)
     rules_ctx = context_for(state["items"], submission_time=submission_time, refdata=ctx.refdata, grace=ctx.grace)
-    results = check_record(mapped.record, rules_ctx)
-    if meta.get("duplicate_in_submission"):
-        # DIDS071 needs the whole file: `dids submit` found the key twice and flagged the event
-        results.append(Fail("DIDS071", severity_of("DIDS071"), ("site_code_imaging", "radiological_accession_num")))
-    outcome = Outcome.from_results(results)
+    # DIDS071 needs the whole file: `dids submit` found the key twice and flagged the event; an event
+    # from no submission (HL7, the simulator) has nothing to be unique in
+    duplicate = True if meta.get("duplicate_in_submission") else False if meta.get("submission_id") else None
+    outcome = check(mapped.record, rules_ctx, duplicate=duplicate)
     derivation = derive_all(mapped.record, derive_ctx)
     national = derivation.national
     flags = []

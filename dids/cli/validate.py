@@ -69,11 +69,11 @@ def command(
     """
     from rich.console import Console
 
+    from dids.cli.validation import Summary, build_checks, validate_extract
+    from dids.cli.validation_report import render_file_reject, render_summary
     from dids.kernel.errors import DidsError
     from dids.kernel.settings import Settings
-    from producers.extract import FileRejectError, Summary, open_extract, validate_extract
-    from producers.extract.report import render_file_reject, render_summary
-    from producers.extract.validate import build_checks
+    from producers.extract import FileRejectError, open_extract
 
     received = datetime.now(UTC) if submission_date is None else _end_of_day(submission_date)
     try:

@@ -24,7 +24,7 @@ from streams.rules import (
     submission,
 )
 from streams.rules.context import Context, GracePeriod
-from streams.rules.engine import Outcome, check_record, validate, validate_submission
+from streams.rules.engine import UNIQUENESS_CODE, Outcome, check, check_record, validate, validate_submission
 from streams.rules.registry import RULES, Rule
 from streams.rules.results import Fail, Need, NotChecked, Pass, Result, Severity
 
@@ -41,6 +41,8 @@ __all__ = [
     "Rule",
     "Severity",
     "accession",
+    "UNIQUENESS_CODE",
+    "check",
     "check_record",
     "dates",
     "demographics",

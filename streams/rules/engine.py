@@ -17,7 +17,7 @@ from streams.rules.context import Context
 from streams.rules.registry import RECORD_RULES, RULES
 from streams.rules.results import Fail, NotChecked, Pass, Result, Severity
 
-_UNIQUENESS_CODE = "DIDS071"
+UNIQUENESS_CODE = "DIDS071"  # the one rule that needs the whole submission
 _CODE = attrgetter("code")
 
 
@@ -75,19 +75,20 @@ def validate(record: CleansedRecord, context: Context) -> Outcome:
     return Outcome.from_results(check_record(record, context))
 
 
-def validate_submission(records: Sequence[CleansedRecord], context: Context) -> list[Outcome]:
-    """Validate a whole submission: every record rule plus DIDS071 across all records, in input order.
+def check(record: CleansedRecord, context: Context, *, duplicate: bool | None = None) -> Outcome:
+    """The one check of a cleansed record, for the stream and ``dids validate`` alike: every record rule,
+    plus DIDS071 when the record came in a submission (``duplicate``: its site code and accession number
+    occur more than once in it; None: not part of a submission, so there is nothing to be unique in)."""
+    results = check_record(record, context)
+    if duplicate is not None:
+        severity = RULES[UNIQUENESS_CODE].severity
+        results.append(Fail(UNIQUENESS_CODE, severity, UNIQUENESS_FIELDS) if duplicate else Pass(UNIQUENESS_CODE))
+    return Outcome.from_results(results)
 
-    DIDS071 is computed over every record before anything is dropped; each member of a duplicate group
-    fails it (fields: site code and accession number); a record with either key part blank passes it
-    (DIDS067/070 reject that record).
-    """
+
+def validate_submission(records: Sequence[CleansedRecord], context: Context) -> list[Outcome]:
+    """Validate a whole submission held in memory: ``check`` of each record, DIDS071 computed over every
+    record before anything is dropped (each member of a duplicate group fails it; a record with either
+    key part blank passes it, DIDS067/070 reject that record), in input order."""
     duplicates = find_duplicates(records)
-    severity = RULES[_UNIQUENESS_CODE].severity
-    outcomes = []
-    for index, record in enumerate(records):
-        uniqueness: Result = (
-            Fail(_UNIQUENESS_CODE, severity, UNIQUENESS_FIELDS) if index in duplicates else Pass(_UNIQUENESS_CODE)
-        )
-        outcomes.append(Outcome.from_results([*check_record(record, context), uniqueness]))
-    return outcomes
+    return [check(record, context, duplicate=index in duplicates) for index, record in enumerate(records)]

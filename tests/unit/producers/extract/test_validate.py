@@ -1,4 +1,4 @@
-"""validate_extract: the stream's cleansing and rules, DIDS071 over the file, streamed in passes."""
+"""dids validate's validate_extract: the stream's cleansing and rules, DIDS071 over the file, streamed in passes."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import sys
 
 import pytest
 
-from producers.extract import FileRejectError, Summary, open_extract, validate_extract, write_csv
-from producers.extract import validate as validate_module
+from dids.cli import validation as validate_module
+from dids.cli.validation import Summary, validate_extract
+from producers.extract import FileRejectError, duplicates, open_extract, write_csv
 from streams.cleanse import CleansedRecord, cleanse
 from streams.rules import Context, validate_submission
 
@@ -93,8 +94,8 @@ def test_derive_hook_and_progress_phases(tmp_path, with_duplicates, now):
     )
     assert len(calls) == 300 and reports[0].as_json()["derived"]["provider"]
     assert list(dict.fromkeys(phases)) == [
-        validate_module.PHASE_KEYS,
-        validate_module.PHASE_DUPLICATES,
+        duplicates.PHASE_KEYS,
+        duplicates.PHASE_DUPLICATES,
         validate_module.PHASE_RULES,
     ]
 
@@ -124,7 +125,7 @@ def test_duplicates_are_exact_whatever_the_bitmap_size(tmp_path, with_duplicates
     path = tmp_path / "extract.csv"
     write_csv(with_duplicates, path)
     site, accession = with_duplicates[5]["site_code_imaging"], with_duplicates[5]["radiological_accession_num"]
-    assert validate_module.duplicate_keys(open_extract(path), slots=slots) == {(site, accession)}
+    assert duplicates.duplicate_keys(open_extract(path), slots=slots) == {(site, accession)}
 
 
 def test_local_codes_are_mapped_before_the_rules_for_the_submitter(tmp_path, generated, now):

@@ -10,11 +10,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from dids.cli.validation import Summary
 from dids.kernel.terminal import plain, visible
 from producers.extract.errors import FileRejectError
 from producers.extract.reader import Extract
-from producers.extract.validate import UNIQUENESS_CODE, Summary
-from streams.rules import RULES
+from streams.rules import RULES, UNIQUENESS_CODE
 
 _DESCRIPTIONS = {UNIQUENESS_CODE: "site code and accession number repeated in the file"}
 

@@ -1,20 +1,10 @@
-"""Pre-check an extract offline: the stream's cleansing and national rules over a whole file, streamed.
+"""``dids validate``'s work: read an extract, run the stream's own checks over every record, summarise.
 
 ``validate_extract(extract, context)`` yields one ``RecordReport`` per record, in file order. It runs
-exactly what the stream processors run: ``streams.cleanse.cleanse`` and the registry's record rules
-(``streams.rules.check_record``), plus DIDS071 over the whole file, combined by ``Outcome.from_results``
-as ``streams.rules.validate_submission`` does. ``validate_submission`` itself needs every record in
-memory, so the file is instead read more than once (``Extract.records`` reopens it):
-
-1. **Keys.** Every record's DIDS071 key (site code, accession number, trimmed, both present) marks a
-   slot of a bitmap by its ``hash()``; slots marked twice are noted in a second bitmap. Any file-level
-   reject (DIDS075/076) surfaces here, before a single record is reported.
-2. **Exact duplicates** (only when some slot was marked twice): the exact keys in those slots are
-   counted, so a hash collision never makes a false DIDS071.
-3. **Rules**, record by record, each knowing whether its key is a duplicate.
-
-Memory is two bitmaps of a few MB (``duplicate_keys``) plus the keys of pass 2, instead of one cleansed
-record per row.
+what the stream processors run: ``streams.cleanse.cleanse`` and ``streams.rules.check`` (every record
+rule, plus DIDS071 over the whole file). The file is read more than once (``Extract.records`` reopens
+it): first for the duplicate keys (``producers.extract.duplicates``), then record by record, each
+knowing whether its key is a duplicate; memory stays a few MB whatever the file's size.
 """
 
 from __future__ import annotations
@@ -28,21 +18,16 @@ from pathlib import Path
 from typing import Any
 
 from dids.kernel.errors import DidsError
+from producers.extract.duplicates import PhaseProgress, duplicate_keys, phase_progress, uniqueness_key
 from producers.extract.reader import Extract
 from streams.cleanse import CleansedRecord, cleanse
-from streams.rules import RULES, Context, Fail, Outcome, Pass, check_record
-from streams.rules.accession import UNIQUENESS_FIELDS
+from streams.rules import Context, Outcome, check
 from streams.rules.context import context_for
 
-UNIQUENESS_CODE = "DIDS071"
-PhaseProgress = Callable[[str, int, int], None]  # (phase, bytes read, total bytes)
 Deriver = Callable[[CleansedRecord, Context], Mapping[str, Any]]
 Preparer = Callable[[CleansedRecord], CleansedRecord]
 
-PHASE_KEYS = "checking structure and keys"
-PHASE_DUPLICATES = "confirming duplicates"
 PHASE_RULES = "validating"
-_MIN_SLOTS, _MAX_SLOTS = 1 << 16, 1 << 31  # 8 KB .. 256 MB per bitmap
 
 # submitted identifiers the national derived record repeats: left out of the ``derived`` of a report
 IDENTIFYING_COLUMNS = frozenset({"NHS_NUMBER", "DATE_OF_BIRTH", "POSTCODE", "RADIOLOGICAL_ACCESSION_NUMBER"})
@@ -133,69 +118,6 @@ class RecordReport:
         return data
 
 
-def uniqueness_key(raw: Mapping[str, str | None]) -> tuple[str, str] | None:
-    """The DIDS071 key exactly as ``accession.find_duplicates`` forms it after cleansing; None if a part is blank."""
-    site, accession = raw.get("site_code_imaging"), raw.get("radiological_accession_num")
-    site, accession = (site or "").strip(), (accession or "").strip()
-    if not site or not accession:
-        return None
-    return site, accession
-
-
-def duplicate_keys(
-    extract: Extract, on_progress: PhaseProgress | None = None, *, slots: int | None = None
-) -> frozenset[tuple[str, str]]:
-    """Passes 1 and 2: the keys occurring more than once in the file. Raises ``FileRejectError``.
-
-    Pass 1 marks each key's ``hash()`` slot in a bitmap of ``slots`` bits (a power of two; by default
-    about 16 per record the file size allows, so a few MB even for millions of rows) and a second
-    bitmap for slots hit twice. Pass 2, only when some slot was hit twice, counts the exact keys that
-    fall in those slots: true duplicates plus a few percent of bystanders, never a false positive.
-    """
-    slots = slots or _slots_for(extract.size)
-    mask = slots - 1
-    seen, repeated = bytearray((slots + 7) // 8), bytearray((slots + 7) // 8)
-    found = False
-    for _, raw in extract.records(_phase(on_progress, PHASE_KEYS)):
-        key = uniqueness_key(raw)
-        if key is None:
-            continue
-        slot = hash(key) & mask
-        byte, bit = slot >> 3, 1 << (slot & 7)
-        if seen[byte] & bit:
-            repeated[byte] |= bit
-            found = True
-        else:
-            seen[byte] |= bit
-    del seen
-    if not found:
-        return frozenset()
-    counts: Counter[tuple[str, str]] = Counter()
-    for _, raw in extract.records(_phase(on_progress, PHASE_DUPLICATES)):
-        key = uniqueness_key(raw)
-        if key is not None:
-            slot = hash(key) & mask
-            if repeated[slot >> 3] & (1 << (slot & 7)):
-                counts[key] += 1
-    return frozenset(key for key, count in counts.items() if count > 1)
-
-
-def _slots_for(size: int) -> int:
-    """A power of two near 16 bits per record, taking 100 bytes a record (CSV rows are longer)."""
-    wanted = 16 * (size // 100 + 1)
-    return min(max(1 << (wanted - 1).bit_length(), _MIN_SLOTS), _MAX_SLOTS)
-
-
-def check(record: CleansedRecord, context: Context, *, duplicate: bool) -> Outcome:
-    """Every record rule plus DIDS071, as ``validate_submission`` combines them for one record."""
-    uniqueness = (
-        Fail(UNIQUENESS_CODE, RULES[UNIQUENESS_CODE].severity, UNIQUENESS_FIELDS)
-        if duplicate
-        else Pass(UNIQUENESS_CODE)
-    )
-    return Outcome.from_results([*check_record(record, context), uniqueness])
-
-
 def validate_extract(
     extract: Extract,
     context: Context,
@@ -211,7 +133,7 @@ def validate_extract(
     Raises ``FileRejectError`` before yielding anything when the file is rejected as a whole.
     """
     duplicates = duplicate_keys(extract, on_progress)
-    for row, raw in extract.records(_phase(on_progress, PHASE_RULES)):
+    for row, raw in extract.records(phase_progress(on_progress, PHASE_RULES)):
         record = cleanse(raw)
         if prepare is not None:
             record = prepare(record)
@@ -268,9 +190,3 @@ class Summary:
         if not outcome.accepted and len(self.failures) < self.show_failures:
             codes = tuple((fail.code, fail.fields) for fail in outcome.failures)
             self.failures.append((report.row, report.site_code, report.accession_number, codes))
-
-
-def _phase(on_progress: PhaseProgress | None, phase: str) -> Callable[[int, int], None] | None:
-    if on_progress is None:
-        return None
-    return lambda done, total: on_progress(phase, done, total)
