@@ -39,7 +39,7 @@ def broker(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def warehouse(tmp_path_factory):
-    from sinks.warehouse.process import start_warehouse
+    from deploy.warehouse.process import start_warehouse
 
     d = tmp_path_factory.mktemp("warehouse")
     w = start_warehouse(d / "data", free_port(), d / "warehouse.log", admin_password=WAREHOUSE_ADMIN_PASSWORD)

@@ -132,7 +132,7 @@ def start_part(settings: Settings, layout: Layout, part: str, *, simulate_args: 
         )
         return f"kafka: {broker.bootstrap} ready in {broker.startup_seconds:.1f}s"
     if part == "warehouse":
-        from sinks.warehouse.process import start_warehouse
+        from deploy.warehouse.process import start_warehouse
 
         host, port = warehouse_address(settings)
         settings = local_accounts(settings, host)  # the generated admin password, unless one is set

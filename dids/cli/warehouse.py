@@ -38,8 +38,8 @@ def command(data_dir: Path | None, port: int, host: str, analyst_user: str | Non
       curl -u "default:$(cat .dids/secrets/admin_password)" 'http://127.0.0.1:8123/?query=SELECT%20version()'
       curl -u analyst:analyst 'http://127.0.0.1:8123/' --data-binary 'SELECT count() FROM dids.activity_monthly'
     """
+    from deploy.warehouse.server import serve
     from dids.cli.local_stack import local_accounts
-    from sinks.warehouse.server import serve
 
     settings = local_accounts(Settings.from_env(analyst_user=analyst_user), host)
     serve(settings, data_dir or settings.home / "warehouse", host=host, port=port)

@@ -14,6 +14,7 @@ import time
 import urllib.request
 from datetime import date, datetime, timezone
 
+from deploy.warehouse.process import start_warehouse
 from dids.kernel import topics
 from dids.kernel.ports import free_port
 from dids.kernel.producer import EventProducer
@@ -23,7 +24,6 @@ from schemas.compatibility import sample
 from sinks.clickhouse import connect
 from sinks.migrate import migrate
 from sinks.sink import TableShape
-from sinks.warehouse.process import start_warehouse
 from tests.conftest import WAREHOUSE_ADMIN_PASSWORD
 from tests.integration.helpers import metric, poll, probe
 from tests.integration.kafka_tools import consume

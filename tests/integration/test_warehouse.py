@@ -20,8 +20,8 @@ import pyarrow as pa
 import pytest
 from clickhouse_connect.driver.exceptions import DatabaseError
 
+from deploy.warehouse.process import WarehouseError, start_warehouse
 from dids.kernel.ports import free_port
-from sinks.warehouse.process import WarehouseError, start_warehouse
 
 pytestmark = pytest.mark.integration
 

@@ -21,8 +21,8 @@ import lz4.frame
 import pytest
 import zstandard
 
+from deploy.warehouse.process import start_warehouse
 from dids.kernel.ports import free_port
-from sinks.warehouse.process import start_warehouse
 
 pytestmark = pytest.mark.integration
 

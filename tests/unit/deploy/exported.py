@@ -27,7 +27,7 @@ def exported_metrics(registries: Iterable[CollectorRegistry] = ()) -> dict[str, 
 
     A histogram ``x`` exports ``x_bucket``, ``x_sum`` and ``x_count``; a counter ``x`` exports ``x_total``.
     """
-    from sinks.warehouse.metrics import Metrics
+    from deploy.warehouse.metrics import Metrics
 
     for module in METRIC_MODULES:
         importlib.import_module(module)

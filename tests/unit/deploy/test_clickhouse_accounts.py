@@ -11,7 +11,7 @@ from pathlib import Path
 
 import chdb
 
-from sinks.warehouse.guard import ANALYST_TABLES
+from deploy.warehouse.guard import ANALYST_TABLES
 
 SCRIPT = Path(__file__).parents[3] / "deploy" / "clickhouse" / "initdb" / "10-accounts.sh"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from sinks.warehouse.errors import QueryError
-from sinks.warehouse.sql import analyze, with_account
+from deploy.warehouse.errors import QueryError
+from deploy.warehouse.sql import analyze, with_account
 
 
 @pytest.mark.parametrize(

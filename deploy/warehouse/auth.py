@@ -4,7 +4,7 @@
 read-only: its queries run with the engine setting ``readonly=1`` (no writes, no DDL, no setting
 changes), after its locked profile of limits. The checks here give the clear READONLY error first;
 what any statement may touch (files, URLs, which tables) is read from its parse tree in
-``sinks.warehouse.guard``. ``INTO OUTFILE`` and ``FROM INFILE`` are refused to everyone, as ClickHouse
+``deploy.warehouse.guard``. ``INTO OUTFILE`` and ``FROM INFILE`` are refused to everyone, as ClickHouse
 refuses them over HTTP.
 
 Credentials come the ways ClickHouse accepts them: HTTP basic auth, the ``X-ClickHouse-User`` /
@@ -19,10 +19,10 @@ import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from deploy.warehouse.errors import QueryError, readonly_error
+from deploy.warehouse.sql import READ_KINDS, Statement
 from dids.kernel.errors import ConfigError
 from dids.kernel.settings import Settings
-from sinks.warehouse.errors import QueryError, readonly_error
-from sinks.warehouse.sql import READ_KINDS, Statement
 
 ADMIN_USER = "default"
 

@@ -20,8 +20,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sinks.warehouse.errors import QueryError
-from sinks.warehouse.sql import Token
+from deploy.warehouse.errors import QueryError
+from deploy.warehouse.sql import Token
 
 # views an analyst may read (DIDS database): pseudonymised, no accession number, no record key
 ANALYST_TABLES = frozenset(

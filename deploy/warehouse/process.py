@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import dids
+from deploy.warehouse.auth import ADMIN_USER
 from dids.kernel.errors import DidsError
 from dids.kernel.processes import Background, ProcessError, spawn, wait_until
 from dids.kernel.secrets import ADMIN_PASSWORD, secrets_dir, write_secret
 from dids.kernel.settings import without_secrets
-from sinks.warehouse.auth import ADMIN_USER
 
 
 class WarehouseError(DidsError):

@@ -7,7 +7,7 @@ the ``X-ClickHouse-*`` response headers, and errors as ``Code: N. DB::Exception:
 matching status. Engine calls block, so they run in a thread pool; the event loop only moves bytes.
 
 A result in a format that streams (TSV, CSV, JSONEachRow, Native, RowBinary and their ``…WithNames``
-forms: ``sinks.warehouse.streaming``) larger than one engine chunk is streamed (chunked, compressed
+forms: ``deploy.warehouse.streaming``) larger than one engine chunk is streamed (chunked, compressed
 as one stream), so the process never holds it whole. An error after the first chunk is written into
 the body, as a server does, and the connection closed so that no client takes the body for whole.
 While a query runs its client is watched: when the client goes away, the query is killed
@@ -35,10 +35,8 @@ from pathlib import Path
 from aiohttp import web
 from multidict import CIMultiDict
 
-from dids.kernel.errors import DidsError
-from dids.kernel.settings import Settings
-from sinks.warehouse.auth import Accounts, authorize, authorize_settings
-from sinks.warehouse.body import (
+from deploy.warehouse.auth import Accounts, authorize, authorize_settings
+from deploy.warehouse.body import (
     CHUNK,
     Compressor,
     Prepared,
@@ -48,14 +46,16 @@ from sinks.warehouse.body import (
     decoder_for,
     prepare,
 )
-from sinks.warehouse.connections import CappedSite
-from sinks.warehouse.engine import Engine, Outcome, QuerySpec, Stream
-from sinks.warehouse.errors import QueryError
-from sinks.warehouse.guard import check, check_setting_names, parse_ast, setting_words
-from sinks.warehouse.metrics import Metrics
-from sinks.warehouse.params import RequestParams
-from sinks.warehouse.sql import Statement, tokens, with_account
-from sinks.warehouse.streaming import streamable
+from deploy.warehouse.connections import CappedSite
+from deploy.warehouse.engine import Engine, Outcome, QuerySpec, Stream
+from deploy.warehouse.errors import QueryError
+from deploy.warehouse.guard import check, check_setting_names, parse_ast, setting_words
+from deploy.warehouse.metrics import Metrics
+from deploy.warehouse.params import RequestParams
+from deploy.warehouse.sql import Statement, tokens, with_account
+from deploy.warehouse.streaming import streamable
+from dids.kernel.errors import DidsError
+from dids.kernel.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -458,7 +458,7 @@ async def _serve(settings: Settings, data_dir: Path, host: str, port: int) -> No
             max_line_size=MAX_URL,
             max_field_size=1 << 16,
             shutdown_timeout=STOP_DEADLINE / 2,
-            # also the deadline for each request head (sinks/warehouse/connections.py)
+            # also the deadline for each request head (deploy/warehouse/connections.py)
             keepalive_timeout=settings.warehouse_idle_seconds,
         )
         await runner.setup()

@@ -11,12 +11,12 @@ import lz4.frame
 import pytest
 import zstandard
 
+from deploy.warehouse.auth import Accounts, User, authorize, authorize_settings
+from deploy.warehouse.body import Decoder, choose_encoding, decoded, decoder_for, prepare
+from deploy.warehouse.errors import QueryError
+from deploy.warehouse.params import RequestParams
+from deploy.warehouse.sql import analyze
 from dids.kernel.errors import ConfigError
-from sinks.warehouse.auth import Accounts, User, authorize, authorize_settings
-from sinks.warehouse.body import Decoder, choose_encoding, decoded, decoder_for, prepare
-from sinks.warehouse.errors import QueryError
-from sinks.warehouse.params import RequestParams
-from sinks.warehouse.sql import analyze
 
 ACCOUNTS = Accounts(admin_password="pw", analyst_user="analyst", analyst_password="an")
 

@@ -12,7 +12,7 @@ serialises only calls on the same handle, which never happens here.
 Every request's handle carries a tag in its ``log_comment`` setting, which ``system.processes``
 shows, so ``kill`` can stop that request's query from another handle (``KILL QUERY``): chDB cannot
 interrupt a running fetch any other way. Results of the formats whose chunks concatenate to the
-whole (``sinks.warehouse.streaming``) can be read chunk by chunk (``stream``), so a large result is
+whole (``deploy.warehouse.streaming``) can be read chunk by chunk (``stream``), so a large result is
 never held whole.
 
 All methods block; the server calls them from a thread pool.
@@ -30,10 +30,10 @@ from pathlib import Path
 import chdb
 from chdb import session as chdb_session
 
+from deploy.warehouse.errors import QueryError
+from deploy.warehouse.sql import quote_identifier, quote_string
+from deploy.warehouse.streaming import Joiner
 from dids.kernel.errors import DidsError
-from sinks.warehouse.errors import QueryError
-from sinks.warehouse.sql import quote_identifier, quote_string
-from sinks.warehouse.streaming import Joiner
 
 log = logging.getLogger(__name__)
 

@@ -20,8 +20,8 @@ from pathlib import Path
 import lz4.frame
 import zstandard
 
-from sinks.warehouse.errors import QueryError
-from sinks.warehouse.sql import Statement, analyze
+from deploy.warehouse.errors import QueryError
+from deploy.warehouse.sql import Statement, analyze
 
 PREFIX_LIMIT = 1 << 20  # bytes of body read before the SQL header must have ended
 CHUNK = 1 << 16

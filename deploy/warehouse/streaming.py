@@ -8,7 +8,7 @@ format is answered whole (bounded by the result limits).
 
 from __future__ import annotations
 
-from sinks.warehouse.errors import QueryError
+from deploy.warehouse.errors import QueryError
 
 _PLAIN = frozenset(
     {

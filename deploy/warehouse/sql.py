@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from sinks.warehouse.errors import QueryError
+from deploy.warehouse.errors import QueryError
 
 _WORD_START = re.compile(r"[A-Za-z_\x80-\xff]")
 _WORD = re.compile(r"[A-Za-z0-9_$\x80-\xff]*")
@@ -26,7 +26,7 @@ _WHITESPACE = " \t\n\r\f\v"
 # statements that produce a result set: the response names its format (X-ClickHouse-Format)
 RESULT_KINDS = frozenset({"SELECT", "WITH", "SHOW", "DESCRIBE", "DESC", "EXISTS", "EXPLAIN", "CHECK", "VALUES"})
 # statements a read-only user may send; the engine's readonly=1 is the real guard, this gives
-# the clear error first and closes the gaps readonly=1 leaves open (see sinks.warehouse.guard)
+# the clear error first and closes the gaps readonly=1 leaves open (see deploy.warehouse.guard)
 READ_KINDS = RESULT_KINDS - {"CHECK"} | {"SET", "USE"}
 
 
@@ -117,7 +117,7 @@ class Statement:
     header_end: int | None = None  # end of the SQL part (for VALUES: where VALUES starts)
     infile_point: int | None = None  # where `FROM INFILE '...'` goes: after the table and columns
     # the server's own files: ClickHouse refuses INTO OUTFILE / FROM INFILE over HTTP (file() and
-    # the like are read from the parse tree: sinks.warehouse.guard)
+    # the like are read from the parse tree: deploy.warehouse.guard)
     outfile: bool = False
     infile: bool = False
 
