@@ -82,7 +82,7 @@ def cli(verbose: bool, log_format: str | None) -> None:
 def main() -> None:
     try:
         cli(standalone_mode=False)
-    except click.exceptions.Abort:
+    except (click.exceptions.Abort, KeyboardInterrupt):
         click.echo("Aborted.", err=True)
         sys.exit(130)
     except click.ClickException as exc:
@@ -91,3 +91,25 @@ def main() -> None:
     except DidsError as exc:
         click.secho(f"error: {exc}", fg="red", err=True)
         sys.exit(2)
+    except Exception as exc:
+        message = operational_message(exc)
+        if message is None:
+            raise  # a bug: its traceback is what a report needs
+        click.secho(f"error: {message}", fg="red", err=True)
+        sys.exit(2)
+
+
+def operational_message(exc: BaseException) -> str | None:
+    """What went wrong and what to do, for an error of the machine around us rather than of our code:
+    a file or port (OSError), the broker (confluent-kafka), ClickHouse (clickhouse-connect). None for
+    anything else, which is a bug and keeps its traceback."""
+    module = type(exc).__module__
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if module.startswith("clickhouse_connect"):
+        return f"ClickHouse: {first[:300]}; is the warehouse running (`dids status`), and DIDS_CLICKHOUSE_URL right?"
+    if module.startswith(("confluent_kafka", "cimpl")):  # the C extension's classes say "cimpl"
+        return f"Kafka: {first[:300]}; is the broker running (`dids status`), and DIDS_KAFKA_BOOTSTRAP right?"
+    if isinstance(exc, OSError):
+        where = f": {exc.filename}" if exc.filename else ""
+        return f"{exc.strerror or first}{where}"
+    return None

@@ -96,7 +96,8 @@ def command(
         _write_hl7(to_hl7, count, providers, seed, invalid_rate)
         return
     settings = Settings.from_env(producer_metrics_port=metrics_port)
-    serve_metrics(settings.producer_metrics_port, settings.metrics_host)
+    # beside a running stack (whose simulator has the port) a second simulator takes a free one
+    serve_metrics(settings.producer_metrics_port, settings.metrics_host, or_any_free=True)
     config = SimulationConfig(seed=seed, providers=providers, invalid_rate=invalid_rate)
     stopping = threading.Event()
     # SIGTERM (`dids down`) and Ctrl-C stop cleanly: everything already produced is flushed

@@ -19,6 +19,8 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from prometheus_client import make_wsgi_app
 
+from dids.kernel.errors import DidsError
+
 log = logging.getLogger(__name__)
 
 # seconds: from sub-second stream hops to multi-minute outages
@@ -62,11 +64,32 @@ class _QuietHandler(WSGIRequestHandler):
         pass
 
 
-def serve_metrics(port: int, host: str = "127.0.0.1", ready: Readiness = always_ready) -> None:
-    """Serve /metrics, /health and /ready from a daemon thread. Port 0 disables it (tests running
-    several services in one process)."""
+class MetricsPortError(DidsError):
+    """The /metrics port is taken (another copy of the service, or `dids up`'s) or not an address here."""
+
+
+def serve_metrics(
+    port: int, host: str = "127.0.0.1", ready: Readiness = always_ready, *, or_any_free: bool = False
+) -> int | None:
+    """Serve /metrics, /health and /ready from a daemon thread; returns the port, or None when off.
+    Port 0 disables it (tests running several services in one process).
+
+    A taken port is a clear error for a service, whose port its scraper and supervisor know; with
+    ``or_any_free`` (one-shot commands beside a running stack) it takes a free port and says which.
+    """
     if port <= 0:
-        return
-    server = make_server(host, port, probe_app(make_wsgi_app(), ready), _Server, handler_class=_QuietHandler)
+        return None
+    app = probe_app(make_wsgi_app(), ready)
+    try:
+        server = make_server(host, port, app, _Server, handler_class=_QuietHandler)
+    except OSError as exc:
+        if not or_any_free:
+            raise MetricsPortError(
+                f"cannot serve /metrics on {host}:{port}: {exc.strerror or exc} (is `dids up` or another copy "
+                "of this service running? `dids status` says); choose another with --metrics-port"
+            ) from None
+        server = make_server(host, 0, app, _Server, handler_class=_QuietHandler)
+        log.warning("port %d is taken (a running stack?): /metrics on port %d instead", port, server.server_port)
     threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
-    log.info("metrics on http://%s:%d/metrics (probes /health, /ready)", host, port)
+    log.info("metrics on http://%s:%d/metrics (probes /health, /ready)", host, server.server_port)
+    return server.server_port
