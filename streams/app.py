@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import faust
 
+from dids.kernel import topics
 from dids.kernel.errors import ConfigError
 from dids.kernel.kafka import faust_credentials
 from dids.kernel.settings import Settings
-from streams import agents, crash_only, faust_fixes, topics, watchdog
+from streams import agents, crash_only, faust_fixes, watchdog
 from streams.datadir import claim as claim_datadir
 from streams.evaluate import StreamContext
 

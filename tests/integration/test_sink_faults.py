@@ -23,7 +23,7 @@ from schemas.catalog import EXAMINATION_RECORD, default_catalog
 from schemas.compatibility import sample
 from sinks.clickhouse import connect
 from sinks.migrate import migrate
-from sinks.sink import TableShape
+from sinks.routes import TableShape
 from tests.conftest import WAREHOUSE_ADMIN_PASSWORD
 from tests.integration.helpers import metric, poll, probe
 from tests.integration.kafka_tools import consume

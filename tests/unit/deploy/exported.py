@@ -18,7 +18,7 @@ METRIC_MODULES = (
     "streams.agents",
     "streams.consent",
     "streams.watchdog",
-    "sinks.sink",
+    "sinks.metrics",
 )
 
 

@@ -1,0 +1,90 @@
+"""Which topic goes into which table, and how a decoded record becomes a row of it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from typing import Any
+
+from dids.kernel import topics
+from dids.kernel.errors import DidsError
+from dids.kernel.pseudonyms import is_person_id
+from dids.kernel.settings import Settings
+from schemas.catalog import CONSENT_CHANGE, EXAMINATION_RECORD, EXAMINATION_REJECT, SUBMISSION_MANIFEST
+
+
+@dataclass(frozen=True)
+class Route:
+    """One topic into one table: Avro records of ``schema`` become rows of ``table``."""
+
+    topic: str
+    table: str
+    schema: str
+
+
+CONSENT_TABLE = "consent_changes"
+
+
+def routes(settings: Settings) -> list[Route]:
+    return [
+        Route(settings.topic(topics.EXAMINATIONS), "examinations", EXAMINATION_RECORD),
+        Route(settings.topic(topics.REJECTS), "rejects", EXAMINATION_REJECT),
+        Route(settings.topic(topics.SUBMISSIONS), "submissions", SUBMISSION_MANIFEST),
+        # the views hide a withdrawn person's stored records as soon as the change is in (migration 0009)
+        Route(settings.topic(topics.CONSENT), CONSENT_TABLE, CONSENT_CHANGE),
+    ]
+
+
+def consent_record(key: bytes | None, record: dict[str, Any] | None, timestamp_ms: int) -> dict[str, Any]:
+    """A consent change as a row, checked the way the stream's registry checks it: only keyed hashes are
+    stored, so a message carrying anything else (an NHS number in clear) is refused, never inserted."""
+    person_id = (key or b"").decode("ascii", errors="replace")
+    if record is None:  # a tombstone: no longer withdrawn
+        record = {"person_id": person_id, "status": "reinstated", "created_date": None}
+        record["processed_time"] = datetime.fromtimestamp(timestamp_ms / 1000, tz=timezone.utc)
+    if not is_person_id(record["person_id"]) or person_id != record["person_id"]:
+        raise BadRowError("consent change whose key and person_id are not the same keyed hash (64 hex characters)")
+    if record["status"] not in ("withdrawn", "reinstated"):
+        raise BadRowError("consent change whose status is neither withdrawn nor reinstated")
+    return record
+
+
+@dataclass(frozen=True)
+class TableShape:
+    """The columns the sink fills (DESCRIBE TABLE minus DEFAULT/MATERIALIZED ones) and which hold dates."""
+
+    columns: list[str]
+    date_columns: frozenset[str]
+
+    @classmethod
+    def describe(cls, client, table: str) -> TableShape:
+        rows = client.query(f"DESCRIBE TABLE {table}").result_rows
+        columns = [r[0] for r in rows if not r[2]]  # r[2] = default_type
+        dates = frozenset(r[0] for r in rows if not r[2] and "Date" in r[1] and "DateTime" not in r[1])
+        return cls(columns, dates)
+
+    def row(self, record: dict[str, Any], topic: str, partition: int, offset: int) -> list[Any]:
+        values = dict(record)
+        failures = values.pop("failures", None)
+        if failures is not None:  # Nested columns of the rejects table
+            values["failures.code"] = [f["code"] for f in failures]
+            values["failures.severity"] = [f["severity"] for f in failures]
+            values["failures.fields"] = [f["fields"] for f in failures]
+        for column in self.date_columns:
+            values[column] = _date_or_none(values.get(column), column)
+        values.update(kafka_topic=topic, kafka_partition=partition, kafka_offset=offset)
+        return [values.get(c) for c in self.columns]
+
+
+class BadRowError(DidsError):
+    """A decoded record that cannot become a row (a date column holding something else): dead-lettered."""
+
+
+def _date_or_none(value: Any, column: str) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(value)
+    except (TypeError, ValueError):
+        # the reason names the column, never the value (it may be a patient's date)
+        raise BadRowError(f"column {column}: not a CCYY-MM-DD date") from None
