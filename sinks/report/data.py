@@ -1,0 +1,209 @@
+"""The report's data: the queries over the statistics and data-quality views (DIDS-SPEC 9) and the
+shapes they fill. ``fetch_report_data`` runs the queries; everything else here is pure."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from dids.kernel.errors import DidsError
+from sinks import snapshots
+
+SOURCES = ("live", "provisional", "final")
+WINDOW_MONTHS = 13  # the monthly release's rolling window (DIDS-SPEC 9.1)
+TOP_PROVIDERS = 25
+TOP_REJECTING_PROVIDERS = 20
+
+
+class ReportError(DidsError):
+    """The report cannot be made (bad month or source)."""
+
+
+def check_month(month: str) -> str:
+    """The snapshots' month check, raising the report's own error."""
+    try:
+        return snapshots.check_month(month)
+    except snapshots.SnapshotError as exc:
+        raise ReportError(str(exc)) from exc
+
+
+def window(month: str, months: int = WINDOW_MONTHS) -> list[str]:
+    """The ``months`` months ending at ``month``, oldest first."""
+    year, mon = (int(x) for x in check_month(month).split("-"))
+    index = year * 12 + mon - 1
+    return [f"{i // 12:04d}-{i % 12 + 1:02d}" for i in range(index - months + 1, index + 1)]
+
+
+@dataclass(frozen=True)
+class WaitingTimes:
+    modality: str
+    tests: int
+    request_to_test_n: int
+    request_to_test_median: float | None
+    request_to_test_p90: float | None
+    request_to_test_p95: float | None
+    test_to_report_n: int
+    test_to_report_median: float | None
+    test_to_report_p90: float | None
+    test_to_report_p95: float | None
+
+
+@dataclass(frozen=True)
+class EarlyCancer:
+    test_group: str
+    gp_direct_tests: int
+    all_tests: int
+    gp_direct_share: float | None
+    gp_direct_request_to_test_median: float | None
+    all_request_to_test_median: float | None
+
+
+@dataclass(frozen=True)
+class ProviderModality:
+    region_code: str | None
+    provider_code: str | None
+    provider_name: str | None
+    modality: str
+    tests: int
+
+
+@dataclass(frozen=True)
+class SnapshotInfo:
+    taken_at: datetime
+    cutoff: datetime
+    records: int
+
+
+@dataclass
+class ReportData:
+    """Everything the report shows. ``activity`` covers the 13-month window and includes the views'
+    'Total' rows; every other list is for ``month`` alone."""
+
+    month: str
+    source: str
+    generated_at: datetime
+    database: str = ""
+    activity: list[tuple[str, str, int]] = field(default_factory=list)  # (month, modality, tests)
+    waiting_times: list[WaitingTimes] = field(default_factory=list)
+    early_cancer: list[EarlyCancer] = field(default_factory=list)
+    providers: list[ProviderModality] = field(default_factory=list)
+    rejects_by_rule: list[tuple[str, int]] = field(default_factory=list)  # (rule, records)
+    rejects_by_provider: list[tuple[str | None, int]] = field(default_factory=list)  # (provider, records)
+    warnings_by_rule: list[tuple[str, int]] = field(default_factory=list)
+    snapshot: SnapshotInfo | None = None  # the snapshot read, for source provisional / final
+
+
+# --------------------------------------------------------------------------------------------------
+# Queries
+
+
+def fetch_report_data(client, month: str, source: str, *, now: datetime | None = None) -> ReportData:
+    """Read the report's numbers from the statistics views (client: ``sinks.clickhouse.connect``)."""
+    check_month(month)
+    if source not in SOURCES:
+        raise ReportError(f"source {source!r} is not one of {', '.join(SOURCES)}")
+    months = window(month)
+    p = {"s": source, "m": month, "first": months[0], "last": months[-1]}
+
+    def rows(sql: str):
+        return client.query(sql, parameters=p).result_rows
+
+    data = ReportData(
+        month=month,
+        source=source,
+        generated_at=now or datetime.now(timezone.utc),
+        database=getattr(client, "database", "") or "",
+    )
+    data.activity = [
+        (m, mod, int(n))
+        for m, mod, n in rows(
+            "SELECT month, modality, tests FROM stats_activity_by_modality "
+            "WHERE source = {s:String} AND month >= {first:String} AND month <= {last:String} ORDER BY month, modality"
+        )
+    ]
+    data.waiting_times = [
+        WaitingTimes(r[0], int(r[1]), int(r[2]), *r[3:6], int(r[6]), *r[7:10])
+        for r in rows(
+            "SELECT modality, tests, request_to_test_n, request_to_test_median, request_to_test_p90, "
+            "request_to_test_p95, test_to_report_n, test_to_report_median, test_to_report_p90, test_to_report_p95 "
+            "FROM stats_waiting_times WHERE source = {s:String} AND month = {m:String} ORDER BY tests DESC, modality"
+        )
+    ]
+    data.early_cancer = [
+        EarlyCancer(r[0], int(r[1]), int(r[2]), *r[3:6])
+        for r in rows(
+            "SELECT test_group, gp_direct_tests, all_tests, gp_direct_share, gp_direct_request_to_test_median, "
+            "all_request_to_test_median FROM stats_early_cancer_gp_direct "
+            "WHERE source = {s:String} AND month = {m:String} ORDER BY test_group"
+        )
+    ]
+    data.providers = [
+        ProviderModality(r[0], r[1], r[2], r[3], int(r[4]))
+        for r in rows(
+            "SELECT region_code, provider_code, provider_name, modality, tests FROM stats_provider_modality_month "
+            "WHERE source = {s:String} AND month = {m:String} ORDER BY provider_code, modality"
+        )
+    ]
+    # Data quality is live whatever the source: rejects and warnings are not snapshotted.
+    data.rejects_by_rule = [
+        (rule, int(n))
+        for rule, n in rows(
+            "SELECT rule, sum(records) AS n FROM dq_rejects_by_rule WHERE month = {m:String} "
+            "GROUP BY rule ORDER BY n DESC, rule"
+        )
+    ]
+    # Records, not rule failures: a record failing three rules counts once here (dq_rejects_by_rule
+    # counts it once per rule). Same rows and month as that view.
+    data.rejects_by_provider = [
+        (provider, int(n))
+        for provider, n in rows(
+            "SELECT provider_code, count() AS n FROM rejects FINAL "
+            "WHERE formatDateTime(diagnostic_test_date, '%Y-%m') = {m:String} "
+            "GROUP BY provider_code ORDER BY n DESC, provider_code"
+        )
+    ]
+    data.warnings_by_rule = [
+        (rule, int(n))
+        for rule, n in rows(
+            "SELECT rule, sum(records) AS n FROM dq_warnings_by_rule WHERE month = {m:String} "
+            "GROUP BY rule ORDER BY n DESC, rule"
+        )
+    ]
+    if source != "live":
+        snap = rows(
+            "SELECT taken_at, cutoff, records FROM snapshots FINAL WHERE month = {m:String} AND kind = {s:String}"
+        )
+        if snap:
+            data.snapshot = SnapshotInfo(snap[0][0], snap[0][1], int(snap[0][2]))
+    return data
+
+
+# --------------------------------------------------------------------------------------------------
+# Shaping (pure)
+
+
+def activity_table(data: ReportData) -> tuple[list[str], list[str], dict[tuple[str, str], int]]:
+    """(months of the window, modalities by descending volume, (month, modality) -> tests incl. 'Total')."""
+    months = window(data.month)
+    counts: dict[tuple[str, str], int] = {}
+    volume: dict[str, int] = defaultdict(int)
+    for m, modality, tests in data.activity:
+        counts[(m, modality)] = counts.get((m, modality), 0) + tests
+        if modality != "Total":
+            volume[modality] += tests
+    modalities = sorted(volume, key=lambda mod: (-volume[mod], mod))
+    return months, modalities, counts
+
+
+def top_providers(rows: list[ProviderModality], limit: int = TOP_PROVIDERS):
+    """Providers by tests in the month: [(region, code, name, total, {modality: tests})], busiest first."""
+    by: dict[str | None, dict] = {}
+    for r in rows:
+        p = by.setdefault(r.provider_code, {"region": None, "name": None, "total": 0, "modalities": {}})
+        p["region"] = p["region"] or r.region_code
+        p["name"] = p["name"] or r.provider_name
+        p["total"] += r.tests
+        p["modalities"][r.modality] = p["modalities"].get(r.modality, 0) + r.tests
+    ranked = sorted(by.items(), key=lambda kv: (-kv[1]["total"], kv[0] or ""))
+    return [(p["region"], code, p["name"], p["total"], p["modalities"]) for code, p in ranked[:limit]]
