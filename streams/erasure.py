@@ -1,4 +1,4 @@
-"""Erasing a withdrawn person from the lifecycle table (pure; the Faust wiring is in streams.agents).
+"""Erasing a withdrawn person from the lifecycle table (pure; the Faust wiring is in streams.runtime.agents).
 
 The lifecycle state of an examination holds every item as sent, the NHS number, postcode and birth date
 included, and its changelog topic keeps each version. When a person withdraws consent their states are

@@ -69,7 +69,7 @@ def reinstate(nhs_numbers: tuple[str, ...], from_file: Path | None) -> None:
 def _publish(nhs_numbers: tuple[str, ...], from_file: Path | None, *, reinstate: bool) -> None:
     from dids.kernel.pseudonyms import Pseudonymiser, load_pseudonymisation_key
     from dids.kernel.topics import ensure_topics
-    from streams.consent import publish_withdrawals
+    from producers.consent import publish_withdrawals
 
     # (where, number): the position to name in an error, since the number itself is never shown
     entries = [(f"argument {i}", n) for i, n in enumerate(nhs_numbers, start=1)]

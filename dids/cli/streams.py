@@ -28,9 +28,9 @@ def command(metrics_port: int | None, log_level: str) -> None:
     from dids.kernel.logs import logging_config
     from dids.kernel.metrics import serve_metrics
     from dids.kernel.topics import changelog_spec, ensure_topics
-    from streams.app import make_app, readiness
-    from streams.consent import ConsentRegistry
-    from streams.context import build_context
+    from streams.runtime.app import make_app, readiness
+    from streams.runtime.consent import ConsentRegistry
+    from streams.runtime.context import build_context
 
     settings = Settings.from_env(streams_metrics_port=metrics_port)
     ensure_topics(settings, extra=[changelog_spec(settings)])

@@ -14,12 +14,14 @@ from prometheus_client import REGISTRY
 
 from dids.cli import cli
 from dids.cli.local_stack import settings_env
+from dids.kernel.consent import ConsentError
 from dids.kernel.kafka import client_config
 from dids.kernel.pseudonyms import Pseudonymiser
 from dids.kernel.settings import Settings
 from dids.kernel.topics import CONSENT, ensure_topics
-from schemas.catalog import default_catalog
-from streams.consent import CONSENT_CHANGE, ConsentError, ConsentRegistry, publish_withdrawals
+from producers.consent import publish_withdrawals
+from schemas.catalog import CONSENT_CHANGE, default_catalog
+from streams.runtime.consent import ConsentRegistry
 
 KEY = "5b0e8d2a91c37f46e0a9d4b27c1f83e65d9a0c4b7e2f1836a5c9d0e4b17f2a38"  # as secrets.token_hex(32)
 WITHDRAWN = ["9434765919", "4010232137", "943 476 5900"]

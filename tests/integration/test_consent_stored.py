@@ -13,15 +13,16 @@ from dids.kernel.kafka import client_config
 from dids.kernel.pseudonyms import Pseudonymiser
 from dids.kernel.settings import Settings
 from dids.kernel.topics import RIS_EVENTS, changelog_spec, changelog_topic, ensure_topics
+from producers.consent import publish_withdrawals
 from producers.generator import SimulationConfig
 from producers.simulate import record_events, run_simulation
-from schemas.catalog import default_catalog
+from schemas.catalog import CONSENT_CHANGE, default_catalog
 from sinks import snapshots
 from sinks.clickhouse import connect
 from sinks.migrate import migrate
-from streams.app import readiness
-from streams.consent import CONSENT_CHANGE, ConsentRegistry, publish_withdrawals
 from streams.erasure import PURGE_HEADER
+from streams.runtime.app import readiness
+from streams.runtime.consent import ConsentRegistry
 from tests.clock import NOW
 from tests.integration.helpers import metric, poll
 from tests.integration.kafka_tools import read_to_end

@@ -14,7 +14,7 @@ from dids.kernel.kafka import client_config
 from dids.kernel.topics import changelog_spec, ensure_topics
 from producers.generator import SimulationConfig
 from producers.simulate import run_simulation
-from streams.crash_only import EXIT_SEND_FAILED
+from streams.runtime.crash_only import EXIT_SEND_FAILED
 from tests.clock import NOW
 from tests.conftest import read_log
 from tests.integration.helpers import poll

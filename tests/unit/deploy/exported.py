@@ -15,9 +15,9 @@ from prometheus_client import REGISTRY, CollectorRegistry
 METRIC_MODULES = (
     "dids.kernel.producer",
     "producers.hl7.listener",
-    "streams.agents",
-    "streams.consent",
-    "streams.watchdog",
+    "streams.runtime.agents",
+    "streams.runtime.consent",
+    "streams.runtime.watchdog",
     "sinks.metrics",
 )
 

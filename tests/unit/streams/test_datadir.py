@@ -6,7 +6,7 @@ import subprocess
 import sys
 import textwrap
 
-from streams import datadir
+from streams.runtime import datadir
 
 
 def _holder(base):
@@ -15,7 +15,7 @@ def _holder(base):
         f"""
         import sys, time
         from pathlib import Path
-        from streams.datadir import claim
+        from streams.runtime.datadir import claim
         print(claim(Path({str(base)!r})).name, flush=True)
         time.sleep(60)
         """

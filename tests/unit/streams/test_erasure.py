@@ -6,10 +6,10 @@ import json
 from datetime import timedelta
 
 from schemas.catalog import EXAMINATION_RECORD
-from streams.agents import erase_person, index_person
 from streams.erasure import PURGE_HEADER, index_key, is_index_key, is_scrubbed, purge_command
 from streams.evaluate import StreamContext
 from streams.process import process_event
+from streams.runtime.agents import erase_person, index_person
 from tests.unit.streams.test_lifecycle import CATALOG, CTX, NOW, _performed
 
 NHS = "9434765919"

@@ -1,4 +1,4 @@
-"""streams/faust_fixes.py patches one faust-streaming version's recovery: any other version is refused."""
+"""streams/runtime/faust_fixes.py patches one faust-streaming version's recovery: any other version is refused."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import importlib.metadata
 
 import pytest
 
-from streams import faust_fixes
+from streams.runtime import faust_fixes
 
 
 def test_the_locked_faust_is_the_patched_one():

@@ -1,4 +1,4 @@
-from streams.watchdog import StallDetector
+from streams.runtime.watchdog import StallDetector
 
 
 def test_a_partition_fetched_past_its_commit_and_idle_is_stalled_only_after_patience():
@@ -29,7 +29,7 @@ def test_partitions_are_independent_and_a_never_committed_partition_counts_from_
 
 
 def test_liveness_quiet_while_idle_or_moving():
-    from streams.watchdog import Liveness
+    from streams.runtime.watchdog import Liveness
 
     live = Liveness(limit=60, progress_at=0, watched_at=0)
     live.watched(0, now=100)  # nothing waiting: idle for ever is fine
@@ -42,7 +42,7 @@ def test_liveness_quiet_while_idle_or_moving():
 
 
 def test_liveness_flags_waiting_events_nobody_processes():
-    from streams.watchdog import Liveness
+    from streams.runtime.watchdog import Liveness
 
     live = Liveness(limit=60, progress_at=0, watched_at=0)
     live.watched(500, now=10)
@@ -51,7 +51,7 @@ def test_liveness_flags_waiting_events_nobody_processes():
 
 
 def test_liveness_flags_a_watchdog_that_stopped_completing_rounds():
-    from streams.watchdog import Liveness
+    from streams.runtime.watchdog import Liveness
 
     live = Liveness(limit=60, progress_at=0, watched_at=0)
     live.watched(0, now=10)

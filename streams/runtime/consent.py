@@ -1,10 +1,10 @@
 """Withdrawn consent (DID-specific objections, DIDS-SPEC §7.9), applied at collection.
 
 The list lives on the compacted topic ``dids.consent``: key = person id (the keyed hash of the NHS
-number, ``streams.privacy``), value = a ``consent_change`` record; a tombstone also means "no longer
+number, ``dids.kernel.pseudonyms``), value = a ``consent_change`` record; a tombstone also means "no longer
 withdrawn". ``ConsentRegistry`` reads the whole topic at every start into an in-memory set and keeps
 following it; the stream processor asks ``is_withdrawn(person_id)`` and drops the record when it is.
-``publish_withdrawals`` is what the ``dids consent`` command calls.
+``producers.consent.publish_withdrawals`` is what the ``dids consent`` command calls to change it.
 
 Only hashes are held, logged or published here. A log line names topic, partition and offset, never a key.
 """
@@ -15,36 +15,26 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Iterable
-from datetime import date, datetime, timezone
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 from prometheus_client import Counter, Gauge
 
-from dids.kernel.errors import DidsError
+from dids.kernel.consent import REINSTATED, WITHDRAWN, ConsentError
 from dids.kernel.kafka import client_config
-from dids.kernel.producer import EventProducer
-from dids.kernel.pseudonyms import Pseudonymiser, is_person_id, load_pseudonymisation_key
+from dids.kernel.pseudonyms import is_person_id
 from dids.kernel.settings import Settings
 from dids.kernel.topics import CONSENT
-from schemas.catalog import Catalog, default_catalog
+from schemas.catalog import CONSENT_CHANGE, Catalog, default_catalog
 from schemas.codec import CodecError
 
 log = logging.getLogger(__name__)
 
-CONSENT_CHANGE = "consent_change"
-WITHDRAWN = "withdrawn"
-REINSTATED = "reinstated"
 
 # a topic created a moment ago may not be in the metadata yet; a topic missing for longer is an error
 _MISSING_TOPIC_GRACE = 5.0
 
 WITHDRAWN_PERSONS = Gauge("dids_consent_withdrawn_persons", "Persons whose consent is withdrawn (registry size)")
 CONSENT_ERRORS = Counter("dids_consent_errors_total", "Consent-topic messages skipped because they are unusable")
-
-
-class ConsentError(DidsError):
-    """The consent list cannot be read or published."""
 
 
 class _UnusableMessage(ValueError):
@@ -276,56 +266,3 @@ class ConsentRegistry:
         if not self._pending:
             log.info("consent registry caught up: %d withdrawn persons", len(self))
             self._caught_up.set()
-
-
-def publish_withdrawals(
-    settings: Settings,
-    nhs_numbers: Iterable[str],
-    *,
-    reinstate: bool = False,
-    created_date: date | None = None,
-    pseudonymiser: Pseudonymiser | None = None,
-    timeout: float = 60.0,
-) -> int:
-    """Hash each NHS number and publish one ConsentChange per distinct person; returns how many.
-
-    Every number is checked before anything is sent: one invalid number (it could not be matched, so the
-    objection would silently not apply) raises ConsentError naming its position, never its value.
-    The consent topic must exist (``ensure_topics``); the producer is idempotent and flushed before return.
-    ``created_date`` defaults to today (UTC); ``pseudonymiser`` defaults to one from the settings' key.
-    """
-    pseudonymiser = pseudonymiser or Pseudonymiser(load_pseudonymisation_key(settings))
-    person_ids: dict[str, None] = {}  # ordered, distinct
-    invalid: list[int] = []
-    for position, number in enumerate(nhs_numbers, start=1):
-        person_id = pseudonymiser.person_id(number)
-        if person_id is None:
-            invalid.append(position)
-        else:
-            person_ids[person_id] = None
-    if invalid:
-        shown = ", ".join(str(i) for i in invalid[:20]) + (", ..." if len(invalid) > 20 else "")
-        raise ConsentError(
-            f"{len(invalid)} NHS number(s) are not valid (modulus 11, 10 digits), at position(s) {shown}; "
-            "nothing was published"
-        )
-    catalog = default_catalog()
-    topic = settings.topic(CONSENT)
-    status = REINSTATED if reinstate else WITHDRAWN
-    created = (created_date or datetime.now(timezone.utc).date()).isoformat()
-    now = datetime.now(timezone.utc)
-    producer = EventProducer(settings)
-    started = time.monotonic()
-    for person_id in person_ids:
-        record = {"person_id": person_id, "status": status, "created_date": created, "processed_time": now}
-        producer.send(topic, person_id, catalog.encode(CONSENT_CHANGE, record))
-    producer.flush(timeout)
-    log.info(
-        "published %d consent change(s) (%s) to %s in %.1fs (key id %s)",
-        len(person_ids),
-        status,
-        topic,
-        time.monotonic() - started,
-        pseudonymiser.key_id,
-    )
-    return len(person_ids)

@@ -106,7 +106,7 @@ def apply() -> None:
     installed = importlib.metadata.version("faust-streaming")
     if installed != PATCHED_VERSION:
         raise FaustVersionError(
-            f"faust-streaming {installed} is installed; streams/faust_fixes.py replaces two methods of "
+            f"faust-streaming {installed} is installed; streams/runtime/faust_fixes.py replaces two methods of "
             f"faust-streaming {PATCHED_VERSION}'s table recovery and must be re-checked against the new code "
             f"before it runs (then update PATCHED_VERSION). Install the locked version: "
             "pip install --require-hashes -r requirements.lock"

@@ -8,9 +8,9 @@ from dids.kernel import topics
 from dids.kernel.errors import ConfigError
 from dids.kernel.kafka import faust_credentials
 from dids.kernel.settings import Settings
-from streams import agents, crash_only, faust_fixes, watchdog
-from streams.datadir import claim as claim_datadir
 from streams.evaluate import StreamContext
+from streams.runtime import agents, crash_only, faust_fixes, watchdog
+from streams.runtime.datadir import claim as claim_datadir
 
 STORES = ("rocksdb", "memory")
 # RocksDB sizes per source partition a worker holds (Faust opens one database each): a 16 MB block
@@ -44,7 +44,7 @@ def make_app(settings: Settings, ctx: StreamContext) -> faust.App:
         web_enabled=False,
         autodiscover=False,
         stream_wait_empty=False,
-        # this worker's own slot under DIDS_HOME (streams/datadir.py): its tables and Faust's files
+        # this worker's own slot under DIDS_HOME (streams/runtime/datadir.py): its tables and Faust's files
         datadir=str(datadir),
     )
 

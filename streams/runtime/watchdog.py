@@ -1,7 +1,7 @@
 """Keeps a stream partition moving when faust-streaming stops delivering it.
 
 faust-streaming's consumer can take records out of aiokafka's buffer without handing them to the
-agent when they arrive while a worker finishes recovering (see streams/faust_fixes.py). The
+agent when they arrive while a worker finishes recovering (see streams/runtime/faust_fixes.py). The
 records are not lost -- Faust never acknowledged them, so the committed offset stays put -- but
 the partition stalls: the fetch position is past them and Faust will not look back. The watchdog
 notices a partition whose fetch position has been ahead of its committed offset, with nothing in

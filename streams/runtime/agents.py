@@ -11,11 +11,11 @@ from prometheus_client import Counter, Gauge, Histogram
 
 from dids.kernel.metrics import LATENCY_BUCKETS
 from schemas.catalog import default_catalog
-from streams import crash_only
 from streams.erasure import PURGE_HEADER, index_key, indexed, is_index_key, purge_command, scrubbed
 from streams.evaluate import StreamContext
 from streams.process import DeadLetter, decode_event, process_event
-from streams.watchdog import Liveness
+from streams.runtime import crash_only
+from streams.runtime.watchdog import Liveness
 
 log = logging.getLogger(__name__)
 
