@@ -12,6 +12,9 @@ import click
 @click.option("--rate", type=float, default=500.0, show_default=True, help="Events/s for the freshness run.")
 @click.option("--freshness-seconds", type=float, default=30.0, show_default=True, help="Length of the freshness run.")
 @click.option("--ceiling-events", type=int, default=100_000, show_default=True, help="Events for the Avro ceilings.")
+@click.option(
+    "--validate-records", type=int, default=200_000, show_default=True, help="Rows of the CSV `dids validate` checks."
+)
 @click.option("--workers", type=int, default=1, show_default=True, help="Stream worker processes sharing the work.")
 @click.option("--partitions", type=int, default=2, show_default=True, help="Partitions of every topic.")
 @click.option("--keep", type=click.Path(path_type=Path, file_okay=False), help="Keep the scratch stack's files here.")
@@ -21,6 +24,7 @@ def command(
     rate: float,
     freshness_seconds: float,
     ceiling_events: int,
+    validate_records: int,
     workers: int,
     partitions: int,
     keep: Path | None,
@@ -31,7 +35,8 @@ def command(
     Starts its own broker, warehouse, stream worker and sink on free ports in a scratch directory
     (your `dids up` stack is not touched), submits an extract of --records examinations and times it
     until every record is queryable, then runs events at --rate for --freshness-seconds and reports
-    p50/p99 freshness (ClickHouse insert time minus send time). Progress goes to stderr, JSON to stdout.
+    p50/p99 freshness (ClickHouse insert time minus send time), then times `dids validate`'s checks on a
+    --validate-records CSV. The JSON says which targets are met. Progress goes to stderr, JSON to stdout.
 
     \b
     Examples:
@@ -40,15 +45,24 @@ def command(
     """
     from dids.cli.benchmark import BenchConfig, dumps, run
 
-    if records < 1 or rate <= 0 or freshness_seconds <= 0 or workers < 1 or partitions < workers:
+    if (
+        records < 1
+        or validate_records < 1
+        or rate <= 0
+        or freshness_seconds <= 0
+        or workers < 1
+        or partitions < workers
+    ):
         raise click.UsageError(
-            "--records, --rate, --freshness-seconds and --workers must be positive, --partitions at least --workers"
+            "--records, --validate-records, --rate, --freshness-seconds and --workers must be positive, "
+            "--partitions at least --workers"
         )
     config = BenchConfig(
         records=records,
         rate=rate,
         freshness_seconds=freshness_seconds,
         ceiling_events=ceiling_events,
+        validate_records=validate_records,
         workers=workers,
         partitions=partitions,
         keep=keep,

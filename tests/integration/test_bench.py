@@ -23,6 +23,8 @@ def test_bench_prints_measurements_that_add_up(broker, tmp_path):  # broker: the
             "3",
             "--ceiling-events",
             "2000",
+            "--validate-records",
+            "1500",
             "--out",
             str(out),
         ],
@@ -45,4 +47,7 @@ def test_bench_prints_measurements_that_add_up(broker, tmp_path):  # broker: the
     assert all(v > 0 for v in result["peak_rss_mb"].values())
     assert set(pipeline["cpu_seconds"]) >= {"kafka", "warehouse", "streams", "sink", "bench"}
     assert set(result["ratios"]) == {"pipeline_to_avro_decode", "pipeline_to_consumer", "pipeline_to_clickhouse_insert"}
+    assert result["validate"]["records"] == 1500 and result["validate"]["records_per_s"] > 0
+    assert result["validate"]["accepted"] + result["validate"]["rejected"] == 1500
+    assert all(isinstance(met, bool) for met in result["targets"].values()) and len(result["targets"]) == 5
     assert "avro ceilings" in proc.stderr  # progress on stderr, JSON alone on stdout
