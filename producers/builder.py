@@ -2,16 +2,23 @@
 
 Everything is drawn from one ``random.Random`` seeded from the config, in a fixed order, so the same
 config always gives the same examinations. Waits follow DIDS-SPEC §8.6: same or next day for
-inpatients, day cases and A&E (settings 01, 02, 05); otherwise lognormal by modality.
+inpatients, day cases and A&E (settings 01, 02, 05); otherwise lognormal by modality. When work
+happens (week, day, season) follows ``rhythm``.
+
+An examination is drawn in two steps: a cheap ``Plan`` (modality, setting, waits) and then the rest
+(patient, referral, breakage, lifecycle). The stream's lead-in draws plans for requests made before
+its clock starts and finishes only those still waiting at the start (see ``generator``).
 """
 
 from __future__ import annotations
 
 from math import exp, log
 from random import Random
-from typing import TYPE_CHECKING
+from statistics import NormalDist
+from typing import TYPE_CHECKING, NamedTuple
 
 from producers import catalogue as cat
+from producers import rhythm
 from producers.breakage import BREAKERS, IMAGING_RULES, SETTING_RULES
 from producers.population import Population, picker
 from producers.record import EPOCH_ORDINAL, Draft, Examination, iso_date
@@ -20,22 +27,70 @@ if TYPE_CHECKING:
     from producers.generator import SimulationConfig
 
 MS_PER_DAY = 86_400_000
-OPEN_FROM_S = 7 * 3600  # requests reach the RIS between 07:00 and 21:00 UTC ...
-OPEN_SPAN_S = 14 * 3600
+# requests reach the RIS between 07:00 and 21:00 UTC (``rhythm``) ...
 _PERFORMED_BY_S = 22 * 3600 + 1800  # ... and same-day work is done by 22:30, reported by 23:30,
 _REPORTED_BY_S = 23 * 3600 + 1800  # so event dates never cross midnight (UK local date = UTC date)
-_MAX_WAIT_DAYS = 300  # stays clear of the 365-day warnings DIDS028/038
+_MAX_WAIT_DAYS = 300  # with a weekend move, stays clear of the 365-day warnings DIDS028/038
 _MAX_REPORT_DAYS = 27  # stays clear of DIDS062 (report more than a calendar month after the test)
 _ACUTE_SAME_DAY = 0.7
 _RECEIVED_LATER_SHARE = 0.15  # requests that reach the department 1-3 days after they were made
+ACCESSIONS_PER_DAY = 10_000  # accession numbers count from the clock's first day: see ``accession_base``
 
 
 def day_ms(day: int) -> int:
     return (day - EPOCH_ORDINAL) * MS_PER_DAY
 
 
+def accession_base(first_day: int) -> int:
+    """Where a provider's accession numbers start for a simulation whose clock starts on ``first_day``.
+
+    Simulations started on different days (a backfilled history, then live traffic from its end)
+    get disjoint numbers, so their examinations never share a key, as long as a provider makes
+    fewer than ``ACCESSIONS_PER_DAY`` requests a day on average.
+    """
+    return (first_day - EPOCH_ORDINAL) * ACCESSIONS_PER_DAY
+
+
+class Plan(NamedTuple):
+    """What decides an examination's dates, drawn before anything else about it."""
+
+    modality: cat.Modality
+    code: cat.ImagingCode | None  # None: drawn with the rest (restricted codes come with their modality)
+    setting: str
+    wait: int  # request -> test, days
+    lag: int  # request -> received, days
+
+
+class WaitClass(NamedTuple):
+    """Planned requests of one modality (and restricted code) and setting that wait a lognormal time."""
+
+    modality: cat.Modality
+    code: cat.ImagingCode | None
+    setting: str
+    weight: float  # share of all requests on such a day
+    mu: float  # log of the median wait
+    sigma: float
+
+    def tail(self, at_least: int) -> float:
+        """P(wait >= at_least days) of the rounded, capped lognormal ``_lognormal`` draws."""
+        if at_least <= 1:
+            return 1.0
+        if at_least > _MAX_WAIT_DAYS:
+            return 0.0
+        return 1.0 - _NORMAL.cdf((log(at_least - 0.5) - self.mu) / self.sigma)
+
+    def wait(self, at_least: int, u: float) -> int:
+        """The wait at quantile ``u`` (0..1) of the draws of at least ``at_least`` days."""
+        tail = self.tail(at_least)
+        p = min(max(1.0 - tail + u * tail, 1e-15), 1.0 - 1e-15)
+        return min(_MAX_WAIT_DAYS, max(1, int(exp(self.mu + self.sigma * _NORMAL.inv_cdf(p)) + 0.5)))
+
+
+_NORMAL = NormalDist()
+
+
 class ExaminationBuilder:
-    def __init__(self, config: SimulationConfig) -> None:
+    def __init__(self, config: SimulationConfig, first_day: int | None = None) -> None:
         self._rng = rng = Random(f"dids-simulator/{config.seed}")
         self._gauss = rng.gauss
         self.providers = cat.PROVIDERS[: config.providers]
@@ -50,10 +105,13 @@ class ExaminationBuilder:
         self._pick_modality = picker(rng, [(m, m.share) for m in cat.MODALITIES])
         self._pick_code = {m.name: picker(rng, [(c, c.weight) for c in m.codes]) for m in cat.MODALITIES}
         self._pick_setting = {m.name: picker(rng, m.settings) for m in cat.MODALITIES}
+        self._pick_weekend_setting = {m.name: picker(rng, _weekend_settings(m)) for m in cat.MODALITIES}
         self._pick_send_mode = picker(rng, cat.CODE_SEND_MODES)
         by_name = {m.name: m for m in cat.MODALITIES}
         self._restricted = [(by_name[name], code) for name, code in cat.RESTRICTED]
-        self._accession = {p.code: rng.randrange(10**6, 10**7) for p in self.providers}
+        self._wait_classes = {weekend: self._classes(weekend) for weekend in (False, True)}
+        base = accession_base(first_day) if first_day is not None else 0
+        self._accession = {p.code: base + rng.randrange(1000) for p in self.providers}
 
     def _site_picker(self, p: cat.Provider):
         if len(p.sites) == 1:
@@ -61,52 +119,133 @@ class ExaminationBuilder:
         rest = (1 - cat.MAIN_SITE_SHARE) / (len(p.sites) - 1)
         return picker(self._rng, [(p.sites[0], cat.MAIN_SITE_SHARE)] + [(s, rest) for s in p.sites[1:]])
 
+    def _classes(self, weekend: bool) -> list[WaitClass]:
+        """Every way ``plan`` can draw a lognormal wait on a weekday or weekend day, with its chance."""
+        restricted = self._restricted_rate
+        total = sum(m.share for m in cat.MODALITIES)
+        sources = [(m, None, (1 - restricted) * m.share / total) for m in cat.MODALITIES]
+        sources += [(m, code, restricted / len(self._restricted)) for m, code in self._restricted]
+        out = []
+        for modality, code, weight in sources:
+            settings = _weekend_settings(modality) if weekend else modality.settings
+            settings_total = sum(w for _, w in settings)
+            for setting, w in settings:
+                if setting in cat.ACUTE_SETTINGS or weight == 0:
+                    continue
+                median = modality.wait_median * (modality.gp_factor if setting == "04" else 1.0)
+                chance = weight * w / settings_total * (1 - modality.wait_same_day)
+                out.append(WaitClass(modality, code, setting, chance, log(median), modality.wait_sigma))
+        return out
+
     # -- clocks ---------------------------------------------------------------------------------
 
     def arrivals(self, start_ms: int, daily_volume: float):
-        """(received day, received ms) of each new request: a Poisson stream over opening hours."""
-        start_day = EPOCH_ORDINAL + start_ms // MS_PER_DAY
-        open_s = min(max((start_ms % MS_PER_DAY) / 1000 - OPEN_FROM_S, 0.0), float(OPEN_SPAN_S))
-        rate = daily_volume / OPEN_SPAN_S
+        """(received day, received ms) of each new request: a Poisson stream whose rate follows the
+        week, the season and the hours of ``rhythm``, ``daily_volume`` a day on average."""
         expovariate = self._rng.expovariate
-        base = day_ms(start_day)
+        day = EPOCH_ORDINAL + start_ms // MS_PER_DAY
+        capacity = daily_volume * rhythm.day_factor(day)
+        used = capacity * rhythm.fraction_of_day((start_ms % MS_PER_DAY) / 1000)  # expected arrivals so far
         while True:
-            open_s += expovariate(rate)
-            days, sec = divmod(open_s, OPEN_SPAN_S)
-            yield start_day + int(days), base + int(days) * MS_PER_DAY + int((OPEN_FROM_S + sec) * 1000)
+            used += expovariate(1.0)
+            while used >= capacity:
+                used -= capacity
+                day += 1
+                capacity = daily_volume * rhythm.day_factor(day)
+            yield day, day_ms(day) + int(rhythm.second_of_day(used / capacity) * 1000)
 
     def test_day(self, first_day: int, last_day: int) -> int:
-        return first_day + int(self._rng.random() * (last_day - first_day + 1))
+        """An extract's test day: weekdays busier than weekends, as in the stream."""
+        rand = self._rng.random
+        top = max(rhythm.WEEKDAY_FACTORS)
+        while True:
+            day = first_day + int(rand() * (last_day - first_day + 1))
+            if rand() * top < rhythm.WEEKDAY_FACTORS[rhythm.weekday(day)]:
+                return day
 
     # -- one examination ------------------------------------------------------------------------
 
-    def build(self, index: int, anchor_day: int, arrival_ms: int | None = None, now_day: int = 0) -> Examination:
-        """A stream examination (``arrival_ms`` given: ``anchor_day`` is the day the request was
-        received) or an extract one (``anchor_day`` is the test day and reports after ``now_day``
-        are not issued yet)."""
-        rng = self._rng
-        rand = rng.random
-        stream = arrival_ms is not None
-        provider = self._pick_provider()
-        site = self._pick_site[provider.code]()
+    def plan(self, anchor_day: int, stream: bool = True) -> Plan:
+        """Modality, setting and waits of the next examination. In a stream ``anchor_day`` is the
+        day the request was received (planned tests due on a weekend mostly move to the next week); in
+        an extract it is the test day."""
+        rand = self._rng.random
+        code = None
         if self._restricted_rate and rand() < self._restricted_rate:
             modality, code = self._restricted[int(rand() * len(self._restricted))]
         else:
             modality = self._pick_modality()
+        weekend = rhythm.is_weekend(anchor_day)
+        setting = (self._pick_weekend_setting if weekend else self._pick_setting)[modality.name]()
+        if setting in cat.ACUTE_SETTINGS:
+            return Plan(modality, code, setting, 0 if rand() < _ACUTE_SAME_DAY else 1, 0)
+        if rand() < modality.wait_same_day:
+            wait = 0
+        else:
+            median = modality.wait_median * (modality.gp_factor if setting == "04" else 1.0)
+            wait = self._lognormal(median, modality.wait_sigma, _MAX_WAIT_DAYS)
+        lag = min(wait, 1 + int(rand() * 3)) if rand() < _RECEIVED_LATER_SHARE else 0
+        if stream and wait and rhythm.is_weekend(anchor_day - lag + wait) and rand() >= rhythm.WEEKEND_LIST_SHARE:
+            wait += rhythm.weekend_move(anchor_day - lag + wait, rand())
+        return Plan(modality, code, setting, wait, lag)
+
+    def long_waits(self, start_day: int, daily_volume: float, ages: range):
+        """(received day, received ms, plan) of the requests received ``ages`` days before
+        ``start_day`` that are still waiting for their test on it, in the same numbers and mix as
+        drawing every request with ``plan`` and keeping those would give, at a fraction of the cost.
+
+        Only a lognormal wait can span three days or more, so for each day this draws from the tails
+        of those waits alone: a Poisson thinning of the day's requests.
+        """
+        rng = self._rng
+        rand, expovariate = rng.random, rng.expovariate
+        for age in ages:
+            day = start_day - age
+            # wait + weekend move - lag >= age, so the wait drawn is at least age - MAX_WEEKEND_MOVE days
+            least = age - rhythm.MAX_WEEKEND_MOVE
+            classes = [(c, c.weight * c.tail(least)) for c in self._wait_classes[rhythm.is_weekend(day)]]
+            expected = daily_volume * rhythm.day_factor(day) * sum(w for _, w in classes)
+            if expected <= 0:
+                continue
+            pick = picker(rng, classes)
+            at = expovariate(expected)  # share of the day's requests arrived so far
+            while at < 1.0:
+                c = pick()
+                wait = c.wait(least, rand())
+                lag = min(wait, 1 + int(rand() * 3)) if rand() < _RECEIVED_LATER_SHARE else 0
+                if rhythm.is_weekend(day - lag + wait) and rand() >= rhythm.WEEKEND_LIST_SHARE:
+                    wait += rhythm.weekend_move(day - lag + wait, rand())
+                if day - lag + wait >= start_day:
+                    yield (
+                        day,
+                        day_ms(day) + int(rhythm.second_of_day(at) * 1000),
+                        Plan(c.modality, c.code, c.setting, wait, lag),
+                    )
+                at += expovariate(expected)
+
+    @staticmethod
+    def test_of(plan: Plan, received_day: int) -> int:
+        """A stream examination's test day."""
+        return received_day - plan.lag + plan.wait
+
+    def build(
+        self, index: int, anchor_day: int, arrival_ms: int | None = None, now_day: int = 0, plan: Plan | None = None
+    ) -> Examination:
+        """A stream examination (``arrival_ms`` given: ``anchor_day`` is the day the request was
+        received) or an extract one (``anchor_day`` is the test day and reports after ``now_day``
+        are not issued yet). ``plan``: one drawn already with ``plan()``."""
+        rng = self._rng
+        rand = rng.random
+        stream = arrival_ms is not None
+        if plan is None:
+            plan = self.plan(anchor_day, stream)
+        modality, code, setting, wait, lag = plan
+        provider = self._pick_provider()
+        site = self._pick_site[provider.code]()
+        if code is None:
             code = self._pick_code[modality.name]()
         send_mode = self._pick_send_mode() if code.snomed else "nicip"
         nicip, snomed = _codes(code, send_mode)
-        setting = self._pick_setting[modality.name]()
-
-        if setting in cat.ACUTE_SETTINGS:
-            wait, lag = (0 if rand() < _ACUTE_SAME_DAY else 1), 0
-        else:
-            if rand() < modality.wait_same_day:
-                wait = 0
-            else:
-                median = modality.wait_median * (modality.gp_factor if setting == "04" else 1.0)
-                wait = self._lognormal(median, modality.wait_sigma, _MAX_WAIT_DAYS)
-            lag = min(wait, 1 + int(rand() * 3)) if rand() < _RECEIVED_LATER_SHARE else 0
         if rand() < modality.report_same_day:
             delay = 0
         else:
@@ -206,8 +345,10 @@ class ExaminationBuilder:
         rng = self._rng
         performed_ms = self._later(arrival_ms, test, _PERFORMED_BY_S) if test == received else self._in_day(test)
         if cancelled:
-            cancelled_ms = arrival_ms + max(1, int((performed_ms - arrival_ms) * (0.1 + 0.8 * rng.random())))
-            steps = [("requested", arrival_ms), ("cancelled", cancelled_ms)]
+            steps = [
+                ("requested", arrival_ms),
+                ("cancelled", self._cancelled_at(received, arrival_ms, test, performed_ms)),
+            ]
         else:
             steps = [("requested", arrival_ms), ("performed", performed_ms)]
             if report is not None:
@@ -219,13 +360,26 @@ class ExaminationBuilder:
                 steps.append(("corrected", steps[-1][1] + rng.randrange(3_600_000, 3 * MS_PER_DAY)))
         return tuple((kind, t, t + rng.randrange(200, 5000)) for kind, t in steps)
 
+    def _cancelled_at(self, received: int, arrival_ms: int, test: int, performed_ms: int) -> int:
+        """When a booking is cancelled: in opening hours on a day from its receipt to its test day."""
+        if test == received:
+            return arrival_ms + max(1, int((performed_ms - arrival_ms) * (0.1 + 0.8 * self._rng.random())))
+        at = self._in_day(received + int(self._rng.random() * (test - received + 1)))
+        return min(max(at, arrival_ms + 1), performed_ms - 1)
+
     def _in_day(self, day: int) -> int:
-        return day_ms(day) + int((OPEN_FROM_S + self._rng.random() * OPEN_SPAN_S) * 1000)
+        """A time on ``day`` in opening hours, busier when requests are."""
+        return day_ms(day) + int(rhythm.second_of_day(self._rng.random()) * 1000)
 
     def _later(self, t_ms: int, day: int, by_s: int) -> int:
         """A time later on the same day, before ``by_s`` seconds past midnight."""
         room = day_ms(day) + by_s * 1000 - t_ms
         return t_ms + max(1, int(room * (0.05 + 0.55 * self._rng.random())))
+
+
+def _weekend_settings(modality: cat.Modality) -> list[tuple[str, float]]:
+    """A modality's setting weights on a weekend day: acute work as every day, little planned work."""
+    return [(s, w if s in cat.ACUTE_SETTINGS else w * rhythm.PLANNED_ON_WEEKENDS) for s, w in modality.settings]
 
 
 def _codes(code: cat.ImagingCode, send_mode: str) -> tuple[str | None, str | None]:

@@ -94,6 +94,7 @@ class Examination:
     cancelled: bool = False
     before_correction: dict[str, str | None] | None = None  # what the "corrected" event replaced
     timeline: tuple[tuple[str, int, int], ...] = ()  # (event type, event ms, received ms): streams only
+    skipped: int = 0  # lifecycle events before the stream's clock started, not in ``timeline`` (never sent)
 
     def record(self) -> dict[str, str | None]:
         """The 18 items of the final state, as a monthly extract would carry them."""

@@ -72,15 +72,39 @@ def run_simulation(
     should_stop=None,
 ) -> SimulationStats:
     """Publish events until ``count`` or ``duration`` is reached (0 rate = as fast as possible)."""
+    now = now or datetime.now(timezone.utc)
+    on_event = (lambda _event: progress(1)) if progress is not None else None
+    stream = event_stream(config, mode=mode, count=count, now=now)
+    return publish(settings, stream, rate=rate, duration=duration, on_event=on_event, should_stop=should_stop)
+
+
+def run_backfill(settings: Settings, config, end: datetime, *, on_event=None, should_stop=None) -> SimulationStats:
+    """Publish each examination of ``config`` as it stands at ``end`` (``producers.history``), as fast
+    as the broker takes them; ``on_event(event)`` after each (it may hold the publisher back)."""
+    from producers.history import history_events
+
+    return publish(settings, history_events(config, end), on_event=on_event, should_stop=should_stop)
+
+
+def publish(
+    settings: Settings,
+    stream: Iterator[dict[str, Any]],
+    *,
+    rate: float = 0.0,
+    duration: float = 0.0,
+    on_event=None,
+    should_stop=None,
+) -> SimulationStats:
+    """Publish ``stream`` to the RIS events topic, keyed by site and accession, at ``rate`` events a
+    second (0 = as fast as possible) for at most ``duration`` seconds (0 = no limit)."""
     from dids.kernel.keys import event_key
 
     catalog = default_catalog()
     producer = EventProducer(settings)
     topic = settings.topic(topics.RIS_EVENTS)
-    now = now or datetime.now(timezone.utc)
     started = time.monotonic()
     sent = 0
-    for event in event_stream(config, mode=mode, count=count, now=now):
+    for event in stream:
         if (duration and time.monotonic() - started >= duration) or (should_stop and should_stop()):
             break
         if rate > 0:
@@ -89,7 +113,7 @@ def run_simulation(
                 producer.poll(ahead)
         producer.send(topic, key=event_key(event).encode(), value=catalog.encode(EXAMINATION_EVENT, event))
         sent += 1
-        if progress is not None:
-            progress(1)
+        if on_event is not None:
+            on_event(event)
     producer.flush()
     return SimulationStats(events=sent, seconds=time.monotonic() - started)

@@ -9,9 +9,13 @@ import click
 from dids.kernel.settings import Settings
 
 
-def _month(ctx, param, value: str) -> str:
+def _month(ctx, param, value: str | None) -> str:
+    from datetime import datetime, timezone
+
     from sinks.report import ReportError, check_month
 
+    if value is None:  # the month so far: what a newcomer wants to see first
+        return datetime.now(timezone.utc).strftime("%Y-%m")
     try:
         return check_month(value)
     except ReportError as exc:
@@ -23,7 +27,9 @@ def _size(n: int) -> str:
 
 
 @click.command("report")
-@click.option("--month", required=True, callback=_month, metavar="YYYY-MM", help="Reporting month (of the test date).")
+@click.option(
+    "--month", callback=_month, metavar="YYYY-MM", help="Reporting month (of the test date) [the current month]."
+)
 @click.option(
     "--out",
     required=True,
@@ -38,7 +44,7 @@ def _size(n: int) -> str:
     help="Live current records, or the month's provisional / final snapshot (`dids snapshot`).",
 )
 def command(month: str, out: Path, source: str) -> None:
-    """Write the statistics report of one month (--month) as one HTML file.
+    """Write the statistics report of one month (--month, else the current one) as one HTML file.
 
     The statistics of the national monthly release (DIDS-SPEC 9): activity by modality over the 13
     months to it, waiting times (median, 90th and 95th percentile) by modality, GP direct access to
@@ -48,6 +54,7 @@ def command(month: str, out: Path, source: str) -> None:
 
     \b
     Examples:
+      dids report --out report.html             # the current month so far
       dids report --month 2026-10 --out report-2026-10.html
       dids report --month 2026-10 --source provisional --out provisional-2026-10.html
     """

@@ -10,6 +10,20 @@ import click
 
 from dids.kernel.settings import Settings
 
+SIMULATED_PROVIDERS = 5  # `dids simulate` and the history `dids up` backfills
+
+
+def _since(ctx, param, value: str | None):
+    from datetime import datetime, timezone
+
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"{value!r} is not an ISO 8601 time, e.g. 2026-12-02T14:00:00+00:00") from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
 
 @click.command("simulate")
 @click.option("--rate", type=float, default=0.0, show_default=True, help="Events per second (0 = as fast as possible).")
@@ -17,7 +31,9 @@ from dids.kernel.settings import Settings
     "--duration", type=float, default=0.0, show_default=True, help="Stop after this many seconds (0 = no limit)."
 )
 @click.option("--count", type=int, default=None, help="Stop after this many events.")
-@click.option("--providers", type=int, default=5, show_default=True, help="Number of simulated NHS trusts.")
+@click.option(
+    "--providers", type=int, default=SIMULATED_PROVIDERS, show_default=True, help="Number of simulated NHS trusts."
+)
 @click.option(
     "--seed", type=int, default=1, show_default=True, help="Random seed: the same seed gives the same events."
 )
@@ -57,6 +73,14 @@ from dids.kernel.settings import Settings
     default=None,
     help="Write --count lifecycle events as MLLP-framed HL7 v2 messages (ORM/ORU) instead of publishing.",
 )
+@click.option(
+    "--since",
+    callback=_since,
+    metavar="TIME",
+    default=None,
+    help="Start the simulated clock here (ISO 8601, UTC unless it says otherwise) instead of 00:00 on the "
+    "1st of the month two months back; `dids up` passes the end of its backfilled history.",
+)
 @click.option("--metrics-port", type=int, default=None, help="Port for /metrics [DIDS_PRODUCER_METRICS_PORT, 9103].")
 def command(
     rate: float,
@@ -69,11 +93,14 @@ def command(
     to_csv: Path | None,
     to_xml: Path | None,
     to_hl7: Path | None,
+    since,
     metrics_port: int | None,
 ) -> None:
     """Publish simulated RIS examination events to dids.ris.events.
 
-    Without --count or --duration it runs until stopped (Ctrl-C).
+    Without --count or --duration it runs until stopped (Ctrl-C). The simulated clock starts on the 1st
+    of the month two months back (or at --since) with the departments' waiting lists already in place,
+    and runs as fast as --rate lets it; each event is received a few seconds after it happens.
 
     \b
     Examples:
@@ -98,7 +125,7 @@ def command(
     settings = Settings.from_env(producer_metrics_port=metrics_port)
     # beside a running stack (whose simulator has the port) a second simulator takes a free one
     serve_metrics(settings.producer_metrics_port, settings.metrics_host, or_any_free=True)
-    config = SimulationConfig(seed=seed, providers=providers, invalid_rate=invalid_rate)
+    config = SimulationConfig(seed=seed, providers=providers, invalid_rate=invalid_rate, clock_start=since)
     stopping = threading.Event()
     # SIGTERM (`dids down`) and Ctrl-C stop cleanly: everything already produced is flushed
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())

@@ -30,28 +30,56 @@ def _layout(settings: Settings):
 )
 @click.option("--seed", type=int, default=1, show_default=True, help="Simulator random seed.")
 @click.option(
+    "--backfill/--no-backfill",
+    default=True,
+    show_default=True,
+    help="With --simulate: before the live traffic, publish 13 months of simulated history through the "
+    "pipeline (about 2.5 minutes on 2 busy cores, with a progress bar), once per DIDS_HOME (marker "
+    "DIDS_HOME/backfill.json). --no-backfill skips it.",
+)
+@click.option(
+    "--backfill-volume",
+    type=click.FloatRange(min=1),
+    default=None,
+    help="Requests a day in the history, across the simulated providers [120].",
+)
+@click.option(
     "--demo/--no-demo",
     default=None,
     help="Demo mode: the well-known demo pseudonymisation key and the shipped sample reference data "
     "[DIDS_DEMO, else on]. Use --no-demo (or DIDS_DEMO=0) with DIDS_PSEUDONYMISATION_KEY_FILE and "
     "DIDS_REFDATA_DIR for real data.",
 )
-def up_command(simulate: bool, rate: float, duration: float, seed: int, demo: bool | None) -> None:
+def up_command(
+    simulate: bool,
+    rate: float,
+    duration: float,
+    seed: int,
+    backfill: bool,
+    backfill_volume: float | None,
+    demo: bool | None,
+) -> None:
     """Start the local stack: Kafka broker, ClickHouse warehouse, stream worker, sink (and simulator).
 
     Everything runs on loopback with its data, logs and pid files under DIDS_HOME (default .dids/).
-    The Kafka jars are fetched with Maven the first time.
+    The Kafka jars are fetched with Maven the first time. With the simulator, the first `dids up` of a
+    DIDS_HOME first backfills 13 months of simulated history (through Kafka, the stream worker and the
+    sink, like live traffic); the live traffic then continues from where the history ends.
 
     \b
     Examples:
-      dids up                      # everything, with simulated RIS traffic at 50 events/s
+      dids up                      # everything: the history once, then simulated RIS traffic at 50 events/s
+      dids up --no-backfill        # live traffic only, no history
       dids up --no-simulate        # feed it yourself: dids simulate --count 1000
       dids status; dids down
     """
     import os
 
+    from dids.cli import backfill as history
     from dids.cli.local_stack import PARTS, local_accounts, start_part, warehouse_address
+    from dids.cli.simulate import SIMULATED_PROVIDERS
     from dids.kernel.topics import changelog_spec, ensure_topics
+    from producers.history import DAILY_VOLUME
     from sinks.migrate import migrate
 
     if demo is None:
@@ -70,6 +98,14 @@ def up_command(simulate: bool, rate: float, duration: float, seed: int, demo: bo
             ensure_topics(settings, extra=[changelog_spec(settings)])
             migrate(settings)
         sim_args = ("--rate", str(rate), "--duration", str(duration), "--seed", str(seed))
+        if part == "simulator":
+            if backfill:
+                volume = backfill_volume or DAILY_VOLUME
+                done = history.run(settings, layout, seed=seed, providers=SIMULATED_PROVIDERS, daily_volume=volume)
+                click.echo("  " + (done or f"history: backfilled already ({history.marker_path(layout.home)})"))
+            end = history.history_end(layout.home)
+            if end is not None:  # the live traffic continues the history
+                sim_args += ("--since", end.isoformat())
         click.echo("  " + start_part(settings, layout, part, simulate_args=sim_args))
     click.echo(
         "Up. Try:\n"
