@@ -1,8 +1,8 @@
 """Synthetic patients and referrers for the simulator: who is imaged and who asked for it.
 
 NHS numbers come from the synthetic test range 999 000 0000 - 999 999 9999 and are never issued to
-real people: stems whose check digit would be 10 are skipped, and so are mirror numbers (first five
-digits equal to the last five reversed), which DIDS001 rejects (DIDS-RULES §5).
+real people: stems whose check digit would be 10 are skipped. Mirror numbers (the first five digits
+the last five reversed) are ordinary valid numbers (DIDS-RULES §5) and are drawn like any other.
 """
 
 from __future__ import annotations
@@ -94,9 +94,7 @@ class Population:
             check = (11 - (_FIXED_SUM + _HIGH_SUM[tail // 1000] + _LOW_SUM[tail % 1000]) % 11) % 11
             if check == 10:
                 continue
-            number = f"999{tail:06d}{check}"
-            if number[:5] != number[:4:-1]:
-                return number
+            return f"999{tail:06d}{check}"
 
     def patient(self, provider: cat.Provider, cohort: str, request_day: int) -> Patient:
         """A returning patient of this provider now and then, else a new one (cohorts always new)."""

@@ -15,10 +15,10 @@ NHS_NUMBER_STATUS_CODES = frozenset({"01", "02", "03", "04", "05", "06", "07", "
 
 
 def check_nhs_number_valid(record: CleansedRecord, context: Context) -> Finding | None:
-    """DIDS001: NHS number present and not valid (10 digits, no reversal pattern, modulus 11).
+    """DIDS001: NHS number present and not valid (10 digits, modulus 11, not on the published list).
 
     A wrong-length value fails both DIDS001 and DIDS002; a 10-character non-numeric value fails only
-    this one. 0123456789 fails here (published reject list), unlike the national reference.
+    this one. Mirror numbers pass when modulus 11 does; N00000000N, 0123456789 and 1234567890 fail.
     """
     value = record.nhs_number
     if is_blank(value) or is_valid_nhs_number(value):
