@@ -17,6 +17,11 @@ import click
 )
 @click.option("--workers", type=int, default=1, show_default=True, help="Stream worker processes sharing the work.")
 @click.option("--partitions", type=int, default=2, show_default=True, help="Partitions of every topic.")
+@click.option(
+    "--cython-optimizations",
+    is_flag=True,
+    help="Turn on faust-streaming's opt-in Cython fast paths in the stream worker (DIDS_STREAMS_CYTHON_OPTIMIZATIONS).",
+)
 @click.option("--keep", type=click.Path(path_type=Path, file_okay=False), help="Keep the scratch stack's files here.")
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False), help="Also write the JSON to this file.")
 def command(
@@ -27,6 +32,7 @@ def command(
     validate_records: int,
     workers: int,
     partitions: int,
+    cython_optimizations: bool,
     keep: Path | None,
     out: Path | None,
 ) -> None:
@@ -65,6 +71,7 @@ def command(
         validate_records=validate_records,
         workers=workers,
         partitions=partitions,
+        cython_optimizations=cython_optimizations,
         keep=keep,
     )
     result = dumps(run(config, say=lambda line: click.echo(line, err=True)))

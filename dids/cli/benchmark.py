@@ -44,6 +44,7 @@ class BenchConfig:
     seed: int = 1
     validate_records: int = 200_000  # rows of the CSV `dids validate` checks
     workers: int = 1  # stream workers sharing the events topic (same app id)
+    cython_optimizations: bool = False  # faust-streaming's opt-in Cython fast paths in the stream worker
     partitions: int = 2
     keep: Path | None = None  # keep the scratch home here instead of deleting it
 
@@ -80,7 +81,7 @@ def _cpu_spent(pids: dict[str, int], before: dict[str, float]) -> dict[str, floa
     return {part: round(after[part] - before[part], 1) for part in before if part in after}
 
 
-def bench_settings(home: Path, partitions: int = 2) -> Settings:
+def bench_settings(home: Path, partitions: int = 2, *, cython_optimizations: bool = False) -> Settings:
     kafka = free_port()
     return Settings(
         home=home,
@@ -93,6 +94,7 @@ def bench_settings(home: Path, partitions: int = 2) -> Settings:
         streams_metrics_port=free_port(),
         sink_metrics_port=free_port(),
         producer_metrics_port=0,
+        streams_cython_optimizations=int(cython_optimizations),
         demo=1,
     )
 
@@ -332,13 +334,14 @@ def run(config: BenchConfig, say: Say) -> dict[str, Any]:
     from sinks.migrate import migrate
 
     scratch = Path(tempfile.mkdtemp(prefix="dids-bench-")) if config.keep is None else config.keep
-    settings = bench_settings(scratch / "home", config.partitions)
+    settings = bench_settings(scratch / "home", config.partitions, cython_optimizations=config.cython_optimizations)
     layout = Layout(settings.home)
     out: dict[str, Any] = {
         "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
         "settings": {
             "topic_partitions": settings.topic_partitions,
             "stream_workers": config.workers,
+            "faust_cython_optimizations": config.cython_optimizations,
             "sink_batch_rows": settings.sink_batch_rows,
             "sink_batch_seconds": settings.sink_batch_seconds,
         },

@@ -97,6 +97,8 @@ class Settings:
     streams_liveness_seconds: float = 120.0
     # where a worker keeps its lifecycle table: rocksdb (on disk under DIDS_HOME, bounded memory) or memory
     streams_store: str = "rocksdb"
+    # 1: faust-streaming's repaired Cython fast paths (off upstream by default; see README "Performance")
+    streams_cython_optimizations: int = 0
     # sink
     sink_group: str = "dids-sink"
     sink_batch_rows: int = 5000

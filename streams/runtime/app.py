@@ -44,6 +44,9 @@ def make_app(settings: Settings, ctx: StreamContext) -> faust.App:
         web_enabled=False,
         autodiscover=False,
         stream_wait_empty=False,
+        # faust's repaired Cython fast paths (stream iterator, conductor), opt-in upstream as untried in
+        # production; DIDS_STREAMS_CYTHON_OPTIMIZATIONS=1 to measure them (README "Performance")
+        cython_optimizations=bool(settings.streams_cython_optimizations),
         # this worker's own slot under DIDS_HOME (streams/runtime/datadir.py): its tables and Faust's files
         datadir=str(datadir),
     )
