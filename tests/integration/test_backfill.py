@@ -4,13 +4,11 @@ traffic continues from its end: as a user runs it, at a small volume so that it 
 from __future__ import annotations
 
 import json
-import os
 from datetime import datetime
 
-from dids.kernel.ports import free_port
 from producers.generator import SimulationConfig
 from producers.history import history_months
-from tests.integration.test_stack import _dids, _free_pair
+from tests.integration.test_stack import _dids, stack_env
 
 
 def _sql(env, query: str) -> list[list[str]]:
@@ -21,16 +19,7 @@ def _sql(env, query: str) -> list[list[str]]:
 
 def test_up_backfills_the_history_once_and_the_live_traffic_continues_it(tmp_path):
     home = tmp_path / "home"
-    env = dict(
-        os.environ,
-        DIDS_HOME=str(home),
-        DIDS_KAFKA_BOOTSTRAP=f"127.0.0.1:{_free_pair()}",
-        DIDS_CLICKHOUSE_URL=f"http://127.0.0.1:{free_port()}",
-        DIDS_STREAMS_METRICS_PORT=str(free_port()),
-        DIDS_SINK_METRICS_PORT=str(free_port()),
-        DIDS_PRODUCER_METRICS_PORT=str(free_port()),
-        DIDS_SINK_BATCH_SECONDS="0.5",
-    )
+    env = stack_env(home)
     try:
         up = _dids(env, "up", "--backfill-volume", "10", "--rate", "20", timeout=900)
         assert up.returncode == 0, up.stdout + up.stderr

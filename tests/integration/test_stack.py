@@ -25,15 +25,9 @@ def _free_pair() -> int:
     raise RuntimeError("no free port pair")
 
 
-def _dids(env, *args, timeout=180) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "dids", *args], env=env, capture_output=True, text=True, timeout=timeout
-    )
-
-
-def test_up_status_simulate_query_down(tmp_path):
-    home = tmp_path / "home"
-    env = dict(
+def stack_env(home) -> dict[str, str]:
+    """The environment of a private `dids up` in ``home``: every port free, so it never meets another."""
+    return dict(
         os.environ,
         DIDS_HOME=str(home),
         DIDS_KAFKA_BOOTSTRAP=f"127.0.0.1:{_free_pair()}",
@@ -43,6 +37,17 @@ def test_up_status_simulate_query_down(tmp_path):
         DIDS_PRODUCER_METRICS_PORT=str(free_port()),
         DIDS_SINK_BATCH_SECONDS="0.5",
     )
+
+
+def _dids(env, *args, timeout=180) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "dids", *args], env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def test_up_status_simulate_query_down(tmp_path):
+    home = tmp_path / "home"
+    env = stack_env(home)
     try:
         up = _dids(env, "up", "--no-simulate")
         assert up.returncode == 0, up.stdout + up.stderr
