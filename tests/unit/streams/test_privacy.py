@@ -180,7 +180,7 @@ def test_no_key_is_an_error_naming_every_variable_and_how_to_make_one():
 
 
 def test_demo_key_only_in_demo_mode_with_a_warning(caplog):
-    with caplog.at_level(logging.WARNING, logger="streams.privacy"):
+    with caplog.at_level(logging.WARNING, logger="dids.kernel.pseudonyms"):
         key = load_pseudonymisation_key(Settings(demo=1))
     assert key == DEMO_KEY
     assert any("DEMO-ONLY" in r.getMessage() and r.levelno == logging.WARNING for r in caplog.records)
@@ -191,6 +191,6 @@ def test_demo_key_only_in_demo_mode_with_a_warning(caplog):
 
 
 def test_a_real_key_wins_over_demo_mode_silently(caplog):
-    with caplog.at_level(logging.WARNING, logger="streams.privacy"):
+    with caplog.at_level(logging.WARNING, logger="dids.kernel.pseudonyms"):
         assert load_pseudonymisation_key(Settings(pseudonymisation_key=KEY.decode(), demo=1)) == KEY
     assert not caplog.records
