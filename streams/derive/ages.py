@@ -10,7 +10,7 @@ from streams.formats import parse_calendar_date
 AGE_NOT_KNOWN = "Age not known"
 
 # each band scheme as the lower bounds of its bands; the last band is "<lower> and over"
-_BANDS: dict[str, tuple[int, ...]] = {
+BANDS: dict[str, tuple[int, ...]] = {
     "AGE_BAND_5_YEARS": tuple(range(0, 95, 5)),
     "AGE_BAND_10_YEARS": tuple(range(0, 100, 10)),
     "AGE_BAND_CHILDREN_INC_0_YEARS": (0, 1, 5, 10, 16),
@@ -18,7 +18,7 @@ _BANDS: dict[str, tuple[int, ...]] = {
     "AGE_BAND_INC_WORKING_AGE_16_TO_60": (0, 16, 61),
     "AGE_BAND_INC_WORKING_AGE_16_TO_64": (0, 16, 65),
 }
-AGE_BAND_COLUMNS: tuple[str, ...] = tuple(_BANDS)
+AGE_BAND_COLUMNS: tuple[str, ...] = tuple(BANDS)
 
 
 def age_at_event(birth_date: str | None, test_date: str | None) -> int | None:
@@ -60,4 +60,4 @@ def derive_age_bands(age: int | None) -> dict[str, str]:
 
 @lru_cache(maxsize=512)  # pure, and ages are few: label each age once (a tuple, so the cache cannot be changed)
 def _age_bands(age: int | None) -> tuple[tuple[str, str], ...]:
-    return tuple((column, age_band(age, lowers)) for column, lowers in _BANDS.items())
+    return tuple((column, age_band(age, lowers)) for column, lowers in BANDS.items())

@@ -15,7 +15,7 @@ NOT_KNOWN_CODE = "99"
 NOT_KNOWN_TYPE = "Not Known"
 
 # (pattern, type label), tried in order; each pattern must match the whole code, ignoring case
-_TYPES: tuple[tuple[str, str], ...] = (
+TYPES: tuple[tuple[str, str], ...] = (
     (r"C[0-9]{1,7}", "Consultant"),
     (r"CD[0-9]{1,6}", "Dental Consultant"),
     (r"D[0-9]{1,7}", "Dentist"),
@@ -32,7 +32,7 @@ _TYPES: tuple[tuple[str, str], ...] = (
     (r"SL[0-9]{1,6}", "Speech and Language Therapist"),
     (r"H9999998|R9999981", "Other health professionals"),
 )
-_TYPE_PATTERNS = tuple((re.compile(pattern, re.ASCII | re.IGNORECASE), label) for pattern, label in _TYPES)
+_TYPE_PATTERNS = tuple((re.compile(pattern, re.ASCII | re.IGNORECASE), label) for pattern, label in TYPES)
 
 
 def referrer_code(code: str | None) -> str | None:

@@ -102,12 +102,12 @@ def check_postcode_known(record: CleansedRecord, context: Context) -> Finding | 
     DIDS017 fails, so a badly formatted postcode can raise both.
     """
     value = record.postcode
-    if is_blank(value) or is_pseudo_postcode(value) or _postcode_known(context.postcodes, value):
+    if is_blank(value) or is_pseudo_postcode(value) or postcode_known(context.postcodes, value):
         return None
     return finding("postcode")
 
 
-def _postcode_known(directory: PostcodeDirectory, postcode: str) -> bool:
+def postcode_known(directory: PostcodeDirectory, postcode: str) -> bool:
     """``directory.contains``, memoised per read-only directory (streams.memo): a patient's postcode
     comes back with every version of each examination."""
     memo = table_memo(directory, "postcode_known")

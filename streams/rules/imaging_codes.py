@@ -43,7 +43,7 @@ def _bound(value: date, grace: GracePeriod | None, sign: int) -> int:
     return CalendarDate.from_date(value).add_months(sign * grace.amount).ordinal
 
 
-def _covers(version: NicipVersion | SnomedVersion, test: CalendarDate, grace: GracePeriod | None) -> bool:
+def covers(version: NicipVersion | SnomedVersion, test: CalendarDate, grace: GracePeriod | None) -> bool:
     day = test.ordinal
     before = None if grace is not None and grace.ends == "after" else grace
     if version.eff_from is not None and day < _bound(version.eff_from, before, -1):
@@ -56,9 +56,9 @@ def code_status(versions: Iterable[NicipVersion | SnomedVersion], test: Calendar
     versions = tuple(versions)
     if not versions:
         return CodeStatus.UNKNOWN
-    if any(_covers(version, test, None) for version in versions):
+    if any(covers(version, test, None) for version in versions):
         return CodeStatus.ACTIVE
-    if any(_covers(version, test, grace) for version in versions):
+    if any(covers(version, test, grace) for version in versions):
         return CodeStatus.GRACE
     return CodeStatus.OUTSIDE
 
@@ -73,7 +73,7 @@ def _nicip_status(record: CleansedRecord, context: Context) -> CodeStatus | None
     code, test = record.imaging_code_nicip, usable_date(_code_date(record, context))
     if is_blank(code) or test is None:
         return None
-    return _table_status(context.nicip, code.strip().upper(), test, context.grace)
+    return table_status(context.nicip, code.strip().upper(), test, context.grace)
 
 
 def _snomed_status(record: CleansedRecord, context: Context) -> CodeStatus | None:
@@ -81,10 +81,10 @@ def _snomed_status(record: CleansedRecord, context: Context) -> CodeStatus | Non
     code, test = record.imaging_code_snomed, usable_date(_code_date(record, context))
     if is_blank(code) or test is None or not is_valid_snomed_id(code.strip()):
         return None
-    return _table_status(context.snomed, code.strip(), test, context.grace)
+    return table_status(context.snomed, code.strip(), test, context.grace)
 
 
-def _table_status(table: NicipTable | SnomedTable, code: str, test: CalendarDate, grace: GracePeriod) -> CodeStatus:
+def table_status(table: NicipTable | SnomedTable, code: str, test: CalendarDate, grace: GracePeriod) -> CodeStatus:
     """``code_status`` of the code's versions in ``table``: each rule of 057/059/077/078 asks it, on every record
     with that code and date, of a read-only table, so it is memoised per table (streams.memo)."""
     memo = table_memo(table, "code_status")
@@ -152,7 +152,7 @@ def check_snomed_code_active(record: CleansedRecord, context: Context) -> Findin
     return None
 
 
-def _same_concept(left: str, right: str) -> bool:
+def same_concept(left: str, right: str) -> bool:
     """Compare SNOMED CT ids as integers (``0123`` equals ``123``); as text if either is not a number."""
     try:
         return int(left) == int(right)
@@ -172,13 +172,25 @@ def check_nicip_maps_to_snomed(record: CleansedRecord, context: Context) -> Find
     test = usable_date(_code_date(record, context))
     if is_blank(nicip) or is_blank(snomed) or test is None:
         return None
-    active_nicip = [v for v in context.nicip.versions(nicip.strip().upper()) if _covers(v, test, None)]
-    active_snomed = [v for v in context.snomed.versions(snomed.strip()) if _covers(v, test, None)]
+    answer = nicip_snomed_mismatch(context.nicip, context.snomed, nicip, snomed, test)
+    if answer == "unmapped":
+        return Unavailable("missing NICIP->SNOMED map entry")
+    return finding("imaging_code_nicip", "imaging_code_snomed") if answer == "differs" else None
+
+
+def nicip_snomed_mismatch(
+    nicip_table: NicipTable, snomed_table: SnomedTable, nicip: str, snomed: str, test: CalendarDate | None
+) -> str | None:
+    """DIDS082 for present codes on a date: ``differs``, ``unmapped`` (no concept mapped) or None (pass)."""
+    if test is None:
+        return None
+    active_nicip = [v for v in nicip_table.versions(nicip.strip().upper()) if covers(v, test, None)]
+    active_snomed = [v for v in snomed_table.versions(snomed.strip()) if covers(v, test, None)]
     if not active_nicip or not active_snomed:
         return None
     mapped = [v.snomed_id for v in active_nicip if v.snomed_id is not None and v.snomed_id.strip()]
     if not mapped:
-        return Unavailable("missing NICIP->SNOMED map entry")
-    if any(_same_concept(concept, snomed) for concept in mapped):
+        return "unmapped"
+    if any(same_concept(concept, snomed) for concept in mapped):
         return None
-    return finding("imaging_code_nicip", "imaging_code_snomed")
+    return "differs"

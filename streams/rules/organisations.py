@@ -78,7 +78,7 @@ def _held_roles(history: Iterable[OdsOrganisation], roles: frozenset[str], on: C
     ]
 
 
-def _holds_role(directory: OdsDirectory, code: str, roles: frozenset[str], on: CalendarDate | None = None) -> bool:
+def holds_role(directory: OdsDirectory, code: str, roles: frozenset[str], on: CalendarDate | None = None) -> bool:
     """Whether ``code`` or a successor held one of ``roles`` (on ``on`` when given); memoised per ODS snapshot."""
     memo = table_memo(directory, "holds_role")
     key = (code, roles, on)  # a frozenset caches its hash, so the role sets cost nothing to key by
@@ -99,7 +99,7 @@ def _lookup_code(value: str | None, defaults: frozenset[str]) -> str | None:
 def check_gp_practice_known(record: CleansedRecord, context: Context) -> Finding | None:
     """DIDS018: GP practice present, not a default, and never in ODS as RO76 or RO177 (any time)."""
     code = _lookup_code(record.practice_code, GP_PRACTICE_DEFAULTS)
-    if code is None or _holds_role(context.ods, code, GP_PRACTICE_ROLES):
+    if code is None or holds_role(context.ods, code, GP_PRACTICE_ROLES):
         return None
     return finding("practice_code")
 
@@ -115,7 +115,7 @@ def check_gp_practice_live(record: CleansedRecord, context: Context) -> Finding 
     if code is None or test is None:
         return None
     ods = context.ods
-    if not _holds_role(ods, code, GP_PRACTICE_ROLES) or _holds_role(ods, code, GP_PRACTICE_ROLES, on=test):
+    if not holds_role(ods, code, GP_PRACTICE_ROLES) or holds_role(ods, code, GP_PRACTICE_ROLES, on=test):
         return None
     return finding("practice_code", "diagnostic_test_date")
 
@@ -123,7 +123,7 @@ def check_gp_practice_live(record: CleansedRecord, context: Context) -> Finding 
 def check_referring_org_known(record: CleansedRecord, context: Context) -> Finding | None:
     """DIDS024: referring organisation present, not a default, and never in ODS with a referring role."""
     code = _lookup_code(record.referring_org_code, REFERRING_ORG_DEFAULTS)
-    if code is None or _holds_role(context.ods, code, REFERRING_ROLES):
+    if code is None or holds_role(context.ods, code, REFERRING_ROLES):
         return None
     return finding("referring_org_code")
 
@@ -152,6 +152,6 @@ def check_referring_org_live(record: CleansedRecord, context: Context) -> Findin
         return None
     on, date_item = checked
     ods = context.ods
-    if not _holds_role(ods, code, REFERRING_ROLES) or _holds_role(ods, code, REFERRING_ROLES, on=on):
+    if not holds_role(ods, code, REFERRING_ROLES) or holds_role(ods, code, REFERRING_ROLES, on=on):
         return None
     return finding("referring_org_code", date_item)

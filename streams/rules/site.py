@@ -58,12 +58,12 @@ def check_site_open(record: CleansedRecord, context: Context) -> Finding | None:
     code = value.strip().upper()
     if code in SITE_DEFAULTS:
         return None
-    if _closed_on(context.ods, code, test):
+    if closed_on(context.ods, code, test):
         return finding("site_code_imaging", "diagnostic_test_date")
     return None
 
 
-def _closed_on(directory: OdsDirectory, code: str, test: CalendarDate) -> bool:
+def closed_on(directory: OdsDirectory, code: str, test: CalendarDate) -> bool:
     """Known to ODS and neither it nor a successor open on ``test``; memoised per ODS snapshot (streams.memo)."""
     memo = table_memo(directory, "site_closed")
     key = (code, test)
