@@ -287,7 +287,7 @@ def freshness_run(settings: Settings, client, rate: float, seconds: float, seed:
 
 def validate_run(n: int, seed: int, scratch: Path, say: Say) -> dict[str, Any]:
     """`dids validate`'s checks over an ``n``-record national CSV, with the shipped sample reference data."""
-    from dids.cli.validation import Summary, build_checks, validate_extract
+    from dids.cli.validation import build_checks, validate_extract
     from producers.extract import open_extract, write_csv
     from producers.generator import SimulationConfig, records
     from streams.refdata.loaders import SAMPLES_DIR
@@ -297,10 +297,8 @@ def validate_run(n: int, seed: int, scratch: Path, say: Say) -> dict[str, Any]:
     write_csv(records(SimulationConfig(seed=seed, providers=8), n, now), path)
     say(f"validate: {n:,} records")
     checks = build_checks(now, refdata_dir=SAMPLES_DIR)
-    summary = Summary()
     started = time.perf_counter()
-    for report in validate_extract(open_extract(path), checks.context, prepare=checks.prepare):
-        summary.add(report)
+    summary = validate_extract(open_extract(path), checks).summary()
     seconds = time.perf_counter() - started
     return {
         "records": summary.records,

@@ -69,7 +69,7 @@ def command(
     """
     from rich.console import Console
 
-    from dids.cli.validation import Summary, build_checks, validate_extract
+    from dids.cli.validation import build_checks, validate_extract
     from dids.cli.validation_report import render_file_reject, render_summary
     from dids.kernel.errors import DidsError
     from dids.kernel.settings import Settings
@@ -83,17 +83,14 @@ def command(
         click.secho(f"error: {exc}", fg="red", err=True)
         sys.exit(2)
     out, err = Console(), Console(stderr=True)
-    summary = Summary(show_failures=max(show, 0))
     try:
         extract = open_extract(file, encoding=encoding)
         with _progress(err, extract.size, quiet=as_json) as on_progress:
-            reports = validate_extract(
-                extract, checks.context, derive=checks.derive, prepare=checks.prepare, on_progress=on_progress
-            )
-            for report in reports:
-                summary.add(report)
-                if as_json:
-                    click.echo(json.dumps(report.as_json(), ensure_ascii=False, default=str))
+            run = validate_extract(extract, checks, on_progress=on_progress)
+        summary = run.summary(max(show, 0))
+        if as_json:
+            for report in run.reports():
+                click.echo(json.dumps(report.as_json(), ensure_ascii=False, default=str))
     except FileRejectError as exc:
         if as_json:
             click.echo(json.dumps(exc.as_json(), ensure_ascii=False))

@@ -1,36 +1,39 @@
-"""``dids validate``'s work: read an extract, run the stream's own checks over every record, summarise.
+"""``dids validate``'s work: read an extract, judge every record with the stream's own engine, summarise.
 
-``validate_extract(extract, context)`` yields one ``RecordReport`` per record, in file order. It runs
-what the stream processors run: ``streams.cleanse.cleanse`` and ``streams.rules.check`` (every record
-rule, plus DIDS071 over the whole file). The file is read more than once (``Extract.records`` reopens
-it): first for the duplicate keys (``producers.extract.duplicates``), then record by record, each
-knowing whether its key is a duplicate; memory stays a few MB whatever the file's size.
+``validate_extract(extract, checks)`` reads the file in batches of columns
+(``producers.extract.batches``), works out DIDS071 over the whole file, and judges the records with the
+columnar engine (``streams.columnar``: cleansing, local-code mapping, every national rule and, with
+``--derive``, the national columns). The result, ``ValidationRun``, holds one row per record in file
+order: its summary is computed over the columns, and ``reports()`` gives a ``RecordReport`` per record
+for ``--json``.
 """
 
 from __future__ import annotations
 
 import importlib
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+
 from dids.kernel.errors import DidsError
-from producers.extract.duplicates import PhaseProgress, duplicate_keys, phase_progress, uniqueness_key
+from producers.extract.batches import record_batches
 from producers.extract.reader import Extract
-from streams.cleanse import CleansedRecord, cleanse
-from streams.rules import Context, Outcome, check
-from streams.rules.context import context_for
+from streams.columnar import engine
+from streams.columnar.cleansing import PY_WHITESPACE, RAW_COLUMNS
+from streams.refdata.protocols import ReferenceData
 
-Deriver = Callable[[CleansedRecord, Context], Mapping[str, Any]]
-Preparer = Callable[[CleansedRecord], CleansedRecord]
-
-PHASE_RULES = "validating"
+PhaseProgress = Callable[[str, int, int], None]  # (phase, bytes read, total bytes)
+PHASE_READING = "reading"
+BATCH_ROWS = 50_000
 
 # submitted identifiers the national derived record repeats: left out of the ``derived`` of a report
 IDENTIFYING_COLUMNS = frozenset({"NHS_NUMBER", "DATE_OF_BIRTH", "POSTCODE", "RADIOLOGICAL_ACCESSION_NUMBER"})
+_SITE, _ACCESSION = "site_code_imaging", "radiological_accession_num"
 
 
 class ValidationSetupError(DidsError):
@@ -39,46 +42,31 @@ class ValidationSetupError(DidsError):
 
 @dataclass(frozen=True)
 class Checks:
-    """What ``validate_extract`` runs besides the rules: the rules' context, local-code mapping, derivations."""
+    """What ``validate_extract`` runs: the engine's options, S, the submitter and whether to derive."""
 
-    context: Context
-    prepare: Preparer | None = None
-    derive: Deriver | None = None
+    options: engine.Options
+    submission_time: datetime | None = None
+    submitter: str | None = None
+    derive: bool = False
 
 
 def build_checks(
     submission_time: datetime | None,
     *,
     refdata_dir: str | Path | None = None,
+    refdata: ReferenceData | None = None,
     submitter: str | None = None,
     derive: bool = False,
 ) -> Checks:
-    """The stream's order of work (``streams.derive``): map local codes, validate, derive.
-
-    ``refdata_dir`` is loaded with ``streams.refdata.loaders.load_reference_data`` (its errors propagate:
-    ``ReferenceDataError``). Local exam codes are mapped to NICIP before validation only when the
-    reference data has a local-code table and ``submitter`` (the submitting organisation) is known.
-    ``derive`` adds ``streams.derive.derive``'s national columns to each report, less the submitted
-    identifiers in ``IDENTIFYING_COLUMNS``. Both modules are imported only when needed.
-    """
-    refdata = None
+    """The checks of a run. ``refdata_dir`` is loaded with ``streams.refdata.loaders.load_reference_data``
+    (its errors propagate: ``ReferenceDataError``). Local exam codes are mapped to NICIP before the rules
+    when the reference data has a local-code table and ``submitter`` is known. ``derive`` adds the
+    national columns to each report, less the submitted identifiers in ``IDENTIFYING_COLUMNS``."""
     if refdata_dir is not None:
         refdata = _optional("streams.refdata.loaders", "--refdata").load_reference_data(Path(refdata_dir))
-    context = Context(submission_time=submission_time, refdata=refdata)
-    needs_mapping = refdata is not None and getattr(refdata, "local_codes", None) is not None and submitter
-    if not (derive or needs_mapping):
-        return Checks(context)
-    derivations = _optional("streams.derive", "--derive" if derive else "local code mapping")
-    derive_context = derivations.DeriveContext(refdata=refdata, submitter_org=submitter, grace=context.grace)
-
-    def prepare(record: CleansedRecord) -> CleansedRecord:
-        return derivations.map_local_code(record, derive_context).record
-
-    def derived(record: CleansedRecord, _: Context) -> Mapping[str, Any]:
-        columns = derivations.derive(record, derive_context)
-        return {name: value for name, value in columns.items() if name not in IDENTIFYING_COLUMNS}
-
-    return Checks(context, prepare if needs_mapping else None, derived if derive else None)
+    if derive:
+        _optional("streams.columnar.derivations", "--derive")
+    return Checks(engine.Options(refdata=refdata), submission_time, submitter, derive)
 
 
 def _optional(module: str, feature: str):
@@ -90,17 +78,21 @@ def _optional(module: str, feature: str):
 
 @dataclass(frozen=True)
 class RecordReport:
-    """One record's result: its row number (data records from 1), key, outcome and derived values."""
+    """One record's result: its row number (data records from 1), key, codes and derived values."""
 
     row: int
     site_code: str | None
     accession_number: str | None
-    outcome: Outcome
-    derived: Mapping[str, Any] | None = None
+    accepted: bool
+    rejects: tuple[str, ...]
+    warnings: tuple[str, ...]
+    not_checked: tuple[str, ...]
+    failures: tuple[tuple[str, tuple[str, ...]], ...]  # (code, fields) of every failed rule, in code order
+    derived: dict[str, Any] | None = None
 
     @property
     def status(self) -> str:
-        return "accepted" if self.outcome.accepted else "rejected"
+        return "accepted" if self.accepted else "rejected"
 
     def as_json(self) -> dict[str, Any]:
         """The object ``dids validate --json`` prints for this record (``derived`` only when derived)."""
@@ -109,51 +101,13 @@ class RecordReport:
             "site_code": self.site_code,
             "accession_number": self.accession_number,
             "status": self.status,
-            "rejects": list(self.outcome.rejects),
-            "warnings": list(self.outcome.warnings),
-            "not_checked": list(self.outcome.not_checked),
+            "rejects": list(self.rejects),
+            "warnings": list(self.warnings),
+            "not_checked": list(self.not_checked),
         }
         if self.derived is not None:
             data["derived"] = dict(self.derived)
         return data
-
-
-def validate_extract(
-    extract: Extract,
-    context: Context,
-    *,
-    derive: Deriver | None = None,
-    prepare: Preparer | None = None,
-    on_progress: PhaseProgress | None = None,
-) -> Iterator[RecordReport]:
-    """Yield a ``RecordReport`` per record, in file order (module docstring).
-
-    ``prepare(cleansed)``, when given, runs before the rules (local-code mapping); ``derive(cleansed,
-    context)`` adds derived values to each report (see ``build_checks``).
-    Raises ``FileRejectError`` before yielding anything when the file is rejected as a whole.
-    """
-    duplicates = duplicate_keys(extract, on_progress)
-    for row, raw in extract.records(phase_progress(on_progress, PHASE_RULES)):
-        record = cleanse(raw)
-        if prepare is not None:
-            record = prepare(record)
-        key = uniqueness_key(raw)
-        # v2.0 records check code validity at their procedure end timestamp (streams.rules.context)
-        record_context = _for_record(raw, context)
-        outcome = check(record, record_context, duplicate=key is not None and key in duplicates)
-        derived = None if derive is None else derive(record, context)
-        yield RecordReport(row, record.site_code_imaging, record.radiological_accession_num, outcome, derived)
-
-
-def _for_record(raw: Mapping[str, str | None], context: Context) -> Context:
-    if not raw.get("coded_procedure_end_timestamp"):
-        return context
-    return context_for(
-        raw,
-        submission_time=context.submission_time,
-        refdata=context.refdata,
-        reference_month_formula=context.reference_month_formula,
-    )
 
 
 @dataclass
@@ -173,20 +127,106 @@ class Summary:
         default_factory=list
     )
 
-    def add(self, report: RecordReport) -> None:
-        outcome = report.outcome
-        self.records += 1
-        if outcome.accepted:
-            self.accepted += 1
-        else:
-            self.rejected += 1
-        if outcome.warnings:
-            self.with_warnings += 1
-        self.rejects_by_code.update(outcome.rejects)
-        self.warnings_by_code.update(outcome.warnings)
-        self.not_checked.update(outcome.not_checked)
-        for fail in outcome.failures:
-            self.fields_by_code.setdefault(fail.code, set()).update(fail.fields)
-        if not outcome.accepted and len(self.failures) < self.show_failures:
-            codes = tuple((fail.code, fail.fields) for fail in outcome.failures)
-            self.failures.append((report.row, report.site_code, report.accession_number, codes))
+
+@dataclass(frozen=True)
+class ValidationRun:
+    """The judged records of one extract, one row each, in file order (module docstring)."""
+
+    frame: pl.DataFrame
+    derived_columns: tuple[str, ...] = ()
+
+    @property
+    def records(self) -> int:
+        return self.frame.height
+
+    def reports(self, frame: pl.DataFrame | None = None) -> Iterator[RecordReport]:
+        for row in (self.frame if frame is None else frame).iter_rows(named=True):
+            yield RecordReport(
+                row["row"],
+                row[_SITE],
+                row[_ACCESSION],
+                row["accepted"],
+                tuple(row["rejects"]),
+                tuple(row["warnings"]),
+                tuple(row["not_checked"]),
+                tuple((code, fields) for code, _, fields in engine.failures(row)),
+                {name: row[name] for name in self.derived_columns} if self.derived_columns else None,
+            )
+
+    def summary(self, show_failures: int = 20) -> Summary:
+        frame = self.frame
+        summary = Summary(show_failures=show_failures, records=frame.height)
+        counts = frame.select(
+            pl.col("accepted").sum().alias("accepted"),
+            (pl.col("warnings").list.len() > 0).sum().alias("with_warnings"),
+        ).row(0, named=True)
+        summary.accepted = int(counts["accepted"] or 0)
+        summary.rejected = frame.height - summary.accepted
+        summary.with_warnings = int(counts["with_warnings"] or 0)
+        for column, counter in (
+            ("rejects", summary.rejects_by_code),
+            ("warnings", summary.warnings_by_code),
+            ("not_checked", summary.not_checked),
+        ):
+            codes = frame.select(pl.col(column).explode().drop_nulls().value_counts())
+            counter.update({code: count for code, count in (tuple(s.values()) for s in codes.to_series())})
+        for code in [*summary.rejects_by_code, *summary.warnings_by_code]:
+            variants = frame.get_column(f"r_{code}").drop_nulls().unique().to_list()
+            summary.fields_by_code[code] = {
+                name for index in variants if index >= 1 for name in engine.fields_of(code, index)
+            }
+        rejected = frame.filter(~pl.col("accepted")).head(show_failures)
+        summary.failures = [
+            (report.row, report.site_code, report.accession_number, report.failures)
+            for report in self.reports(rejected)
+        ]
+        return summary
+
+
+def validate_extract(
+    extract: Extract, checks: Checks, *, on_progress: PhaseProgress | None = None, batch_rows: int = BATCH_ROWS
+) -> ValidationRun:
+    """Judge every record of ``extract`` (module docstring). Raises ``FileRejectError`` when the file is
+    rejected as a whole, before anything is judged."""
+    progress = None if on_progress is None else (lambda done, total: on_progress(PHASE_READING, done, total))
+    batches = list(record_batches(extract, batch_rows, progress))
+    raw = pl.concat([_with_rows(batch.first_row, batch.frame) for batch in batches], how="diagonal_relaxed")
+    raw = raw.with_columns(
+        _duplicated().alias("duplicate"),
+        pl.lit(_epoch_ms(checks.submission_time), pl.Int64).alias("submitted_ms"),
+        pl.lit(checks.submitter, pl.String).alias("submitter_org"),
+    )
+    judged, derived_columns = [], ()
+    for start in range(0, raw.height, batch_rows):
+        frame = engine.prepare(raw.slice(start, batch_rows), checks.options)
+        out = engine.outcome(frame, checks.options)
+        if checks.derive:
+            from streams.columnar.derivations import derive, national
+
+            derived = national(derive(frame, checks.options)).drop(IDENTIFYING_COLUMNS)
+            derived_columns = tuple(derived.columns)
+            out = pl.concat([out, derived], how="horizontal")
+        keep = ["row", _SITE, _ACCESSION, "accepted", "rejects", "warnings", "not_checked"]
+        judged.append(out.select(*keep, pl.col("^r_DIDS.*$"), *derived_columns))
+    return ValidationRun(pl.concat(judged), derived_columns)
+
+
+def _with_rows(first_row: int, frame: pl.DataFrame) -> pl.DataFrame:
+    missing = [pl.lit(None, pl.String).alias(name) for name in RAW_COLUMNS if name not in frame.columns]
+    return frame.with_columns(missing).with_columns(pl.int_range(first_row, first_row + frame.height).alias("row"))
+
+
+def _duplicated() -> pl.Expr:
+    """DIDS071 over the whole file: the trimmed site code and accession number, both present, occur more
+    than once (``streams.rules.accession.find_duplicates``); a record with a blank part passes."""
+    site = pl.col(_SITE).str.strip_chars(PY_WHITESPACE)
+    accession = pl.col(_ACCESSION).str.strip_chars(PY_WHITESPACE)
+    keyed = (site.str.len_bytes() > 0) & (accession.str.len_bytes() > 0)
+    return (keyed & pl.struct(site.alias("s"), accession.alias("a")).is_duplicated()).fill_null(False)
+
+
+def _epoch_ms(moment: datetime | None) -> int | None:
+    if moment is None:
+        return None
+    utc = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+    return int(utc.timestamp() * 1000)

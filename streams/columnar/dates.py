@@ -39,30 +39,39 @@ def day_number(year: pl.Expr, month: pl.Expr, day: pl.Expr) -> pl.Expr:
     return era * 146_097 + doe - 719_468
 
 
-def parts(text: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr, pl.Expr]:
-    """(valid, year, month, day) of a date text column; the parts are null unless the date is valid."""
-    shaped = text.str.contains(_DATE_SHAPE).fill_null(False)
-    year = pl.when(shaped).then(text.str.slice(0, 4).cast(pl.Int64, strict=False))
-    month = pl.when(shaped).then(text.str.slice(5, 2).cast(pl.Int64, strict=False))
-    day = pl.when(shaped).then(text.str.slice(8, 2).cast(pl.Int64, strict=False))
-    valid = shaped & month.is_between(1, 12) & (day >= 1) & (day <= days_in_month(year, month))
-    valid = valid.fill_null(False)
-    return valid, pl.when(valid).then(year), pl.when(valid).then(month), pl.when(valid).then(day)
-
-
-def date_columns(item: str, prefix: str | None = None) -> list[pl.Expr]:
-    """The helper columns of one date item: ``<p>_ok``, ``<p>_y``, ``<p>_m``, ``<p>_d``, ``<p>_day`` (day
-    number) and ``<p>_mi`` (month index ``year * 12 + month``); all but ``_ok`` null unless valid."""
-    p = prefix or item
-    valid, year, month, day = parts(pl.col(item))
-    return [
-        valid.alias(f"{p}_ok"),
-        year.alias(f"{p}_y"),
-        month.alias(f"{p}_m"),
-        day.alias(f"{p}_d"),
-        day_number(year, month, day).alias(f"{p}_day"),
-        (year * 12 + month).alias(f"{p}_mi"),
-    ]
+def with_dates(frame: pl.DataFrame, items: dict[str, str]) -> pl.DataFrame:
+    """``frame`` with the helper columns of each date item (``{item: prefix}``): ``<p>_ok``, ``<p>_y``,
+    ``<p>_m``, ``<p>_d``, ``<p>_day`` (day number) and ``<p>_mi`` (month index ``year * 12 + month``);
+    all but ``_ok`` null unless the date is valid. Built in stages: an expression that repeats another
+    is evaluated again each time, and the day number repeats the parts many times."""
+    staged = []
+    for item, p in items.items():
+        text = pl.col(item)
+        shaped = text.str.contains(_DATE_SHAPE).fill_null(False)
+        staged += [
+            pl.when(shaped).then(text.str.slice(start, length).cast(pl.Int64, strict=False)).alias(f"{p}_{part}")
+            for part, start, length in (("y", 0, 4), ("m", 5, 2), ("d", 8, 2))
+        ]
+    frame = frame.with_columns(staged)
+    valid = []
+    for p in items.values():
+        year, month, day = pl.col(f"{p}_y"), pl.col(f"{p}_m"), pl.col(f"{p}_d")
+        ok = month.is_between(1, 12) & (day >= 1) & (day <= days_in_month(year, month))
+        valid.append(ok.fill_null(False).alias(f"{p}_ok"))
+    frame = frame.with_columns(valid)
+    frame = frame.with_columns(
+        pl.when(pl.col(f"{p}_ok")).then(pl.col(f"{p}_{part}")).alias(f"{p}_{part}")
+        for p in items.values()
+        for part in "ymd"
+    )
+    return frame.with_columns(
+        expr
+        for p in items.values()
+        for expr in (
+            day_number(pl.col(f"{p}_y"), pl.col(f"{p}_m"), pl.col(f"{p}_d")).alias(f"{p}_day"),
+            (pl.col(f"{p}_y") * 12 + pl.col(f"{p}_m")).alias(f"{p}_mi"),
+        )
+    )
 
 
 def add_months_day(prefix: str, months: int) -> pl.Expr:

@@ -147,11 +147,11 @@ def test_cp1252_option(tmp_path, rows):
 
 
 def test_derive_without_the_module_is_a_clear_error(tmp_path, rows, monkeypatch):
-    monkeypatch.setitem(sys.modules, "streams.derive", None)  # as if not installed
+    monkeypatch.setitem(sys.modules, "streams.columnar.derivations", None)  # as if not installed
     path = tmp_path / "d.csv"
     write_csv(rows[:2], path)
     result = invoke(str(path), "--json", "--derive")
-    assert result.exit_code == 2 and "streams.derive" in result.output
+    assert result.exit_code == 2 and "streams.columnar.derivations" in result.output
 
 
 def test_derive_adds_derived_values_without_identifiers(tmp_path, rows):

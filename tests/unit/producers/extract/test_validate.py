@@ -1,4 +1,4 @@
-"""dids validate's validate_extract: the stream's cleansing and rules, DIDS071 over the file, streamed in passes."""
+"""dids validate's validate_extract: the stream's columnar engine over the file, DIDS071 over the whole file."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import sys
 import pytest
 
 from dids.cli import validation as validate_module
-from dids.cli.validation import Summary, validate_extract
+from dids.cli.validation import build_checks, validate_extract
 from producers.extract import FileRejectError, duplicates, open_extract, write_csv
-from streams.cleanse import CleansedRecord, cleanse
+from streams.cleanse import cleanse
 from streams.rules import Context, validate_submission
 
 
@@ -24,30 +24,35 @@ def with_duplicates(generated):
     return rows
 
 
-def run(tmp_path, rows, context, **options):
+def run(tmp_path, rows, submitted, **options):
     path = tmp_path / "extract.csv"
     write_csv(rows, path)
-    return list(validate_extract(open_extract(path), context, **options))
+    return list(validate_extract(open_extract(path), build_checks(submitted, **options)).reports())
 
 
 def test_same_outcomes_as_validate_submission_on_the_whole_list(tmp_path, with_duplicates, now):
-    context = Context(submission_time=now)
-    reports = run(tmp_path, with_duplicates, context)
-    expected = validate_submission([cleanse(row) for row in with_duplicates], context)
-    assert [report.outcome for report in reports] == expected
+    reports = run(tmp_path, with_duplicates, now)
+    expected = validate_submission([cleanse(row) for row in with_duplicates], Context(submission_time=now))
+    assert [(r.rejects, r.warnings, r.not_checked) for r in reports] == [
+        (tuple(e.rejects), tuple(e.warnings), tuple(e.not_checked)) for e in expected
+    ]
+    assert [r.failures for r in reports] == [tuple((f.code, f.fields) for f in e.failures) for e in expected]
     assert [report.row for report in reports] == list(range(1, 301))
-    flagged = [report.row for report in reports if "DIDS071" in report.outcome.rejects]
+    flagged = [report.row for report in reports if "DIDS071" in report.rejects]
     assert flagged == [6, 8, 251]
 
 
-def test_hash_collisions_never_make_false_duplicates(tmp_path, with_duplicates, now, monkeypatch):
-    monkeypatch.setattr(validate_module, "hash", lambda key: 42, raising=False)
-    reports = run(tmp_path, with_duplicates, Context(submission_time=now))
-    assert [report.row for report in reports if "DIDS071" in report.outcome.rejects] == [6, 8, 251]
+@pytest.mark.parametrize("rows", [7, 100, 1000])
+def test_batches_of_any_size_give_the_same_run(tmp_path, with_duplicates, now, rows):
+    path = tmp_path / "extract.csv"
+    write_csv(with_duplicates, path)
+    whole = validate_extract(open_extract(path), build_checks(now)).frame
+    batched = validate_extract(open_extract(path), build_checks(now), batch_rows=rows).frame
+    assert batched.equals(whole)
 
 
 def test_report_shape_and_json(tmp_path, generated, now):
-    [report] = run(tmp_path, generated[:1], Context(submission_time=now))
+    [report] = run(tmp_path, generated[:1], now)
     assert report.site_code == generated[0]["site_code_imaging"]
     assert list(report.as_json()) == [
         "row",
@@ -61,8 +66,8 @@ def test_report_shape_and_json(tmp_path, generated, now):
 
 
 def test_without_submission_time_the_submission_rules_are_not_checked(tmp_path, generated):
-    [report] = run(tmp_path, generated[:1], Context())
-    assert {"DIDS049", "DIDS051", "DIDS055", "DIDS066"} <= set(report.outcome.not_checked)
+    [report] = run(tmp_path, generated[:1], None)
+    assert {"DIDS049", "DIDS051", "DIDS055", "DIDS066"} <= set(report.not_checked)
 
 
 def test_a_file_reject_comes_before_any_report(tmp_path, generated, now):
@@ -70,54 +75,35 @@ def test_a_file_reject_comes_before_any_report(tmp_path, generated, now):
     write_csv(generated[:50], path)
     with open(path, "a") as stream:
         stream.write("only,three,columns\r\n")
-    reports = validate_extract(open_extract(path), Context(submission_time=now))
     with pytest.raises(FileRejectError) as caught:
-        next(reports)
+        validate_extract(open_extract(path), build_checks(now))
     assert caught.value.line == 52
 
 
-def test_derive_hook_and_progress_phases(tmp_path, with_duplicates, now):
-    calls: list[str] = []
+def test_derive_and_progress(tmp_path, with_duplicates, now):
     phases: list[str] = []
-
-    def derive(record, context):
-        assert isinstance(record, CleansedRecord) and context.submission_time == now
-        calls.append(record.radiological_accession_num)
-        return {"provider": (record.site_code_imaging or "")[:3]}
-
-    reports = run(
-        tmp_path,
-        with_duplicates,
-        Context(submission_time=now),
-        derive=derive,
-        on_progress=lambda phase, done, total: phases.append(phase),
-    )
-    assert len(calls) == 300 and reports[0].as_json()["derived"]["provider"]
-    assert list(dict.fromkeys(phases)) == [
-        duplicates.PHASE_KEYS,
-        duplicates.PHASE_DUPLICATES,
-        validate_module.PHASE_RULES,
-    ]
+    path = tmp_path / "extract.csv"
+    write_csv(with_duplicates, path)
+    checks = build_checks(now, derive=True)
+    progress = lambda phase, done, total: phases.append(phase)  # noqa: E731
+    reports = list(validate_extract(open_extract(path), checks, on_progress=progress).reports())
+    derived = reports[0].as_json()["derived"]
+    assert derived["PROVIDER_SITE_CODE"] == with_duplicates[0]["site_code_imaging"]
+    assert not set(derived) & validate_module.IDENTIFYING_COLUMNS
+    assert set(phases) == {validate_module.PHASE_READING}
 
 
 def test_summary_counts(tmp_path, with_duplicates, now):
-    summary = Summary(show_failures=3)
-    for report in run(tmp_path, with_duplicates, Context(submission_time=now)):
-        summary.add(report)
+    path = tmp_path / "extract.csv"
+    write_csv(with_duplicates, path)
+    summary = validate_extract(open_extract(path), build_checks(now)).summary(show_failures=3)
     assert summary.records == 300 == summary.accepted + summary.rejected
     assert summary.rejects_by_code["DIDS071"] == 3
     assert len(summary.failures) == 3
     assert summary.fields_by_code["DIDS071"] == {"site_code_imaging", "radiological_accession_num"}
-
-
-def test_prepare_runs_before_the_rules(tmp_path, generated, now):
-    from dataclasses import replace
-
-    def drop_codes(record):
-        return replace(record, imaging_code_nicip=None, imaging_code_snomed=None)
-
-    reports = run(tmp_path, generated[:20], Context(submission_time=now), prepare=drop_codes)
-    assert all("DIDS056" in report.outcome.rejects for report in reports)
+    reports = run(tmp_path, with_duplicates, now)
+    assert summary.rejected == sum(not r.accepted for r in reports)
+    assert summary.with_warnings == sum(bool(r.warnings) for r in reports)
 
 
 @pytest.mark.parametrize("slots", [1, 8, 1 << 20])
@@ -132,17 +118,14 @@ def test_local_codes_are_mapped_before_the_rules_for_the_submitter(tmp_path, gen
     from streams.refdata.loaders import SAMPLES_DIR
 
     rows = [{**generated[0], "imaging_code_nicip": "XCHESTPA", "imaging_code_snomed": None}]
-    mapped = validate_module.build_checks(now, refdata_dir=SAMPLES_DIR, submitter="RXX")
-    unmapped = validate_module.build_checks(now, refdata_dir=SAMPLES_DIR)
-    assert mapped.prepare is not None and unmapped.prepare is None
-    [good] = run(tmp_path, rows, mapped.context, prepare=mapped.prepare)
-    [bad] = run(tmp_path, rows, unmapped.context)
-    assert "DIDS057" not in good.outcome.rejects
-    assert "DIDS057" in bad.outcome.rejects
+    [good] = run(tmp_path, rows, now, refdata_dir=SAMPLES_DIR, submitter="RXX")
+    [bad] = run(tmp_path, rows, now, refdata_dir=SAMPLES_DIR)
+    assert "DIDS057" not in good.rejects
+    assert "DIDS057" in bad.rejects
 
 
 def test_unavailable_optional_modules_are_a_setup_error(now, monkeypatch):
-    monkeypatch.setitem(sys.modules, "streams.derive", None)
-    with pytest.raises(validate_module.ValidationSetupError, match="streams.derive"):
+    monkeypatch.setitem(sys.modules, "streams.columnar.derivations", None)
+    with pytest.raises(validate_module.ValidationSetupError, match="streams.columnar.derivations"):
         validate_module.build_checks(now, derive=True)
-    assert validate_module.build_checks(now).derive is None
+    assert validate_module.build_checks(now).derive is False
