@@ -1,25 +1,29 @@
-"""One examination's current state -> the national verdict and the records to publish (pure).
+"""Examinations' current states -> the national verdicts and the records to publish (pure).
 
-cleanse -> local-code map -> national rules -> derivations -> privacy. The output record carries
+A batch at a time: cleanse -> local-code map -> national rules -> derivations (the columnar engine,
+``streams.columnar``) -> privacy, per record. The output record carries
 no NHS number, postcode or birth date: the person is a keyed HMAC (Person_ID), blank for
 restricted procedure codes; a withdrawn-consent person's records are not published at all.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+import polars as pl
+
 from dids.kernel.pseudonyms import Pseudonymiser
-from streams.cleanse import cleanse
-from streams.derive import NATIONAL_COLUMNS, DeriveContext, derive_all, map_local_code
+from streams.columnar.cleansing import raw_frame
+from streams.columnar.derivations import derive
+from streams.columnar.engine import Options, failures, outcome, prepare
+from streams.derive import NATIONAL_COLUMNS
 from streams.lifecycle import PENDING_EVENTS
 from streams.privacy import RESTRICTED_PERSON_ID, SURROGATE, coarsen_restricted
 from streams.refdata.protocols import ReferenceData
-from streams.rules import check
-from streams.rules.context import GracePeriod, context_for
+from streams.rules.context import GracePeriod
 
 # identifying national columns never published; the others go out lower-cased
 _NOT_PUBLISHED = {
@@ -61,48 +65,75 @@ class Verdict:
 
 
 def evaluate(key: str, state: dict[str, Any], ctx: StreamContext, now: datetime | None = None) -> Verdict:
-    meta = state["meta"]
-    event_type = meta["event_type"]
-    if event_type in PENDING_EVENTS:
-        return Verdict("pending")
-    record = cleanse(state["items"])
+    """The verdict of one examination's state: ``evaluate_batch`` of one."""
+    return evaluate_batch([(key, state)], ctx, now)[0]
+
+
+def evaluate_batch(
+    items: Sequence[tuple[str, dict[str, Any]]], ctx: StreamContext, now: datetime | None = None
+) -> list[Verdict]:
+    """The verdict of each (key, state), in order, judged together by the columnar engine
+    (``streams.columnar``): one cleansing, one pass of every national rule and derivation for the batch."""
+    verdicts: list[Verdict | None] = [None] * len(items)
+    judged = []
+    for i, (_, state) in enumerate(items):
+        if state["meta"]["event_type"] in PENDING_EVENTS:
+            verdicts[i] = Verdict("pending")
+        else:
+            judged.append(i)
+    if not judged:
+        return verdicts  # type: ignore[return-value]
+    states = [items[i][1] for i in judged]
+    raw = raw_frame([state["items"] for state in states]).with_columns(
+        pl.Series("submitted_ms", [state["received_time"] for state in states], dtype=pl.Int64),
+        pl.Series("duplicate", [_duplicate(state["meta"]) for state in states], dtype=pl.Boolean),
+        pl.Series("submitter_org", [state["meta"].get("submitter_org") for state in states], dtype=pl.String),
+    )
+    options = Options(refdata=ctx.refdata, grace=ctx.grace)
+    frame = prepare(raw, options)
+    rows = outcome(frame, options).select(*_VERDICT_COLUMNS, pl.col("^r_DIDS.*$")).iter_rows(named=True)
+    derived = derive(frame, options).select(*NATIONAL_COLUMNS, *_DERIVED_EXTRAS).iter_rows(named=True)
+    for i, row, columns in zip(judged, rows, derived, strict=True):
+        key, state = items[i]
+        verdicts[i] = _verdict(key, state, row, columns, ctx, now)
+    return verdicts  # type: ignore[return-value]
+
+
+_VERDICT_COLUMNS = ("nhs_number", "accepted", "rejects", "warnings", "not_checked")
+_DERIVED_EXTRAS = ("age_at_event", "restricted", "local_code")
+
+
+def _duplicate(meta: dict[str, Any]) -> bool | None:
+    # DIDS071 needs the whole file: `dids submit` found the key twice and flagged the event; an event
+    # from no submission (HL7, the simulator) has nothing to be unique in
+    return True if meta.get("duplicate_in_submission") else False if meta.get("submission_id") else None
+
+
+def _verdict(key, state, row, columns, ctx: StreamContext, now) -> Verdict:
     # a surrogate NHS number (a restricted record's state, streams.privacy) names nobody: no person id
-    person_id = None if state.get(SURROGATE) else ctx.pseudonymiser.person_id(record.nhs_number)
+    person_id = None if state.get(SURROGATE) else ctx.pseudonymiser.person_id(row["nhs_number"])
     if person_id is not None and ctx.is_withdrawn(person_id):
         # withdrawn consent: dropped at collection; an earlier published version is suppressed
         return Verdict("withdrawn", record=_base(key, state, "withdrawn", now), person_id=person_id)
-    if event_type == "cancelled":
+    if state["meta"]["event_type"] == "cancelled":
         return Verdict("cancelled", record=_base(key, state, "cancelled", now), person_id=person_id)
-
-    submitter = meta.get("submitter_org")
-    derive_ctx = DeriveContext(refdata=ctx.refdata, submitter_org=submitter, grace=ctx.grace)
-    mapped = map_local_code(record, derive_ctx)
-    submission_time = datetime.fromtimestamp(state["received_time"] / 1000, tz=timezone.utc)
-    rules_ctx = context_for(state["items"], submission_time=submission_time, refdata=ctx.refdata, grace=ctx.grace)
-    # DIDS071 needs the whole file: `dids submit` found the key twice and flagged the event; an event
-    # from no submission (HL7, the simulator) has nothing to be unique in
-    duplicate = True if meta.get("duplicate_in_submission") else False if meta.get("submission_id") else None
-    outcome = check(mapped.record, rules_ctx, duplicate=duplicate)
-    derivation = derive_all(mapped.record, derive_ctx)
-    national = derivation.national
+    restricted = columns["restricted"]
     flags = []
     if person_id and state.get("person_id") and person_id != state["person_id"]:
         flags.append(REUSED_ACCESSION)
-    published_person = RESTRICTED_PERSON_ID if derivation.restricted else person_id
-
-    if not outcome.accepted:
+    if not row["accepted"]:
         reject = _base(key, state, "rejected", now)
         reject.update(
-            provider_code=national.get("PROVIDER_CODE"),
-            modality=national.get("MODALITY"),
-            diagnostic_test_date=national.get("DIAGNOSTIC_TEST_DATE"),
-            month_of_test=national.get("MONTH_OF_TEST"),
-            year_of_test=national.get("YEAR_OF_TEST"),
-            rejects=list(outcome.rejects),
-            warnings=list(outcome.warnings),
-            not_checked=list(outcome.not_checked),
+            provider_code=columns["PROVIDER_CODE"],
+            modality=columns["MODALITY"],
+            diagnostic_test_date=columns["DIAGNOSTIC_TEST_DATE"],
+            month_of_test=columns["MONTH_OF_TEST"],
+            year_of_test=columns["YEAR_OF_TEST"],
+            rejects=list(row["rejects"]),
+            warnings=list(row["warnings"]),
+            not_checked=list(row["not_checked"]),
             failures=[
-                {"code": f.code, "severity": f.severity.name, "fields": list(f.fields)} for f in outcome.failures
+                {"code": code, "severity": severity, "fields": list(fields)} for code, severity, fields in failures(row)
             ],
         )
         return Verdict(
@@ -110,35 +141,26 @@ def evaluate(key: str, state: dict[str, Any], ctx: StreamContext, now: datetime 
             record=_base(key, state, "rejected", now),
             reject=reject,
             person_id=person_id,
-            rejects=tuple(outcome.rejects),
-            warnings=tuple(outcome.warnings),
-            restricted=derivation.restricted,
+            rejects=tuple(row["rejects"]),
+            warnings=tuple(row["warnings"]),
+            restricted=restricted,
         )
-
     out = _base(key, state, "active", now)
     names = _LOWER_NAMES
+    out.update({names[col]: columns[col] for col in NATIONAL_COLUMNS if col not in _NOT_PUBLISHED})
     out.update(
-        {
-            names[col] if col in names else col.lower(): value
-            for col, value in national.items()
-            if col not in _NOT_PUBLISHED
-        }
-    )
-    out.update(
-        imaging_code_snomed=national.get("IMAGING_CODE_SNOMED_CT"),
-        person_id=published_person,
-        age_at_event=derivation.age_at_event,
-        local_code=mapped.local_code,
-        warnings=list(outcome.warnings),
-        not_checked=list(outcome.not_checked),
+        imaging_code_snomed=columns["IMAGING_CODE_SNOMED_CT"],
+        person_id=RESTRICTED_PERSON_ID if restricted else person_id,
+        age_at_event=columns["age_at_event"],
+        local_code=columns["local_code"],
+        warnings=list(row["warnings"]),
+        not_checked=list(row["not_checked"]),
         flags=flags,
-        restricted=derivation.restricted,
+        restricted=restricted,
     )
-    if derivation.restricted:
+    if restricted:
         out = coarsen_restricted(out)
-    return Verdict(
-        "accepted", record=out, person_id=person_id, warnings=tuple(outcome.warnings), restricted=derivation.restricted
-    )
+    return Verdict("accepted", record=out, person_id=person_id, warnings=tuple(row["warnings"]), restricted=restricted)
 
 
 def _base(key: str, state: dict[str, Any], status: str, now: datetime | None) -> dict[str, Any]:

@@ -1,12 +1,13 @@
 """The stream processor's work on one message, as plain functions (no Faust, no Kafka).
 
-decode -> merge into the examination's state -> evaluate (rules, derivations, privacy) -> what to
+decode -> merge into the examination's state -> evaluate a batch (rules, derivations, privacy) -> what to
 publish: the current record for dids.examinations, a reject for dids.rejects, or a dead letter for
 dids.dlq. The Faust agents only call these and route the result, so it is all tested without a broker.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,7 +17,7 @@ from dids.kernel.keys import event_key, is_keyed
 from schemas.catalog import EXAMINATION_EVENT, EXAMINATION_RECORD, EXAMINATION_REJECT, Catalog
 from schemas.codec import CodecError
 from streams.erasure import is_scrubbed, scrubbed
-from streams.evaluate import StreamContext, Verdict, evaluate
+from streams.evaluate import StreamContext, Verdict, evaluate_batch
 from streams.lifecycle import merge
 from streams.privacy import SURROGATE, surrogate_nhs_number
 
@@ -52,25 +53,74 @@ def process_event(
     state: dict[str, Any] | None,
     now: datetime | None = None,
 ) -> Routed:
-    """Merge ``event`` into ``state`` and decide what to publish.
+    """Merge ``event`` into ``state`` and decide what to publish: ``process_events`` of one."""
+    return process_events(catalog, ctx, [event], lambda key: state, now)[0]
+
+
+def process_events(
+    catalog: Catalog,
+    ctx: StreamContext,
+    events: Sequence[dict[str, Any]],
+    state_of: Callable[[str], dict[str, Any] | None],
+    now: datetime | None = None,
+) -> list[Routed]:
+    """Merge each event into its examination's state and decide what to publish, in order, judging the
+    batch together (``evaluate_batch``). ``state_of(key)`` reads a state from the table; a key met again
+    in the batch sees the state its previous event left, exactly as one event at a time would.
 
     A record is published to dids.examinations when it is accepted, and again (as cancelled, rejected
     or withdrawn) when an earlier accepted version has to leave the current views.
     """
-    key = event_key(event)
-    keyed = is_keyed(key)
-    if not keyed:
-        state = None  # blank key parts (DIDS067/070): evaluate alone, never merge unrelated examinations
-    merged = merge(state, event)
-    if merged.outcome == "stale":
-        return Routed("stale", state=merged.state)
-    new_state = dict(merged.state)
-    if is_scrubbed(state) and not (new_state["items"].get("nhs_number") or "").strip():
-        # a withdrawn person's examination: an event that does not name the person cannot bring it back
-        return Routed(merged.outcome, state=scrubbed(new_state), verdict=Verdict("withdrawn"))
-    if state and state.get(SURROGATE) and new_state["items"].get("nhs_number") == state["items"].get("nhs_number"):
-        new_state[SURROGATE] = True  # the stored number is still the surrogate: it names nobody
-    verdict = evaluate(key, new_state, ctx, now)
+    routed: list[Routed] = []
+    current: dict[str, dict[str, Any] | None] = {}
+    start = 0
+    while start < len(events):
+        # a run of events with distinct keys is judged at once; a repeated key starts the next run
+        seen: set[str] = set()
+        end = start
+        while end < len(events):
+            key = event_key(events[end])
+            if is_keyed(key) and key in seen:
+                break
+            seen.add(key)
+            end += 1
+        run = _run(catalog, ctx, events[start:end], current, state_of, now)
+        for result, event in zip(run, events[start:end], strict=True):
+            key = event_key(event)
+            if is_keyed(key) and result.state is not None:
+                current[key] = result.state
+            routed.append(result)
+        start = end
+    return routed
+
+
+def _run(catalog, ctx, events, current, state_of, now) -> list[Routed]:
+    merged_runs: list[tuple[int, str, bool, dict | None, dict, str]] = []
+    out: list[Routed | None] = [None] * len(events)
+    for index, event in enumerate(events):
+        key = event_key(event)
+        keyed = is_keyed(key)
+        # blank key parts (DIDS067/070): evaluate alone, never merge unrelated examinations
+        state = (current[key] if key in current else state_of(key)) if keyed else None
+        merged = merge(state, event)
+        if merged.outcome == "stale":
+            out[index] = Routed("stale", state=merged.state)
+            continue
+        new_state = dict(merged.state)
+        if is_scrubbed(state) and not (new_state["items"].get("nhs_number") or "").strip():
+            # a withdrawn person's examination: an event that does not name the person cannot bring it back
+            out[index] = Routed(merged.outcome, state=scrubbed(new_state), verdict=Verdict("withdrawn"))
+            continue
+        if state and state.get(SURROGATE) and new_state["items"].get("nhs_number") == state["items"].get("nhs_number"):
+            new_state[SURROGATE] = True  # the stored number is still the surrogate: it names nobody
+        merged_runs.append((index, key, keyed, state, new_state, merged.outcome))
+    verdicts = evaluate_batch([(key, new_state) for _, key, _, _, new_state, _ in merged_runs], ctx, now)
+    for (index, key, keyed, _state, new_state, outcome), verdict in zip(merged_runs, verdicts, strict=True):
+        out[index] = _route(catalog, key, keyed, new_state, outcome, verdict)
+    return out  # type: ignore[return-value]
+
+
+def _route(catalog, key: str, keyed: bool, new_state: dict[str, Any], outcome: str, verdict: Verdict) -> Routed:
     if verdict.restricted:
         # a restricted code's person is kept nowhere, not even here: no person id, and in place of the
         # NHS number a surrogate the rules judge the same way when the next event is merged
@@ -93,7 +143,7 @@ def process_event(
     if verdict.kind == "withdrawn":
         new_state = scrubbed(new_state)  # the table and its changelog keep nothing of a withdrawn person
     return Routed(
-        merged.outcome if keyed else "unkeyed",
+        outcome if keyed else "unkeyed",
         state=new_state if keyed else None,
         examination=examination,
         reject=reject,

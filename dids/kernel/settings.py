@@ -99,6 +99,9 @@ class Settings:
     streams_store: str = "rocksdb"
     # 1: faust-streaming's repaired Cython fast paths (off upstream by default; see README "Performance")
     streams_cython_optimizations: int = 0
+    # events judged together by the columnar engine: at most this many, waiting at most this long for them
+    streams_batch_events: int = 2000
+    streams_batch_seconds: float = 0.1
     # sink
     sink_group: str = "dids-sink"
     sink_batch_rows: int = 5000

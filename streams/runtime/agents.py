@@ -9,12 +9,14 @@ from dataclasses import dataclass
 import faust
 from prometheus_client import Counter, Gauge, Histogram
 
+from dids.kernel.keys import event_key
 from dids.kernel.metrics import LATENCY_BUCKETS
 from schemas.catalog import default_catalog
 from streams.erasure import PURGE_HEADER, index_key, indexed, is_index_key, purge_command, scrubbed
 from streams.evaluate import StreamContext
-from streams.process import DeadLetter, decode_event, process_event
+from streams.process import DeadLetter, decode_event, process_events
 from streams.runtime import crash_only
+from streams.runtime.current_event import acting_for
 from streams.runtime.watchdog import Liveness
 
 log = logging.getLogger(__name__)
@@ -69,7 +71,16 @@ class Topics:
     dlq: faust.TopicT
 
 
-def register(app: faust.App, t: Topics, ctx: StreamContext, liveness: Liveness) -> None:
+@dataclass(frozen=True)
+class Batching:
+    """How the agent groups events for the columnar engine: a batch closes at ``events`` events or after
+    ``seconds`` (the most it adds to an event's latency), whichever comes first."""
+
+    events: int = 2000
+    seconds: float = 0.1
+
+
+def register(app: faust.App, t: Topics, ctx: StreamContext, liveness: Liveness, batching: Batching) -> None:
     catalog = default_catalog()
     # the changelog key is the JSON string of the record key; its partition is the source event's partition
     table = app.Table(
@@ -81,39 +92,55 @@ def register(app: faust.App, t: Topics, ctx: StreamContext, liveness: Liveness) 
 
     @app.agent(t.events, name="examination_events")
     async def examination_events(stream):
-        async for event in stream.events():
+        async for batch in stream.take_events(batching.events, within=batching.seconds):
             if not ctx.consent_healthy():
                 crash_only.stop(
                     "the consent list stopped following dids.consent (see the consent registry error above)",
                     crash_only.EXIT_CONSENT_LOST,
                 )
-            EVENTS_IN.inc()
+            EVENTS_IN.inc(len(batch))
             liveness.progressed()
+            pending: list = []  # (message, decoded event) judged together, up to a purge command
+            for event in batch:
+                msg = event.message
+                key = (event.key or b"").decode("utf-8", "replace")
+                person = purge_command(event.value, event.headers)
+                if person is not None:
+                    await judge(pending)  # the events before the command are judged before it erases
+                    pending = []
+                    with acting_for(event):
+                        erase_person(table, ctx, person, msg.partition)
+                    continue
+                decoded = (
+                    DeadLetter(
+                        "ReservedKeyError", "message key has the form of a per-person index entry, not site|accession"
+                    )
+                    if is_index_key(key)
+                    else decode_event(catalog, event.value)
+                )
+                if isinstance(decoded, DeadLetter):
+                    DEAD_LETTERS.labels(decoded.error).inc()
+                    log.warning("dead-lettered %s[%d]@%d: %s", msg.topic, msg.partition, msg.offset, decoded.error)
+                    await t.dlq.send(
+                        key=event.key, value=event.value, headers=decoded.headers(msg.topic, msg.partition, msg.offset)
+                    )
+                    continue
+                pending.append((event, decoded))
+            await judge(pending)
+
+    async def judge(pending: list) -> None:
+        """Judge the decoded events of a batch together, then store, count and publish each in order."""
+        if not pending:
+            return
+        routed_all = process_events(catalog, ctx, [decoded for _, decoded in pending], table.get)
+        for (event, decoded), routed in zip(pending, routed_all, strict=True):
             msg = event.message
-            key = (event.key or b"").decode("utf-8", "replace")
-            person = purge_command(event.value, event.headers)
-            if person is not None:
-                erase_person(table, ctx, person, msg.partition)
-                continue
-            decoded = (
-                DeadLetter(
-                    "ReservedKeyError", "message key has the form of a per-person index entry, not site|accession"
-                )
-                if is_index_key(key)
-                else decode_event(catalog, event.value)
-            )
-            if isinstance(decoded, DeadLetter):
-                DEAD_LETTERS.labels(decoded.error).inc()
-                log.warning("dead-lettered %s[%d]@%d: %s", msg.topic, msg.partition, msg.offset, decoded.error)
-                await t.dlq.send(
-                    key=event.key, value=event.value, headers=decoded.headers(msg.topic, msg.partition, msg.offset)
-                )
-                continue
-            routed = process_event(catalog, ctx, decoded, table.get(key))
+            key = event_key(decoded)
             MERGES.labels(routed.outcome).inc()
             if routed.state is not None:
-                table[key] = routed.state
-                index_person(table, key, routed.state, msg.partition)
+                with acting_for(event):  # the state's changelog goes to its event's partition
+                    table[key] = routed.state
+                    index_person(table, key, routed.state, msg.partition)
             if routed.verdict is not None:
                 VERDICTS.labels(routed.verdict.kind).inc()
                 for code in routed.verdict.rejects:

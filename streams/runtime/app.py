@@ -61,7 +61,8 @@ def make_app(settings: Settings, ctx: StreamContext) -> faust.App:
         dlq=raw_topic(topics.DLQ),
     )
     liveness = watchdog.Liveness(limit=settings.streams_liveness_seconds)
-    agents.register(app, wiring, ctx, liveness)
+    batching = agents.Batching(settings.streams_batch_events, settings.streams_batch_seconds)
+    agents.register(app, wiring, ctx, liveness, batching)
     crash_only.install(app)  # a refused send ends the worker before its offset is committed
     watchdog.register(app, settings.topic(topics.RIS_EVENTS), liveness=liveness)
     return app

@@ -14,7 +14,7 @@ from schemas.catalog import EXAMINATION_RECORD, EXAMINATION_REJECT, default_cata
 from streams.evaluate import REUSED_ACCESSION, StreamContext
 from streams.lifecycle import merge
 from streams.privacy import RESTRICTED_PERSON_ID, SURROGATE_NHS_NUMBER
-from streams.process import process_event
+from streams.process import process_event, process_events
 from streams.refdata.loaders import load_samples
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
@@ -23,12 +23,20 @@ CTX = StreamContext(refdata=load_samples(), pseudonymiser=Pseudonymiser(b"k" * 3
 IDENTIFIERS = ("nhs_number", "postcode", "person_birth_date", "date_of_birth")
 
 
-def run(evts, ctx=CTX):
-    """Feed events through process_event with a dict as the table; return the last published record per key."""
+def run(evts, ctx=CTX, batch=64):
+    """Feed events through process_events, ``batch`` at a time, with a dict as the table; return the
+    table, the last published record per key and the rejects."""
     table, published, rejects = {}, {}, {}
-    for e in evts:
+    routed_all = []
+    for start in range(0, len(evts), batch):
+        chunk = evts[start : start + batch]
+        routed_chunk = process_events(CATALOG, ctx, chunk, table.get, NOW)
+        for e, routed in zip(chunk, routed_chunk, strict=True):
+            if routed.state is not None:
+                table[event_key(e)] = routed.state
+        routed_all += zip(chunk, routed_chunk, strict=True)
+    for e, routed in routed_all:
         key = event_key(e)
-        routed = process_event(CATALOG, ctx, e, table.get(key), NOW)
         if routed.state is not None:
             table[key] = routed.state
         if routed.examination:
@@ -62,6 +70,15 @@ def test_in_order_delivery_publishes_performed_examinations(lifecycle_events):
         for ident in IDENTIFIERS:
             assert ident not in rec
         assert rec["provider_code"] and rec["modality"]
+
+
+def test_a_batch_gives_what_one_event_at_a_time_gives(lifecycle_events):
+    rng = random.Random(9)
+    shuffled = lifecycle_events[:120] + rng.sample(lifecycle_events[:120], 40)  # repeated keys within batches
+    rng.shuffle(shuffled)
+    one_by_one = run(shuffled, batch=1)
+    for batch in (7, 200):
+        assert run(shuffled, batch=batch) == one_by_one
 
 
 def test_shuffled_and_duplicated_delivery_converges_to_the_same_view(lifecycle_events):
