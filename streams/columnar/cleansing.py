@@ -8,6 +8,7 @@ number loses every whitespace character and hyphen, and the NICIP code is upper-
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from typing import Any
 
 import polars as pl
@@ -42,6 +43,7 @@ def _trimmed(name: str) -> pl.Expr:
     return pl.when(value.str.len_bytes() > 0).then(value)
 
 
+@lru_cache(maxsize=2)  # immutable expressions, built once
 def cleansed(*, upper_case_nicip: bool = True) -> list[pl.Expr]:
     """The 18 cleansed items, by name, each non-empty text or null."""
     exprs = []

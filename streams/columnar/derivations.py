@@ -9,6 +9,8 @@ record's (v1, or v2.0 for records with a procedure end timestamp).
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import polars as pl
 
 from streams.columnar import lookups
@@ -83,7 +85,75 @@ def derive(frame: pl.DataFrame, options: Options) -> pl.DataFrame:
     """``frame`` (from ``engine.prepare``) with every national column by its exact name, plus
     ``age_at_event`` and ``restricted``."""
     frame = frame.with_columns(age_at_event().alias("age_at_event"))
-    frame = frame.with_columns(
+    # blank key parts become '' so that they are still asked (the answer functions read '' as blank),
+    # and the test date (null when unusable) is the last key of every point-in-time question
+    blanks = [pl.coalesce(c, pl.lit("")).alias(f"_{c}") for c in (NICIP, SNOMED, "test_text")]
+    frame = frame.with_columns(*_column_expressions(), *blanks)
+    tables, ods = options.tables, options.tables.ods
+    first = lookups.Lookups()
+    described = (
+        ("practice_code", organisations.gp_description, "GP_DESCRIPTION"),
+        (SITE, organisations.site_description, "PROVIDER_SITE_CODE_DESCRIPTION"),
+        ("referring_org_code", organisations.ods_name, "REFERRER_ORGANISATION_DESCRIPTION"),
+        ("submitter_org", organisations.ods_name, "SUBMITTER_ORGANISATION_NAME"),
+    )
+    for item, describe, column in described:
+        first.ask([item], lambda c, describe=describe: describe(c, ods), {column: pl.String})
+    on_date(
+        first,
+        [SITE],
+        lambda c, on: organisations.provider_code(c, ods, on, NHS_PROVIDER_ROLES),
+        {"PROVIDER_CODE": pl.String},
+    )
+    on_date(
+        first,
+        ["practice_code"],
+        lambda c, on: organisations.commissioner(c, ods, on),
+        {"CCG_CODE": pl.String, "CCG_NAME": pl.String},
+    )
+
+    def imaging(nicip: str, snomed: str, v2: bool, on):
+        grace = V2_CODE_GRACE if v2 else options.grace
+        result = classify(nicip or None, snomed or None, tables.nicip, tables.snomed, on, grace)
+        return tuple(result.columns().values())
+
+    on_date(first, [f"_{NICIP}", f"_{SNOMED}", "v2"], imaging, dict.fromkeys(_IMAGING_COLUMNS, pl.String))
+    geography = tables.geography
+    if geography is not None:
+        on_date(
+            first,
+            ["postcode"],
+            lambda postcode, on: derive_location(postcode, geography, on),
+            {"LOCATION_LSOA": pl.String, "LOCATION_MSOA": pl.String},
+        )
+    frame = first.answered(frame)
+    if geography is None:
+        frame = frame.with_columns(pl.lit(None, pl.String).alias(c) for c in ("LOCATION_LSOA", "LOCATION_MSOA"))
+    # the provider's name and the restricted flag read what the first questions answered
+    frame = frame.with_columns(pl.coalesce("DERIVED_IMAGING_CODE_SNOMED_CT", pl.lit("")).alias("_derived_snomed"))
+    second = lookups.Lookups()
+    second.ask(["PROVIDER_CODE"], lambda c: organisations.ods_name(c, ods), {"PROVIDER_NAME": pl.String})
+    restricted = tables.restricted
+    on_date(
+        second,
+        [f"_{NICIP}", f"_{SNOMED}", "_derived_snomed"],
+        lambda n, s, ds, on: is_restricted(n or None, s or None, ds or None, restricted, on),
+        {"restricted": pl.Boolean},
+    )
+    return second.answered(frame).drop(f"_{NICIP}", f"_{SNOMED}", "_test_text", "_derived_snomed")
+
+
+def on_date(questions: lookups.Lookups, keys: list[str], answer, schema) -> None:
+    """Ask ``answer(*keys, on)`` with ``on`` the test date as a CalendarDate (None when unusable)."""
+    questions.ask(
+        [*keys, "_test_text"], lambda *values: answer(*values[:-1], parse_calendar_date(values[-1] or None)), schema
+    )
+
+
+@lru_cache(maxsize=1)  # immutable expressions, built once
+def _column_expressions() -> list[pl.Expr]:
+    """The national columns that are expressions of the record alone."""
+    return [
         *[_band(lowers).alias(column) for column, lowers in BANDS.items()],
         *[pl.when(col(f"{item}_ok")).then(col(item)).alias(column) for column, item in _NATIONAL_DATES.items()],
         *[(col(f"{b}_day") - col(f"{a}_day")).alias(column) for column, (a, b) in _INTERVALS.items()],
@@ -118,79 +188,7 @@ def derive(frame: pl.DataFrame, options: Options) -> pl.DataFrame:
         col(NICIP).alias("IMAGING_CODE_NICIP"),
         col(SNOMED).alias("IMAGING_CODE_SNOMED_CT"),
         *[pl.lit(None, pl.String).alias(column) for column in NULL_COLUMNS],
-    )
-    frame = _organisations(frame, options)
-    frame = _imaging(frame, options)
-    tables = options.tables
-    geography = tables.geography
-    if geography is None:
-        frame = frame.with_columns(pl.lit(None, pl.String).alias(c) for c in ("LOCATION_LSOA", "LOCATION_MSOA"))
-    else:
-        frame = _join_on_date(
-            frame,
-            ["postcode"],
-            lambda postcode, on: derive_location(postcode, geography, on),
-            {"LOCATION_LSOA": pl.String, "LOCATION_MSOA": pl.String},
-        )
-    restricted = tables.restricted
-    frame = _join_on_date(
-        frame.with_columns(
-            pl.coalesce(NICIP, pl.lit("")).alias("_n"),
-            pl.coalesce(SNOMED, pl.lit("")).alias("_s"),
-            pl.coalesce("DERIVED_IMAGING_CODE_SNOMED_CT", pl.lit("")).alias("_ds"),
-        ),
-        ["_n", "_s", "_ds"],
-        lambda n, s, ds, on: is_restricted(n or None, s or None, ds or None, restricted, on),
-        {"restricted": pl.Boolean},
-    )
-    return frame.drop("_n", "_s", "_ds")
-
-
-def _join_on_date(frame: pl.DataFrame, keys: list[str], answer, schema) -> pl.DataFrame:
-    """``lookups.join_answers`` with the test date (null when unusable) as the last key, as a CalendarDate;
-    a blank key part becomes '' so that it still joins (the answer functions treat '' as blank)."""
-    frame = frame.with_columns(pl.coalesce("test_text", pl.lit("")).alias("_on"))
-    frame = lookups.join_answers(
-        frame, [*keys, "_on"], lambda *values: answer(*values[:-1], parse_calendar_date(values[-1] or None)), schema
-    )
-    return frame.drop("_on")
-
-
-def _organisations(frame: pl.DataFrame, options: Options) -> pl.DataFrame:
-    ods = options.tables.ods
-    join = lookups.join_answers
-    described = (
-        ("practice_code", organisations.gp_description, "GP_DESCRIPTION"),
-        (SITE, organisations.site_description, "PROVIDER_SITE_CODE_DESCRIPTION"),
-        ("referring_org_code", organisations.ods_name, "REFERRER_ORGANISATION_DESCRIPTION"),
-        ("submitter_org", organisations.ods_name, "SUBMITTER_ORGANISATION_NAME"),
-    )
-    for item, describe, column in described:
-        frame = join(frame, [item], lambda c, describe=describe: describe(c, ods), {column: pl.String})
-    roles = NHS_PROVIDER_ROLES
-    frame = _join_on_date(
-        frame, [SITE], lambda c, on: organisations.provider_code(c, ods, on, roles), {"PROVIDER_CODE": pl.String}
-    )
-    frame = join(frame, ["PROVIDER_CODE"], lambda c: organisations.ods_name(c, ods), {"PROVIDER_NAME": pl.String})
-    return _join_on_date(
-        frame,
-        ["practice_code"],
-        lambda c, on: organisations.commissioner(c, ods, on),
-        {"CCG_CODE": pl.String, "CCG_NAME": pl.String},
-    )
-
-
-def _imaging(frame: pl.DataFrame, options: Options) -> pl.DataFrame:
-    tables = options.tables
-
-    def answer(nicip: str, snomed: str, v2: bool, on):
-        grace = V2_CODE_GRACE if v2 else options.grace
-        result = classify(nicip or None, snomed or None, tables.nicip, tables.snomed, on, grace)
-        return tuple(result.columns().values())
-
-    frame = frame.with_columns(pl.coalesce(NICIP, pl.lit("")).alias("_n"), pl.coalesce(SNOMED, pl.lit("")).alias("_s"))
-    frame = _join_on_date(frame, ["_n", "_s", "v2"], answer, dict.fromkeys(_IMAGING_COLUMNS, pl.String))
-    return frame.drop("_n", "_s")
+    ]
 
 
 def national(frame: pl.DataFrame) -> pl.DataFrame:

@@ -19,6 +19,7 @@ batch's (``Options``); everything per record is a column.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import polars as pl
@@ -159,7 +160,6 @@ def _upper_unless_default(item: str, *, upper: bool = True) -> pl.Expr:
 def _reference_answers(frame: pl.DataFrame, options: Options) -> pl.DataFrame:
     """The ``lk_*`` columns the checks read, for each table the batch has (``streams.columnar.lookups``)."""
     tables = options.tables
-    join = lookups.join_answers
     frame = frame.with_columns(
         _upper_unless_default("practice_code").alias("practice_key"),
         _upper_unless_default("referring_org_code").alias("referring_key"),
@@ -170,59 +170,56 @@ def _reference_answers(frame: pl.DataFrame, options: Options) -> pl.DataFrame:
         .otherwise(pl.col("test_text"))
         .alias("referral_text"),
     )
-    frame = join(frame, [SNOMED], lambda code: is_valid_snomed_id(code.strip()), {"snomed_well_formed": pl.Boolean})
+    questions = lookups.Lookups()
+    ask = questions.ask
+    ask([SNOMED], lambda code: is_valid_snomed_id(code.strip()), {"snomed_well_formed": pl.Boolean})
     ods = tables.ods
     if ods is not None:
         gp, referring = organisations.GP_PRACTICE_ROLES, organisations.REFERRING_ROLES
         holds = organisations.holds_role
-        frame = join(frame, ["practice_key"], lambda c: holds(ods, c, gp), {"lk_practice_known": pl.Boolean})
-        frame = join(
-            frame,
+        ask(["practice_key"], lambda c: holds(ods, c, gp), {"lk_practice_known": pl.Boolean})
+        ask(
             ["practice_key", "test_text"],
             lambda c, t: holds(ods, c, gp, on=parse_calendar_date(t)),
             {"lk_practice_live": pl.Boolean},
         )
-        frame = join(frame, ["referring_key"], lambda c: holds(ods, c, referring), {"lk_referring_known": pl.Boolean})
-        frame = join(
-            frame,
+        ask(["referring_key"], lambda c: holds(ods, c, referring), {"lk_referring_known": pl.Boolean})
+        ask(
             ["referring_key", "referral_text"],
             lambda c, t: holds(ods, c, referring, on=parse_calendar_date(t)),
             {"lk_referring_live": pl.Boolean},
         )
-        frame = join(frame, [SITE], lambda c: bool(organisations.ods_history(ods, c)), {"lk_site_in_ods": pl.Boolean})
-        frame = join(
-            frame,
+        ask([SITE], lambda c: bool(organisations.ods_history(ods, c)), {"lk_site_in_ods": pl.Boolean})
+        ask(
             ["site_key", "test_text"],
             lambda c, t: site.closed_on(ods, c, parse_calendar_date(t)),
             {"lk_site_closed": pl.Boolean},
         )
     if tables.postcodes is not None:
         postcodes = tables.postcodes
-        frame = join(frame, ["postcode"], postcodes.contains, {"lk_postcode_known": pl.Boolean})
+        ask(["postcode"], postcodes.contains, {"lk_postcode_known": pl.Boolean})
     if tables.nicip is not None:
         nicip = tables.nicip
-        frame = join(
-            frame,
+        ask(
             [NICIP, "code_text", "v2"],
             lambda c, t, v2: _status(nicip, c.strip().upper(), t, options, v2),
             {"lk_nicip_status": pl.String},
         )
     if tables.snomed is not None:
         snomed = tables.snomed
-        frame = join(
-            frame.with_columns(pl.when(pl.col("snomed_well_formed")).then(pl.col(SNOMED)).alias("snomed_key")),
-            ["snomed_key", "code_text", "v2"],
-            lambda c, t, v2: _status(snomed, c.strip(), t, options, v2),
+        ask(
+            [SNOMED, "code_text", "v2"],
+            # a malformed id has no status: DIDS059's syntax part fails it
+            lambda c, t, v2: _status(snomed, c.strip(), t, options, v2) if is_valid_snomed_id(c.strip()) else None,
             {"lk_snomed_status": pl.String},
         )
     if tables.nicip is not None and tables.snomed is not None:
-        frame = join(
-            frame,
+        ask(
             [NICIP, SNOMED, "code_text"],
             lambda n, s, t: _nicip_snomed(tables, n, s, parse_calendar_date(t)),
             {"lk_nicip_snomed": pl.String},
         )
-    return frame
+    return questions.answered(frame)
 
 
 def _status(table, code: str, on: str, options: Options, v2: bool) -> str:
@@ -274,18 +271,23 @@ def _codes_where(codes, condition) -> pl.Expr:
 
 def outcome(frame: pl.DataFrame, options: Options) -> pl.DataFrame:
     """Add ``r_<code>`` for every rule, then ``rejects``, ``warnings``, ``not_checked`` and ``accepted``."""
-    unavailable = options.unavailable()
-    columns = [_rule_column(rule, unavailable) for rule in RECORD_RULES]
+    rules, lists = _outcome_expressions(options.unavailable())
+    frame = frame.with_columns(rules).with_columns(lists)
+    return frame.with_columns((pl.col("rejects").list.len() == 0).alias("accepted"))
+
+
+@lru_cache(maxsize=32)  # expressions are immutable: built once per set of missing tables, not per batch
+def _outcome_expressions(unavailable: frozenset[Need]) -> tuple[list[pl.Expr], list[pl.Expr]]:
+    rules = [_rule_column(rule, unavailable) for rule in RECORD_RULES]
     # DIDS071: decided by the caller over the whole submission; not run for a record from none
-    columns.append(pl.when(pl.col("duplicate")).then(pl.lit(1, pl.Int8)).alias(f"r_{UNIQUENESS_CODE}"))
-    frame = frame.with_columns(columns)
+    rules.append(pl.when(pl.col("duplicate")).then(pl.lit(1, pl.Int8)).alias(f"r_{UNIQUENESS_CODE}"))
     warning = Severity.WARNING
-    frame = frame.with_columns(
+    lists = [
         _codes_where([c for c in _CODES if _SEVERITY[c] is not warning], lambda r: r >= 1).alias("rejects"),
         _codes_where([c for c in _CODES if _SEVERITY[c] is warning], lambda r: r >= 1).alias("warnings"),
         _codes_where(_CODES, lambda r: r == 0).alias("not_checked"),
-    )
-    return frame.with_columns((pl.col("rejects").list.len() == 0).alias("accepted"))
+    ]
+    return rules, lists
 
 
 def fields_of(code: str, index: int) -> tuple[str, ...]:
