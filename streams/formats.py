@@ -1,7 +1,7 @@
 """Pure format helpers shared by the rules and the derivations (the NHS number: ``dids.kernel.nhs_number``).
 
 Dates (DIDS-RULES §1.3), calendar-month arithmetic, SNOMED CT id syntax with the
-Verhoeff check (§6) and the format patterns of §7. Every helper takes cleansed text: nothing here trims.
+Verhoeff check (§6) and the ZZ99 pseudo-postcode. Every helper takes cleansed text: nothing here trims.
 """
 
 from __future__ import annotations
@@ -183,45 +183,9 @@ def is_valid_snomed_id(value: str | None) -> bool:
     return value[-3:-1] in _CONCEPT_PARTITIONS and verhoeff_is_valid(value)
 
 
-# ---- format patterns (DIDS-RULES §7) ----
-
-# re.ASCII: \s and the letter classes mean ASCII only, and IGNORECASE cannot fold in letters such as
-# the long s or the Kelvin sign
-_POSTCODE = re.compile(r"[A-Za-z]{1,2}[0-9][A-Za-z0-9]?\s+[0-9][A-Za-z]{2}", re.ASCII)
-_SITE_CODE = re.compile(r"[A-Za-z0-9]{5,12}", re.ASCII)
-_REFERRER = re.compile(
-    r"[CDGS][0-9]{1,7}"
-    r"|(?:CH|DT|CD|PH|SL)[0-9]{1,6}"
-    r"|[0-9]{2}[A-Z][0-9]{4}[A-Z]"
-    r"|Z[ENSW][0-9]{6}"
-    r"|H9999998|M9999998|R9999981|A9999998|P9999981|X9999998|N9999998",
-    re.ASCII | re.IGNORECASE,
-)
-
-
-def is_valid_postcode_format(value: str) -> bool:
-    """DIDS017 pattern: outward code, one or more whitespace, inward code; either case.
-
-    ``LS12AB`` (no space) fails; ``ZZ99 3VZ`` passes; ``GIR 0AA`` fails (not covered by the pattern).
-    """
-    return _POSTCODE.fullmatch(value) is not None
+# ---- pseudo-postcodes ----
 
 
 def is_pseudo_postcode(value: str) -> bool:
     """A ``ZZ99`` pseudo-postcode (no fixed abode, overseas, not known), in either case."""
     return value[:4].upper() == "ZZ99"
-
-
-def is_valid_site_code(value: str) -> bool:
-    """DIDS069 pattern: 5-12 ASCII letters and digits."""
-    return _SITE_CODE.fullmatch(value) is not None
-
-
-def is_valid_referrer_code(value: str) -> bool:
-    """DIDS023 patterns (DIDS-RULES §7.3), ignoring case and surrounding whitespace.
-
-    Professional codes (C/D/G/S + 1-7 digits; CH/DT/CD/PH/SL + 1-6 digits), NMC PIN
-    (2 digits, letter, 4 digits, letter), Northern Ireland GP (Z + E/N/S/W + exactly 6 digits) and the
-    national default codes. Blank is handled by the caller (it passes).
-    """
-    return _REFERRER.fullmatch(value.strip()) is not None

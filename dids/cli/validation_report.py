@@ -20,14 +20,11 @@ _DESCRIPTIONS = {UNIQUENESS_CODE: "site code and accession number repeated in th
 
 
 def describe(code: str) -> str:
-    """A rule's national wording in short: the first line of its check's docstring, without the code."""
+    """A rule's national wording in short (the rule table's), without the code."""
     if code in _DESCRIPTIONS:
         return _DESCRIPTIONS[code]
     rule = RULES.get(code)
-    doc = (rule.check.__doc__ or "") if rule is not None and rule.check is not None else ""
-    first = doc.strip().splitlines()[0] if doc.strip() else ""
-    text = first.split(":", 1)[1].strip() if first.startswith(code + ":") else first
-    return text.replace("``", "")
+    return "" if rule is None else rule.description
 
 
 def render_summary(console: Console, extract: Extract, summary: Summary) -> None:

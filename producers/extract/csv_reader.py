@@ -23,7 +23,7 @@
 
 Records are ``(row_number, raw)``: ``row_number`` counts data records from 1 (the header is not one);
 ``raw`` maps every item of ``ITEM_NAMES`` (and, for v2, the other columns) to the field text exactly
-as submitted, an empty field being None. Trimming and the rest of cleansing are ``streams.cleanse``'s.
+as submitted, an empty field being None. Trimming and the rest of cleansing are ``streams.columnar.cleansing``'s.
 """
 
 from __future__ import annotations

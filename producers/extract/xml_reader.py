@@ -5,7 +5,7 @@ Layout: root ``DIDS`` in namespace ``NAMESPACE``, repeating ``DIDSRecord``s, eac
 activity becomes one record carrying copies of its ``DIDSRecord``'s patient and referral values. Values
 come from the attribute or text named in ``PATIENT``, ``REFERRAL`` and ``ACTIVITY``; an empty element,
 an empty attribute or an absent element is missing (None). Text is passed on exactly as written
-(``streams.cleanse`` trims).
+(``streams.columnar.cleansing`` trims).
 
 **Structure check instead of the schema (assumption).** The DIDS XSD is not shipped, so the reader
 checks the structure the spec gives and rejects the file (``FileRejectError("DIDS076", line, ...)``)

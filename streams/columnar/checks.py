@@ -112,8 +112,27 @@ def _nhs_number_valid() -> pl.Expr:
 
 
 def _months_before_submission() -> pl.Expr:
-    """31 x the months T lies before the submission month (DIDS049/055; streams.rules.submission): whole
-    calendar months, or with ``reference_month_formula`` the reference's fractional count, kept exact."""
+    """31 x the months T lies before the submission month (DIDS049/055), kept exact in integers.
+
+    S is ``Context.submission_time`` (UTC) and SM its calendar month. Without S these rules are not checked
+    (the registry reports that); with a blank or invalid date they skip.
+
+    DIDS049/055 come in two forms:
+
+    * **calendar-month form** (default, what the published rules mean): with
+      ``m = monthIndex(SM) - monthIndex(T)``, DIDS055 rejects ``m >= 7`` (T before start(SM) - 6 months)
+      and DIDS049 warns for ``4 <= m <= 6`` (T in [start(SM) - 6 months, start(SM) - 3 months)).
+      Submission received 2024-07-10: T <= 2023-12-31 rejected, 2024-01-01..2024-03-31 warned,
+      from 2024-04-01 clean.
+    * **reference formula** (``Context.reference_month_formula``): the fractional month count
+      ``mb(T) = 12*(year(SMend) - year(T)) + (month(SMend) - month(T)) + (0 if T is a month end else
+      (day(SMend) - day(T)) / 31)``; DIDS055 when ``mb >= 7``, DIDS049 when ``4 <= mb < 7``.
+
+    They differ only when SM is February and T is the 29th or 30th (only the 30th when February has 29 days)
+    of July seven months earlier, or of October four months earlier: the reference gives ``mb`` just under 7
+    (or 4) and lets such a date through one band early (DIDS049 instead of DIDS055, clean instead of
+    DIDS049). The 31st is a month end, so it is classified as expected.
+    """
     whole = col("sub_mi") - col(f"{TEST}_mi")
     fraction = col("sub_dim") - col(f"{TEST}_d")
     test_month_end = col(f"{TEST}_d") == col(f"{TEST}_dim")

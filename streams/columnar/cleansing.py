@@ -1,4 +1,4 @@
-"""Cleansing of a whole batch (DIDS-RULES §1.2, DIDS-SPEC §4), the batch form of ``streams.cleanse``.
+"""Cleansing of a whole batch (DIDS-RULES §1.2, DIDS-SPEC §4).
 
 Every item is trimmed of the characters Python's ``str.strip()`` removes (the set is spelled out:
 Rust's notion of whitespace differs by the four ASCII separators 0x1C-0x1F), blank becomes null, the NHS
@@ -26,7 +26,7 @@ RAW_SCHEMA = pl.Schema({name: pl.String for name in RAW_COLUMNS})
 
 def raw_frame(rows: Iterable[Mapping[str, Any]]) -> pl.DataFrame:
     """The items of raw records as a text frame; a missing item is null. A value that is not text (or
-    None) raises TypeError, as ``streams.cleanse.cleanse`` does: callers hand over the text as submitted."""
+    None) raises TypeError: callers hand over the text as submitted."""
     columns: dict[str, list[Any]] = {name: [] for name in RAW_COLUMNS}
     for row in rows:
         for name, values in columns.items():

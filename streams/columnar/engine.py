@@ -32,15 +32,14 @@ from streams.columnar.dates import add_months_day, days_in_month, with_dates
 from streams.derive.asat import as_at
 from streams.formats import is_valid_snomed_id, parse_calendar_date
 from streams.refdata.protocols import ReferenceData
-from streams.rules import imaging_codes, organisations, site
+from streams.rules import UNIQUENESS_CODE, imaging_codes, organisations, site
+from streams.rules.accession import UNIQUENESS_FIELDS
 from streams.rules.context import V2_CODE_GRACE, Context, GracePeriod
 from streams.rules.imaging_codes import CodeStatus, code_status
 from streams.rules.registry import RECORD_RULES, RULES
 from streams.rules.results import Need, Severity
 
 DATE_ITEMS = ("person_birth_date", REQUEST, "diag_test_request_rec_date", TEST, "service_report_date")
-UNIQUENESS_CODE = "DIDS071"
-UNIQUENESS_FIELDS = ("site_code_imaging", "radiological_accession_num")
 META_COLUMNS = {"submitted_ms": pl.Int64, "duplicate": pl.Boolean, "submitter_org": pl.String}
 
 
@@ -100,7 +99,7 @@ def prepare(raw: pl.DataFrame, options: Options) -> pl.DataFrame:
 
 
 def _code_dates(frame: pl.DataFrame) -> pl.DataFrame:
-    """v2.0 records have code validity judged at the local date of the procedure end (``context_for``)."""
+    """v2.0 records have code validity judged at the local date of the procedure end (DIDS-RULES §8.2)."""
     frame = lookups.join_answers(frame, ["coded_procedure_end_timestamp"], local_date, {"v2_code_date": pl.String})
     return frame.with_columns(
         pl.col("v2_code_date").is_not_null().alias("v2"),

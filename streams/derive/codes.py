@@ -1,8 +1,10 @@
-"""Code-list labels, the NHS-number flag and the month/year of the test (DIDS-SPEC §2.2, §7.3)."""
+"""Code-list labels of the national record (DIDS-SPEC §2.2, §7.3); the columns are
+``streams.columnar.derivations``'. A label is null for a blank or unknown code; the ethnic category is
+looked up upper-cased (``a`` gives ``British`` although DIDS012 rejects ``a``), ``99`` has no group;
+GENDER_CODE is the code as a small integer only when it is exactly ``0``, ``1``, ``2`` or ``9``;
+NHS_NUMBER_SUPPLIED is 1 when the cleansed NHS number is non-empty (valid or not)."""
 
 from __future__ import annotations
-
-from streams.formats import parse_calendar_date
 
 NHS_NUMBER_STATUS_LABELS: dict[str, str] = {
     "01": "Number present and verified",
@@ -50,46 +52,3 @@ PATIENT_SOURCE_SETTING_LABELS: dict[str, str] = {
     "06": "Other Health Care Provider",
     "07": "Other",
 }
-
-
-def nhs_number_status_description(code: str | None) -> str | None:
-    """NHS_NUMBER_STATUS_DESCRIPTION: the §2.2.1 label; None when blank or not ``01``-``08``."""
-    return None if code is None else NHS_NUMBER_STATUS_LABELS.get(code)
-
-
-def nhs_number_supplied(nhs_number: str | None) -> int:
-    """NHS_NUMBER_SUPPLIED: 1 when the cleansed NHS number is non-empty (valid or not), else 0."""
-    return 0 if nhs_number is None or not nhs_number.strip() else 1
-
-
-def ethnic_category_description(code: str | None) -> str | None:
-    """ETHNIC_CATEGORY_DESCRIPTION: the §2.2.2 label of the upper-cased code (``a`` gives ``British``,
-    although DIDS012 rejects ``a``); None when blank or unknown."""
-    return None if code is None else ETHNIC_CATEGORIES.get(code.upper(), (None, None))[0]
-
-
-def ethnic_category_group(code: str | None) -> str | None:
-    """ETHNIC_CATEGORY_GROUP: the group of the upper-cased code; ``Z`` is ``Not stated``; ``99``, blank or
-    unknown give None."""
-    return None if code is None else ETHNIC_CATEGORIES.get(code.upper(), (None, None))[1]
-
-
-def gender_code(code: str | None) -> int | None:
-    """GENDER_CODE: the code as a small integer; None unless it is exactly ``0``, ``1``, ``2`` or ``9``."""
-    return int(code) if code in GENDER_LABELS else None
-
-
-def gender_description(code: str | None) -> str | None:
-    """GENDER_DESCRIPTION: ``Not Known``, ``Male``, ``Female``, ``Not Specified``; None otherwise."""
-    return None if code is None else GENDER_LABELS.get(code)
-
-
-def patient_source_setting_description(code: str | None) -> str | None:
-    """PATIENT_SOURCE_SETTING_DESCRIPTION: the §2.2.3 label; None when blank or not ``01``-``07``."""
-    return None if code is None else PATIENT_SOURCE_SETTING_LABELS.get(code)
-
-
-def month_and_year_of_test(test_date: str | None) -> tuple[int | None, int | None]:
-    """MONTH_OF_TEST (1-12) and YEAR_OF_TEST: calendar, not financial; (None, None) when unusable."""
-    test = parse_calendar_date(test_date)
-    return (None, None) if test is None else (test.month, test.year)

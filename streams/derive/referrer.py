@@ -3,13 +3,14 @@
 Validity (DIDS023) and type use different patterns, reproduced with their quirks: ``ZE1234`` is not a
 valid code (Northern Ireland GP codes need exactly 6 digits), so its REFERRER_CODE is ``99``, yet its
 type is ``GP N.Ireland`` (the type accepts 1-6 digits); an NMC PIN is typed ``Nurse`` even for a midwife.
+
+REFERRER_CODE is null when blank, the trimmed code when valid (DIDS023's patterns), ``99`` when not;
+DERIVED_REFERRER_CODE the same with ``99`` for blank too; DERIVED_REFERRER_TYPE the label of the first
+type pattern the whole trimmed code matches, ignoring case, else ``Not Known``. The columns are
+``streams.columnar.derivations``'.
 """
 
 from __future__ import annotations
-
-import re
-
-from streams.formats import is_valid_referrer_code
 
 NOT_KNOWN_CODE = "99"
 NOT_KNOWN_TYPE = "Not Known"
@@ -32,28 +33,3 @@ TYPES: tuple[tuple[str, str], ...] = (
     (r"SL[0-9]{1,6}", "Speech and Language Therapist"),
     (r"H9999998|R9999981", "Other health professionals"),
 )
-_TYPE_PATTERNS = tuple((re.compile(pattern, re.ASCII | re.IGNORECASE), label) for pattern, label in TYPES)
-
-
-def referrer_code(code: str | None) -> str | None:
-    """REFERRER_CODE: None when blank; the trimmed code when valid; ``99`` when invalid (warning DIDS023)."""
-    if code is None or not code.strip():
-        return None
-    return code.strip() if is_valid_referrer_code(code) else NOT_KNOWN_CODE
-
-
-def derived_referrer_code(code: str | None) -> str:
-    """DERIVED_REFERRER_CODE: the trimmed code when valid; ``99`` when blank or invalid."""
-    return referrer_code(code) or NOT_KNOWN_CODE
-
-
-def derived_referrer_type(code: str | None) -> str:
-    """DERIVED_REFERRER_TYPE from the trimmed code, whatever its validity; ``Not Known`` for ``X9999998``,
-    blank and anything no type pattern matches."""
-    if code is None:
-        return NOT_KNOWN_TYPE
-    value = code.strip()
-    for pattern, label in _TYPE_PATTERNS:
-        if pattern.fullmatch(value):
-            return label
-    return NOT_KNOWN_TYPE

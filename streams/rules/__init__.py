@@ -1,57 +1,16 @@
-"""The national DIDS v1 data-quality rules (DIDS001-DIDS082) as pure functions.
+"""The national DIDS v1 data-quality rules (DIDS001-DIDS082): the rule table and what the rules share.
 
-One module per data-item group, imported here by name so the list stays visible; ``registry`` maps each
-national code to its function, severity and needs; ``engine`` runs them. Rules never log, do I/O or read
-settings: everything they may see is in the record and the ``Context``.
-
-Typical use::
-
-    from streams.cleanse import cleanse
-    from streams.rules import Context, validate_submission
-
-    outcomes = validate_submission([cleanse(row) for row in rows], Context(submission_time=received))
+``registry`` holds every national code with its severity, needs and wording; the code lists live in the
+module of their item group, with the per-key reference questions the rules ask (ODS roles and
+successions in ``organisations`` and ``site``, code validity in ``imaging_codes``). The checks
+themselves are column expressions over a batch (``streams.columnar.checks``), run by
+``streams.columnar.engine`` for the stream and ``dids validate`` alike.
 """
 
-from streams.rules import (
-    accession,
-    dates,
-    demographics,
-    imaging_codes,
-    nhs_number,
-    organisations,
-    referral,
-    site,
-    submission,
-)
 from streams.rules.context import Context, GracePeriod
-from streams.rules.engine import UNIQUENESS_CODE, Outcome, check, check_record, validate, validate_submission
-from streams.rules.registry import RULES, Rule
-from streams.rules.results import Fail, Need, NotChecked, Pass, Result, Severity
+from streams.rules.registry import RECORD_RULES, RULES, Rule
+from streams.rules.results import Need, Severity
 
-__all__ = [
-    "RULES",
-    "Context",
-    "Fail",
-    "GracePeriod",
-    "Need",
-    "NotChecked",
-    "Outcome",
-    "Pass",
-    "Result",
-    "Rule",
-    "Severity",
-    "accession",
-    "UNIQUENESS_CODE",
-    "check",
-    "check_record",
-    "dates",
-    "demographics",
-    "imaging_codes",
-    "nhs_number",
-    "organisations",
-    "referral",
-    "site",
-    "submission",
-    "validate",
-    "validate_submission",
-]
+UNIQUENESS_CODE = "DIDS071"  # the one rule over a whole submission
+
+__all__ = ["RECORD_RULES", "RULES", "UNIQUENESS_CODE", "Context", "GracePeriod", "Need", "Rule", "Severity"]

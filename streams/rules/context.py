@@ -1,24 +1,15 @@
-"""What a rule may see besides the record: submission metadata, reference data and rule options.
-
-Built once per submission (or per stream worker) by the caller from its settings; the rules never read
-settings themselves.
-"""
+"""What a validation run may see besides the records: submission time, reference data and rule options,
+and which of a rule's needs it cannot satisfy (those rules are not checked, DIDS-RULES §1.4)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal
 
-from dids.kernel.errors import DidsError
-from streams.formats import CalendarDate
-from streams.refdata.protocols import NicipTable, OdsDirectory, PostcodeDirectory, ReferenceData, SnomedTable
+from streams.refdata.protocols import ReferenceData
 from streams.rules.results import Need
-
-
-class MissingInputError(DidsError):
-    """A rule was called directly without the input it needs; go through the registry instead."""
 
 
 @dataclass(frozen=True)
@@ -69,16 +60,13 @@ class Context:
     is taken as UTC; an aware one is converted to UTC before its calendar date is used.
     ``refdata`` None, or any table in it None, makes the rules needing it *not checked*.
     ``reference_month_formula`` switches DIDS049/055 from the calendar-month form to the reference's
-    fractional formula (DIDS-RULES §4); see ``streams.rules.submission``.
+    fractional formula (DIDS-RULES §4); see ``streams.columnar.checks``.
     """
 
     submission_time: datetime | None = None
     refdata: ReferenceData | None = None
     grace: GracePeriod = field(default_factory=GracePeriod)
     reference_month_formula: bool = False
-    # the point in time for code validity (DIDS057/059/077/078/082) when it is not the test date:
-    # v2.0 records use the local date of the CODED PROCEDURE END TIMESTAMP (CCYY-MM-DD)
-    code_date: str | None = None
 
     def missing(self, needs: Iterable[Need]) -> tuple[Need, ...]:
         """The needs this context cannot satisfy, in ``Need`` declaration order (stable reasons)."""
@@ -105,31 +93,6 @@ class Context:
             found = _UNAVAILABLE[present] = frozenset(need for need in _NEED_ORDER if self._available(need) is None)
         return found
 
-    @_computed_once  # asked by four rules of every record; the context is immutable
-    def submission_date(self) -> CalendarDate:
-        """date(S) in UTC."""
-        s = self.submission_time
-        if s is None:
-            raise MissingInputError("no submission time in the context")
-        utc = s.replace(tzinfo=UTC) if s.tzinfo is None else s.astimezone(UTC)
-        return CalendarDate(utc.year, utc.month, utc.day)
-
-    @property
-    def ods(self) -> OdsDirectory:
-        return self._table("ods", Need.ODS)
-
-    @property
-    def postcodes(self) -> PostcodeDirectory:
-        return self._table("postcodes", Need.POSTCODES)
-
-    @property
-    def nicip(self) -> NicipTable:
-        return self._table("nicip", Need.NICIP)
-
-    @property
-    def snomed(self) -> SnomedTable:
-        return self._table("snomed", Need.SNOMED)
-
     def _available(self, need: Need) -> object | None:
         if need is Need.SUBMISSION_TIME:
             return self.submission_time
@@ -137,14 +100,6 @@ class Context:
             return None  # never available to a record rule
         refdata = self.refdata
         return None if refdata is None else getattr(refdata, _TABLE_ATTRIBUTE[need])
-
-    def _table(self, name: str, need: Need):
-        # the table, or MissingInputError; by attribute name, as Enum members hash slowly in this hot path
-        refdata = self.refdata
-        table = None if refdata is None else getattr(refdata, name)
-        if table is None:
-            raise MissingInputError(f"missing {need.value}")
-        return table
 
 
 _NEED_ORDER = tuple(Need)
@@ -156,13 +111,3 @@ _UNAVAILABLE: dict[tuple[bool, ...], frozenset[Need]] = {}
 
 # v2.0 (DIDS-RULES §8.2): codes valid up to 183 days after they go inactive, at the procedure end
 V2_CODE_GRACE = GracePeriod(183, "days", "after")
-
-
-def context_for(items: Mapping[str, str | None], **fields) -> Context:
-    """The rules context for one record: v2.0 code validity when it carries a procedure end timestamp."""
-    from dids.kernel.timestamps import local_date
-
-    end = local_date(items.get("coded_procedure_end_timestamp"))
-    if end is not None:
-        fields.update(code_date=end, grace=V2_CODE_GRACE)
-    return Context(**fields)

@@ -1,6 +1,8 @@
-"""GP practice and referring organisation against ODS (DIDS-RULES §2.7, §2.10): DIDS018 080 024 079.
+"""GP practice and referring organisation against ODS (DIDS-RULES §2.7, §2.10): DIDS018 080 024 079, per key.
 
-Codes are trimmed and upper-cased before the lookup, and default codes always pass. "Succession is
+The rules are expressions (``streams.columnar.checks``); the ODS questions they ask, once per distinct
+code and date of a batch, are here. Codes are trimmed and upper-cased before the lookup, and default
+codes always pass. "Succession is
 followed": a code counts as the organisation it is and every organisation that succeeded it, so an old
 practice code merged into a new one is still known. *Assumption:* the liveness warnings (079, 080) follow
 succession too: a role held on the date by the code or any successor counts as live.
@@ -11,13 +13,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
-from streams.cleanse import CleansedRecord
 from streams.formats import CalendarDate
 from streams.memo import table_memo
 from streams.refdata.protocols import OdsDirectory, OdsOrganisation
-from streams.rules.common import finding, is_blank, usable_date
-from streams.rules.context import Context
-from streams.rules.results import Finding
 
 GP_PRACTICE_DEFAULTS = frozenset(
     {"V81997", "V81998", "V81999", "S30063", "S30152", "S99942", "S99957", "S99961", "S99976", "S99995", "S99999"}
@@ -86,72 +84,3 @@ def holds_role(directory: OdsDirectory, code: str, roles: frozenset[str], on: Ca
     if held is None:
         held = memo[key] = bool(_held_roles(ods_history(directory, code), roles, on))
     return held
-
-
-def _lookup_code(value: str | None, defaults: frozenset[str]) -> str | None:
-    """The upper-case code to look up; None when blank or a default code (nothing to check)."""
-    if is_blank(value):
-        return None
-    code = value.strip().upper()
-    return None if code in defaults else code
-
-
-def check_gp_practice_known(record: CleansedRecord, context: Context) -> Finding | None:
-    """DIDS018: GP practice present, not a default, and never in ODS as RO76 or RO177 (any time)."""
-    code = _lookup_code(record.practice_code, GP_PRACTICE_DEFAULTS)
-    if code is None or holds_role(context.ods, code, GP_PRACTICE_ROLES):
-        return None
-    return finding("practice_code")
-
-
-def check_gp_practice_live(record: CleansedRecord, context: Context) -> Finding | None:
-    """DIDS080 (warning): GP practice has held RO76/RO177 but held neither on the test date.
-
-    Skip when blank, a default, unknown to ODS or never in those roles (DIDS018), or when the test date
-    is blank or invalid.
-    """
-    code = _lookup_code(record.practice_code, GP_PRACTICE_DEFAULTS)
-    test = usable_date(record.diagnostic_test_date)
-    if code is None or test is None:
-        return None
-    ods = context.ods
-    if not holds_role(ods, code, GP_PRACTICE_ROLES) or holds_role(ods, code, GP_PRACTICE_ROLES, on=test):
-        return None
-    return finding("practice_code", "diagnostic_test_date")
-
-
-def check_referring_org_known(record: CleansedRecord, context: Context) -> Finding | None:
-    """DIDS024: referring organisation present, not a default, and never in ODS with a referring role."""
-    code = _lookup_code(record.referring_org_code, REFERRING_ORG_DEFAULTS)
-    if code is None or holds_role(context.ods, code, REFERRING_ROLES):
-        return None
-    return finding("referring_org_code")
-
-
-def _referral_check_date(record: CleansedRecord) -> tuple[CalendarDate, str] | None:
-    """DIDS079's date: the request date when present, else the test date.
-
-    A request date that is present but invalid does not fall back: the rule is skipped.
-    """
-    if not is_blank(record.diagnostic_test_request_date):
-        request = usable_date(record.diagnostic_test_request_date)
-        return None if request is None else (request, "diagnostic_test_request_date")
-    test = usable_date(record.diagnostic_test_date)
-    return None if test is None else (test, "diagnostic_test_date")
-
-
-def check_referring_org_live(record: CleansedRecord, context: Context) -> Finding | None:
-    """DIDS079 (warning): referring organisation has held a referring role, but none on the check date.
-
-    Check date: request date, or the test date when the request date is blank. Skip when the code is
-    blank, a default, unknown or never in a referring role (DIDS024), or the check date is unusable.
-    """
-    code = _lookup_code(record.referring_org_code, REFERRING_ORG_DEFAULTS)
-    checked = _referral_check_date(record)
-    if code is None or checked is None:
-        return None
-    on, date_item = checked
-    ods = context.ods
-    if not holds_role(ods, code, REFERRING_ROLES) or holds_role(ods, code, REFERRING_ROLES, on=on):
-        return None
-    return finding("referring_org_code", date_item)

@@ -1,36 +1,22 @@
-"""Every national v1 rule code (DIDS001-DIDS082) with its severity, needs and function.
+"""Every national v1 rule code (DIDS001-DIDS082) with its severity, needs and wording.
 
 One explicit table, ``_TABLE``; ``RULES`` is built from it and a duplicate, malformed or non-existent
-code fails at import. Codes are data: functions are named for what they check.
+code fails at import. Each record rule's check is a column expression in ``streams.columnar.checks``,
+which refuses at import a code this table lacks or a record rule it has no check for.
 
-Three codes are registered without a record function: DIDS071 runs over a whole submission
-(``accession.find_duplicates``, applied by ``engine.validate_submission``) and DIDS075/076 belong to the
-CSV and XML file readers. They are here so that severities and the list of codes live in one place.
+Three codes are not record rules: DIDS071 runs over a whole submission (``dids validate`` and ``dids
+submit`` work it out over the file) and DIDS075/076 belong to the CSV and XML file readers. They are
+here so that severities and the list of codes live in one place.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cached_property
 from types import MappingProxyType
 
 from dids.kernel.errors import DidsError
-from streams.cleanse import CleansedRecord
-from streams.rules import (
-    accession,
-    dates,
-    demographics,
-    imaging_codes,
-    nhs_number,
-    organisations,
-    referral,
-    site,
-    submission,
-)
-from streams.rules.common import RecordCheck
-from streams.rules.context import Context
-from streams.rules.results import Fail, Finding, Need, NotChecked, Pass, Result, Severity, Unavailable
+from streams.rules.results import Need, Severity
 
 # Numbers in DIDS001-DIDS082 that do not exist in the national rule set: never emitted.
 NONEXISTENT_CODES = frozenset(
@@ -47,52 +33,22 @@ class RegistryError(DidsError):
 
 @dataclass(frozen=True)
 class Rule:
-    """One national rule: its code, severity, what it needs, and the function that checks one record.
+    """One national rule: its code, severity, what it needs and its national wording in short.
 
-    ``precheck`` is the part of the rule that still runs when a need is missing (DIDS059's syntax check).
+    Its check over a batch is ``streams.columnar.checks.CHECKS[code]`` (one per record rule, checked
+    against this table at import). A rule whose needs are missing is *not checked*, never passed
+    (DIDS-RULES §1.4); DIDS059's syntax part still runs without the SNOMED table (its precheck).
     """
 
     code: str
     severity: Severity
     needs: frozenset[Need]
-    check: RecordCheck | None
-    precheck: RecordCheck | None = None
+    description: str
 
     @property
     def is_record_rule(self) -> bool:
-        return self.check is not None
-
-    def evaluate(self, record: CleansedRecord, context: Context) -> Result:
-        """Run the rule on one record: Pass, Fail, or NotChecked("missing <table>") - never a silent pass.
-
-        When a need is missing the rule is not checked even if this record would give it nothing to look
-        up (a blank postcode for DIDS016): DIDS-RULES §1.4 says such a rule never passes. Only a
-        ``precheck`` finding (DIDS059's malformed id) still fails.
-        """
-        check = self.check
-        if check is None:
-            raise RegistryError(f"{self.code} is not a record rule")
-        if self.needs:  # most rules need nothing but the record: skip the context's bookkeeping for them
-            missing = context.missing(self.needs)
-            if missing:
-                early = None if self.precheck is None else self.precheck(record, context)
-                if isinstance(early, Finding):
-                    return self._result(early)
-                return NotChecked(self.code, "missing " + ", ".join(need.value for need in missing))
-        answer = check(record, context)
-        return self._passed if answer is None else self._result(answer)
-
-    @cached_property
-    def _passed(self) -> Pass:
-        # results are frozen values: one Pass per rule serves every record
-        return Pass(self.code)
-
-    def _result(self, answer: Finding | Unavailable | None) -> Result:
-        if answer is None:
-            return self._passed
-        if isinstance(answer, Unavailable):
-            return NotChecked(self.code, answer.reason)
-        return Fail(self.code, self.severity, answer.fields, answer.derived)
+        """Judged per record (DIDS071 needs the whole submission, DIDS075/076 the file's structure)."""
+        return not self.needs & {Need.WHOLE_SUBMISSION, Need.FILE}
 
 
 _R, _W, _F = Severity.REJECT_RECORD, Severity.WARNING, Severity.REJECT_FILE
@@ -106,102 +62,96 @@ _CODES = frozenset({Need.NICIP, Need.SNOMED})  # DIDS082: the NICIP->SNOMED map 
 _BATCH = frozenset({Need.WHOLE_SUBMISSION})
 _FILE = frozenset({Need.FILE})
 
-_TABLE: tuple[tuple[str, RecordCheck | None, Severity, frozenset[Need]], ...] = (
+_TABLE: tuple[tuple[str, Severity, frozenset[Need], str], ...] = (
     # NHS number and status (§2.1-2.2)
-    ("DIDS001", nhs_number.check_nhs_number_valid, _R, _NONE),
-    ("DIDS002", nhs_number.check_nhs_number_length, _R, _NONE),
-    ("DIDS003", nhs_number.check_nhs_number_status, _R, _NONE),
+    ("DIDS001", _R, _NONE, "NHS number present and not valid (10 digits, modulus 11, not on the published list)."),
+    ("DIDS002", _R, _NONE, "NHS number present and its length not exactly 10 characters (characters not checked)."),
+    ("DIDS003", _R, _NONE, "status indicator present and not exactly one of 01-08 (1 without the zero fails)."),
     # birth date, ethnicity, gender, postcode, demographics (§2.3-2.6, 2.18)
-    ("DIDS005", demographics.check_birth_date_format, _R, _NONE),
-    ("DIDS006", demographics.check_birth_date_before_test, _R, _NONE),
-    ("DIDS008", demographics.check_birth_date_before_report, _R, _NONE),
-    ("DIDS009", demographics.check_birth_date_after_1900, _R, _NONE),
-    ("DIDS010", demographics.check_birth_not_long_after_request, _R, _NONE),
-    ("DIDS012", demographics.check_ethnic_category, _R, _NONE),
-    ("DIDS014", demographics.check_person_gender, _R, _NONE),
-    ("DIDS016", demographics.check_postcode_known, _R, _ONS),
-    ("DIDS017", demographics.check_postcode_format, _R, _NONE),
-    ("DIDS073", demographics.check_some_demographic, _R, _NONE),
-    ("DIDS074", demographics.check_not_only_pseudo_postcode, _R, _NONE),
+    ("DIDS005", _R, _NONE, "birth date present and not a valid CCYY-MM-DD date (§1.3; day 00 is invalid)."),
+    ("DIDS006", _R, _NONE, "birth date after the test date. Pair rule: equal dates pass; blank or invalid skips."),
+    ("DIDS008", _R, _NONE, "birth date after the report issue date. Pair rule: equal dates pass."),
+    ("DIDS009", _R, _NONE, "birth date valid and on or before 1900-01-01 (1900-01-02 is the earliest accepted)."),
+    ("DIDS010", _R, _NONE, "birth month more than 6 calendar months after the request month (days ignored)."),
+    ("DIDS012", _R, _NONE, "ethnic category present and not A-H, J-N, P, R, S, Z or 99 (case-sensitive)."),
+    ("DIDS014", _R, _NONE, "gender present and not 0, 1, 2 or 9."),
+    ("DIDS016", _R, _ONS, "postcode present, not a ZZ99 pseudo-postcode, and not in the ONS Postcode Directory."),
+    ("DIDS017", _R, _NONE, "postcode present and not matching the §7.1 pattern (LS12AB without a space fails)."),
+    ("DIDS073", _R, _NONE, "all six demographic items blank (NHS number, birth, ethnicity, gender, postcode, GP)."),
+    ("DIDS074", _R, _NONE, "the only demographic given is a ZZ99 pseudo-postcode (either case)."),
     # GP practice and referring organisation (§2.7, 2.10)
-    ("DIDS018", organisations.check_gp_practice_known, _R, _ODS),
-    ("DIDS080", organisations.check_gp_practice_live, _W, _ODS),
-    ("DIDS024", organisations.check_referring_org_known, _R, _ODS),
-    ("DIDS079", organisations.check_referring_org_live, _W, _ODS),
+    ("DIDS018", _R, _ODS, "GP practice present, not a default, and never in ODS as RO76 or RO177 (any time)."),
+    ("DIDS080", _W, _ODS, "GP practice has held RO76/RO177 but held neither on the test date."),
+    ("DIDS024", _R, _ODS, "referring organisation present, not a default, and never in ODS with a referring role."),
+    ("DIDS079", _W, _ODS, "referring organisation has held a referring role, but none on the check date."),
     # patient source setting and referrer (§2.8-2.9)
-    ("DIDS020", referral.check_source_setting_present, _R, _NONE),
-    ("DIDS021", referral.check_source_setting_code, _R, _NONE),
-    ("DIDS023", referral.check_referrer_code, _W, _NONE),
+    ("DIDS020", _R, _NONE, "patient source setting blank (mandatory item)."),
+    ("DIDS021", _R, _NONE, 'source setting present and not exactly 01-07 (no "not known" code; 1 fails).'),
+    ("DIDS023", _W, _NONE, "referrer present and matching no §7.3 pattern; case is ignored."),
     # request date (§2.11)
-    ("DIDS026", dates.check_request_date_format, _R, _NONE),
-    ("DIDS027", dates.check_request_before_received, _R, _NONE),
-    ("DIDS028", dates.check_test_within_year_of_request, _W, _NONE),
-    ("DIDS031", dates.check_request_not_before_1970, _R, _NONE),
-    ("DIDS034", dates.check_request_before_test, _R, _NONE),
-    ("DIDS035", dates.check_request_before_report, _R, _NONE),
+    ("DIDS026", _R, _NONE, "request date present and not a valid date."),
+    ("DIDS027", _R, _NONE, "request date after the request received date (pair rule)."),
+    ("DIDS028", _W, _NONE, "test more than 365 days after the request; exactly 365 days passes."),
+    ("DIDS031", _R, _NONE, "request date valid and before 1970-01-01 (1970-01-01 itself passes)."),
+    ("DIDS034", _R, _NONE, "request date after the test date (pair rule; same day passes)."),
+    ("DIDS035", _R, _NONE, "report issue date before the request date (pair rule)."),
     # request received date (§2.12)
-    ("DIDS036", dates.check_received_date_format, _R, _NONE),
-    ("DIDS038", dates.check_test_within_year_of_received, _W, _NONE),
-    ("DIDS040", dates.check_birth_not_long_after_received, _R, _NONE),
-    ("DIDS041", dates.check_received_not_before_1970, _R, _NONE),
-    ("DIDS043", dates.check_received_before_test, _R, _NONE),
-    ("DIDS044", dates.check_received_before_report, _R, _NONE),
+    ("DIDS036", _R, _NONE, "request received date present and not a valid date."),
+    ("DIDS038", _W, _NONE, "test more than 365 days after the request was received (365 passes)."),
+    ("DIDS040", _R, _NONE, "request received more than 6 calendar months before the birth month (as DIDS010)."),
+    ("DIDS041", _R, _NONE, "request received date valid and before 1970-01-01."),
+    ("DIDS043", _R, _NONE, "request received date after the test date (pair rule)."),
+    ("DIDS044", _R, _NONE, "request received date after the report issue date (pair rule)."),
     # test date (§2.13)
-    ("DIDS045", dates.check_test_date_format, _R, _NONE),
-    ("DIDS050", dates.check_test_date_present, _R, _NONE),
-    ("DIDS049", submission.check_test_not_late, _W, _SUB),
-    ("DIDS051", submission.check_test_not_after_submission, _R, _SUB),
-    ("DIDS055", submission.check_test_not_too_old, _R, _SUB),
+    ("DIDS045", _R, _NONE, "test date present and not a valid date."),
+    ("DIDS050", _R, _NONE, "test date blank (mandatory item)."),
+    ("DIDS049", _W, _SUB, "test date more than 3 months before the start of SM, and not DIDS055."),
+    ("DIDS051", _R, _SUB, "test date after the calendar date of S (UTC); a test on the submission day passes."),
+    ("DIDS055", _R, _SUB, "test date more than 6 months before the start of the submission month (reject)."),
     # service report issue date (§2.14)
-    ("DIDS048", dates.check_report_not_before_test, _R, _NONE),
-    ("DIDS061", dates.check_report_date_format, _R, _NONE),
-    ("DIDS062", dates.check_report_within_month_of_test, _W, _NONE),
-    ("DIDS066", submission.check_report_not_after_submission, _R, _SUB),
+    ("DIDS048", _R, _NONE, "report issue date before the test date (pair rule; same day passes)."),
+    ("DIDS061", _R, _NONE, "report issue date present and not a valid date."),
+    ("DIDS062", _W, _NONE, "report issue date later than test date + 1 calendar month (strict)."),
+    ("DIDS066", _R, _SUB, "report issue date after the calendar date of S (UTC); the same day passes."),
     # imaging codes (§2.15)
-    ("DIDS056", imaging_codes.check_some_imaging_code, _R, _NONE),
-    ("DIDS057", imaging_codes.check_nicip_code, _R, _NICIP),
-    ("DIDS059", imaging_codes.check_snomed_code, _R, _SNOMED),
-    ("DIDS077", imaging_codes.check_nicip_code_active, _W, _NICIP),
-    ("DIDS078", imaging_codes.check_snomed_code_active, _W, _SNOMED),
-    ("DIDS082", imaging_codes.check_nicip_maps_to_snomed, _R, _CODES),
+    ("DIDS056", _R, _NONE, "NICIP and SNOMED CT codes both blank (at least one is needed)."),
+    ("DIDS057", _R, _NICIP, "NICIP present, test date valid, and the code unknown or T outside its grace window."),
+    ("DIDS059", _R, _SNOMED, "SNOMED CT malformed, or (valid test date) unknown or outside its grace window."),
+    ("DIDS077", _W, _NICIP, "NICIP code found, not active on the test date, but inside the grace window."),
+    ("DIDS078", _W, _SNOMED, "SNOMED CT code found, not active on the test date, but inside the grace window."),
+    ("DIDS082", _R, _CODES, "both codes strictly active on the test date, and the NICIP code maps to another concept."),
     # site of imaging (§2.16)
-    ("DIDS067", site.check_site_present, _R, _NONE),
-    ("DIDS068", site.check_site_known, _R, _ODS),
-    ("DIDS069", site.check_site_format, _R, _NONE),
-    ("DIDS081", site.check_site_open, _W, _ODS),
+    ("DIDS067", _R, _NONE, "site code blank (mandatory item)."),
+    ("DIDS068", _R, _ODS, "site code present, well formed (else only DIDS069), not a default, and never in ODS."),
+    ("DIDS069", _R, _NONE, "site code present and not 5-12 ASCII letters and digits."),
+    ("DIDS081", _W, _ODS, "site found in ODS but not open on the test date (open <= T <= close)."),
     # accession number and uniqueness (§2.17, §3)
-    ("DIDS070", accession.check_accession_present, _R, _NONE),
-    ("DIDS071", None, _R, _BATCH),
-    ("DIDS072", accession.check_accession_length, _R, _NONE),
+    ("DIDS070", _R, _NONE, "accession number blank (mandatory item)."),
+    ("DIDS071", _R, _BATCH, "site code and accession number repeated in the file (the whole submission)."),
+    ("DIDS072", _R, _NONE, "accession number longer than 20 characters."),
     # file level (§2.19)
-    ("DIDS075", None, _F, _FILE),
-    ("DIDS076", None, _F, _FILE),
+    ("DIDS075", _F, _FILE, "the CSV file is malformed (column count, quoting, encoding): the file is rejected."),
+    ("DIDS076", _F, _FILE, "the XML file is malformed or does not match the DIDS schema: the file is rejected."),
 )
 
-# the parts of a rule that run even when its reference table is missing
-_PRECHECKS: Mapping[str, RecordCheck] = MappingProxyType({"DIDS059": imaging_codes.check_snomed_syntax})
 
-
-def _build(table, prechecks) -> Mapping[str, Rule]:
+def _build(table) -> Mapping[str, Rule]:
     rules: dict[str, Rule] = {}
-    for code, check, severity, needs in table:
+    for code, severity, needs, description in table:
         if code not in NATIONAL_CODES:
             raise RegistryError(f"{code!r} is not a national DIDS v1 rule code")
         if code in rules:
             raise RegistryError(f"{code} is registered twice")
-        if (check is None) != bool(needs & {Need.WHOLE_SUBMISSION, Need.FILE}):
-            raise RegistryError(f"{code}: only whole-submission and file rules go without a record function")
-        rules[code] = Rule(code, severity, needs, check, prechecks.get(code))
+        if not description:
+            raise RegistryError(f"{code} has no description")
+        rules[code] = Rule(code, severity, needs, description)
     absent = NATIONAL_CODES - set(rules)
     if absent:
         raise RegistryError(f"national codes not registered: {sorted(absent)}")
-    unknown = set(prechecks) - set(rules)
-    if unknown:
-        raise RegistryError(f"prechecks for unregistered codes: {sorted(unknown)}")
     return MappingProxyType(dict(sorted(rules.items())))
 
 
-RULES: Mapping[str, Rule] = _build(_TABLE, _PRECHECKS)
+RULES: Mapping[str, Rule] = _build(_TABLE)
 RECORD_RULES: tuple[Rule, ...] = tuple(rule for rule in RULES.values() if rule.is_record_rule)
 
 

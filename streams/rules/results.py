@@ -1,16 +1,9 @@
-"""Rule results (DIDS-RULES introduction and §1.1).
-
-A rule *function* only answers "does the condition hold?": it returns ``None`` (nothing to report), a
-``Finding`` (the fields involved, plus any derived values) or, rarely, ``Unavailable`` (an input it needs
-is missing for this record only). It does not know its own code or severity:
-the registry holds those, and turns the answer into ``Pass``, ``Fail`` or ``NotChecked``. That keeps the
-code -> severity table in one place (``registry.py``) and lets a severity become configurable later
-(DIDS023, DIDS-RULES §8.2) without touching the rule.
-"""
+"""What a rule is (DIDS-RULES introduction and §1.1, §1.4): how bad a failure is, and what a rule needs
+besides the record. A rule's result for a record is a column of the columnar engine
+(``streams.columnar.engine``: ``r_<code>`` null passed, 0 not checked, >= 1 failed)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import Enum
 
 
@@ -32,54 +25,3 @@ class Need(Enum):
     SNOMED = "imaging SNOMED table"
     WHOLE_SUBMISSION = "whole submission"  # DIDS071: see accession.find_duplicates
     FILE = "file structure"  # DIDS075/076: checked by the file readers, not by record rules
-
-
-@dataclass(frozen=True)
-class Finding:
-    """A rule's condition holds for this record.
-
-    ``fields`` names the items involved (``ITEM_NAMES``). ``derived`` carries values national processing
-    derives from the failure, as ``(name, value)`` pairs: DIDS023 gives ``(("referrer_code", "99"),)``.
-    """
-
-    fields: tuple[str, ...]
-    derived: tuple[tuple[str, str], ...] = ()
-
-
-@dataclass(frozen=True)
-class Unavailable:
-    """A rule cannot decide for this record because part of its input is missing: becomes NotChecked.
-
-    Whole missing tables are handled by the registry from the rule's needs; this is for gaps inside a
-    table, such as a NICIP code with no SNOMED CT mapping (DIDS082).
-    """
-
-    reason: str
-
-
-@dataclass(frozen=True)
-class Pass:
-    """The rule ran and the record satisfies it (including "nothing to check", e.g. a blank value)."""
-
-    code: str
-
-
-@dataclass(frozen=True)
-class Fail:
-    """The record breaks rule ``code``; ``fields`` and ``derived`` as in ``Finding``."""
-
-    code: str
-    severity: Severity
-    fields: tuple[str, ...]
-    derived: tuple[tuple[str, str], ...] = ()
-
-
-@dataclass(frozen=True)
-class NotChecked:
-    """The rule could not run: ``reason`` is ``"missing <table>"``. Never counted as a pass."""
-
-    code: str
-    reason: str
-
-
-Result = Pass | Fail | NotChecked

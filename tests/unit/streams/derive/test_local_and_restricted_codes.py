@@ -2,43 +2,43 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
-from streams.derive import DeriveContext, map_local_code
 from streams.derive.restricted import is_restricted
 from streams.refdata.protocols import ReferenceData
+from tests.unit.streams.one_record import derive, derive_many
 
-from .fixtures import CONTEXT, REFDATA, RESTRICTED, day, record
+from .fixtures import REFDATA, RESTRICTED, SUBMITTER, day, record
 
-RXX = replace(CONTEXT, submitter_org="RXX")
 ON = day("2024-06-10")
 
 
 def test_local_code_is_mapped_and_the_original_kept() -> None:
-    mapped = map_local_code(record(imaging_code_nicip="XCHESTPA"), RXX)
-    assert mapped.record.imaging_code_nicip == "XCHES"
-    assert mapped.local_code == "XCHESTPA"
-    assert mapped.record.imaging_code_snomed == "419940006"  # nothing else changes
-    assert map_local_code(record(imaging_code_nicip="xchestpa"), RXX).record.imaging_code_nicip == "XCHES"
+    # cleansing upper-cases the NICIP item, so a lower-case local code maps too
+    mapped, lower = derive_many(
+        [record(imaging_code_nicip="XCHESTPA"), record(imaging_code_nicip="xchestpa")], REFDATA, submitter="RXX"
+    )
+    assert mapped["IMAGING_CODE_NICIP"] == "XCHES"
+    assert mapped["local_code"] == "XCHESTPA"
+    assert mapped["IMAGING_CODE_SNOMED_CT"] == "419940006"  # nothing else changes
+    assert lower["IMAGING_CODE_NICIP"] == "XCHES"
 
 
 def test_local_code_is_not_mapped_when() -> None:
-    unchanged = [
-        (record(imaging_code_nicip="XCHESTPA"), CONTEXT),  # another submitter
-        (record(imaging_code_nicip="XCHESTPA"), replace(RXX, submitter_org=None)),
-        (record(imaging_code_nicip="CSHRB"), RXX),  # the code is itself a valid NICIP code
-        (record(imaging_code_nicip="LATE"), RXX),  # the entry starts after the test date
-        (record(imaging_code_nicip=None), RXX),
-        (record(imaging_code_nicip="XCHESTPA"), DeriveContext(submitter_org="RXX")),  # no map loaded
+    unchanged = [  # (record, reference data, submitter)
+        (record(imaging_code_nicip="XCHESTPA"), REFDATA, SUBMITTER),  # another submitter
+        (record(imaging_code_nicip="XCHESTPA"), REFDATA, None),
+        (record(imaging_code_nicip="CSHRB"), REFDATA, "RXX"),  # the code is itself a valid NICIP code
+        (record(imaging_code_nicip="LATE"), REFDATA, "RXX"),  # the entry starts after the test date
+        (record(imaging_code_nicip=None), REFDATA, "RXX"),
+        (record(imaging_code_nicip="XCHESTPA"), None, "RXX"),  # no map loaded
     ]
-    for rec, context in unchanged:
-        mapped = map_local_code(rec, context)
-        assert mapped.record is rec and mapped.local_code is None
+    for rec, refdata, submitter in unchanged:
+        derived = derive(rec, refdata, submitter=submitter)
+        assert (derived["IMAGING_CODE_NICIP"], derived["local_code"]) == (rec["imaging_code_nicip"], None)
 
 
 def test_without_a_nicip_table_a_map_entry_applies() -> None:
-    context = DeriveContext(ReferenceData(local_codes=REFDATA.local_codes), submitter_org="RXX")
-    assert map_local_code(record(imaging_code_nicip="CSHRB"), context).record.imaging_code_nicip == "XCHES"
+    refdata = ReferenceData(local_codes=REFDATA.local_codes)
+    assert derive(record(imaging_code_nicip="CSHRB"), refdata, submitter="RXX")["IMAGING_CODE_NICIP"] == "XCHES"
 
 
 def test_restricted_with_the_built_in_list() -> None:

@@ -1,23 +1,26 @@
-"""derive(): every national column (§7.11), hand-computed for one record, robust on bad values, and on
-simulated traffic with the shipped sample reference data."""
+"""Every national column (§7.11) through the columnar engine, hand-computed for one record, robust on bad
+values, and on simulated traffic with the shipped sample reference data."""
 
 from __future__ import annotations
 
 import random
-from dataclasses import fields
 from datetime import UTC, datetime
 
 import pytest
 
+from dids.kernel.items import ITEM_NAMES
 from producers.catalogue import GP_PRACTICE_DEFAULTS, PSEUDO_POSTCODE
 from producers.generator import SimulationConfig, records
-from streams.cleanse import CleansedRecord, cleanse
-from streams.derive import NATIONAL_COLUMNS, DeriveContext, derive, derive_all, map_local_code
+from streams.derive import NATIONAL_COLUMNS
 from streams.refdata.loaders import load_samples
+from streams.refdata.protocols import ReferenceData
 from streams.rules.context import Context
-from streams.rules.engine import validate
+from tests.unit.streams.one_record import derive, derive_many, judge_many
 
-from .fixtures import CONTEXT, record
+from .fixtures import REFDATA, SUBMITTER, record
+
+# what the helper gives beside the national columns
+EXTRAS = ("age_at_event", "restricted", "local_code")
 
 EXPECTED_BASE = {
     "RADIOLOGICAL_ACCESSION_NUMBER": "ACC0001",
@@ -123,24 +126,24 @@ def test_columns_are_the_national_record_without_meta() -> None:
 
 
 def test_a_clean_record_hand_computed() -> None:
-    derived = derive(record(), CONTEXT)
-    assert list(derived) == list(NATIONAL_COLUMNS)
-    assert derived == EXPECTED_BASE
+    derived = derive(record(), REFDATA, submitter=SUBMITTER)
+    assert {column: derived[column] for column in NATIONAL_COLUMNS} == EXPECTED_BASE
+    assert set(derived) == {*NATIONAL_COLUMNS, *EXTRAS}  # nothing else
 
 
 def test_derive_all_carries_age_and_restricted_flag() -> None:
-    result = derive_all(record(), CONTEXT)
-    assert (result.age_at_event, result.restricted) == (44, False)
-    assert derive_all(record(imaging_code_nicip="UFOTA", imaging_code_snomed=None), CONTEXT).restricted
+    plain, restricted = derive_many(
+        [record(), record(imaging_code_nicip="UFOTA", imaging_code_snomed=None)], REFDATA, submitter=SUBMITTER
+    )
+    assert (plain["age_at_event"], plain["restricted"]) == (44, False)
+    assert restricted["restricted"]
 
 
 def test_without_reference_data_reference_fields_are_null() -> None:
-    derived = derive(record(), DeriveContext(submitter_org="RR8"))
+    derived = derive(record(), None, submitter=SUBMITTER)
     assert {column: derived[column] for column in REFERENCE_COLUMNS} == dict.fromkeys(REFERENCE_COLUMNS)
     # defaults have fixed labels, and everything record-only is still derived
-    assert derive(record(site_code_imaging="89999"), DeriveContext())["PROVIDER_SITE_CODE_DESCRIPTION"] == (
-        "Non-NHS UK Provider"
-    )
+    assert derive(record(site_code_imaging="89999"))["PROVIDER_SITE_CODE_DESCRIPTION"] == "Non-NHS UK Provider"
     assert derived["AGE_BAND_5_YEARS"] == "40-44" and derived["TEST_REQUEST_TO_TEST"] == 7
     assert derived["SUBMITTER_ORGANISATION"] == "RR8"
 
@@ -154,7 +157,7 @@ def test_a_rejected_record_is_derived_as_far_as_its_values_allow() -> None:
         referrer="ZE1234",
         nhs_number="12345",
     )
-    derived = derive(bad, CONTEXT)
+    derived = derive(bad, REFDATA, submitter=SUBMITTER)
     assert derived["DATE_OF_BIRTH"] is None and derived["DIAGNOSTIC_TEST_DATE"] is None
     assert derived["AGE_BAND_5_YEARS"] == "Age not known"
     assert derived["MONTH_OF_TEST"] is None and derived["TEST_REQUEST_TO_TEST"] is None
@@ -181,15 +184,14 @@ def _garbage(rng: random.Random) -> str | None:
 @pytest.mark.parametrize("seed", range(5))
 def test_never_raises_on_bad_values(seed: int) -> None:
     rng = random.Random(seed)
-    names = [f.name for f in fields(CleansedRecord)]
-    for _ in range(300):
-        derived = derive(CleansedRecord(**{name: _garbage(rng) for name in names}), CONTEXT)
-        assert len(derived) == 83
+    garbage = [{name: _garbage(rng) for name in ITEM_NAMES} for _ in range(300)]  # one batch per seed
+    derived = derive_many(garbage, REFDATA, submitter=SUBMITTER)
+    assert [len(row) - len(EXTRAS) for row in derived] == [83] * 300
 
 
 @pytest.mark.parametrize("test_date", ["0000-01-01", "0000-02-29", "9999-12-31"])
 def test_extreme_valid_dates(test_date: str) -> None:
-    derived = derive(record(diagnostic_test_date=test_date, imaging_code_nicip="OLDCD"), CONTEXT)
+    derived = derive(record(diagnostic_test_date=test_date, imaging_code_nicip="OLDCD"), REFDATA, submitter=SUBMITTER)
     assert derived["DIAGNOSTIC_TEST_DATE"] == test_date
     assert derived["YEAR_OF_TEST"] == int(test_date[:4])
 
@@ -200,48 +202,47 @@ NOW = datetime(2025, 6, 15, 12, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
-def sample_context() -> DeriveContext:
-    return DeriveContext(refdata=load_samples())
+def samples() -> ReferenceData:
+    return load_samples()
 
 
-def _ordinary(rec: CleansedRecord) -> bool:
+def _ordinary(derived: dict) -> bool:
     defaults = {code for code, _ in GP_PRACTICE_DEFAULTS if code}
     return (
-        rec.practice_code is not None
-        and rec.practice_code not in defaults
-        and rec.postcode not in (None, PSEUDO_POSTCODE)
-        and rec.site_code_imaging is not None
+        derived["GP_CODE"] is not None
+        and derived["GP_CODE"] not in defaults
+        and derived["POSTCODE"] not in (None, PSEUDO_POSTCODE)
+        and derived["PROVIDER_SITE_CODE"] is not None
     )
 
 
-def test_simulated_records_are_classified_and_located(sample_context: DeriveContext) -> None:
+def test_simulated_records_are_classified_and_located(samples: ReferenceData) -> None:
     config = SimulationConfig(seed=7, providers=16, invalid_rate=0.0)
-    rules = Context(submission_time=NOW, refdata=sample_context.refdata)
+    raws = list(records(config, 1500, now=NOW))
+    verdicts = judge_many(raws, Context(submission_time=NOW, refdata=samples))
     checked = 0
-    for raw in records(config, 1500, now=NOW):
-        rec = cleanse(raw)
-        derived = derive(rec, sample_context)
-        assert derived["MODALITY"] is not None, rec.imaging_code_nicip or rec.imaging_code_snomed
-        assert derived["PROVIDER_CODE"] == rec.site_code_imaging[:3]
+    # GP_CODE, POSTCODE, PROVIDER_SITE_CODE and the imaging codes are the cleansed items
+    for derived, verdict in zip(derive_many(raws, samples), verdicts, strict=True):
+        assert derived["MODALITY"] is not None, derived["IMAGING_CODE_NICIP"] or derived["IMAGING_CODE_SNOMED_CT"]
+        assert derived["PROVIDER_CODE"] == derived["PROVIDER_SITE_CODE"][:3]
         assert derived["PROVIDER_NAME"] is not None
-        assert validate(rec, rules).accepted  # the samples cover the simulator: nothing rejected
-        if _ordinary(rec):
+        assert verdict.accepted, verdict.rejects  # the samples cover the simulator: nothing rejected
+        if _ordinary(derived):
             checked += 1
             assert derived["CCG_CODE"] is not None and derived["CCG_NAME"].startswith("NHS ")
             assert derived["LOCATION_LSOA"].startswith("E01") and derived["LOCATION_MSOA"].startswith("E02")
     assert checked > 1000
 
 
-def test_simulated_records_with_breakage_never_raise(sample_context: DeriveContext) -> None:
+def test_simulated_records_with_breakage_never_raise(samples: ReferenceData) -> None:
     config = SimulationConfig(seed=11, providers=4, invalid_rate=0.5)
-    for raw in records(config, 500, now=NOW):
-        assert len(derive(cleanse(raw), sample_context)) == 83
+    derived = derive_many(list(records(config, 500, now=NOW)), samples)
+    assert [len(row) - len(EXTRAS) for row in derived] == [83] * 500
 
 
-def test_sample_local_code_maps_then_classifies(sample_context: DeriveContext) -> None:
-    context = DeriveContext(refdata=sample_context.refdata, submitter_org="RXX")
-    mapped = map_local_code(record(imaging_code_nicip="XCHESTPA", imaging_code_snomed=None), context)
-    derived = derive(mapped.record, context)
-    assert mapped.local_code == "XCHESTPA"
+def test_sample_local_code_maps_then_classifies(samples: ReferenceData) -> None:
+    # the local code is mapped before the rules and the derivations, for its submitter only
+    derived = derive(record(imaging_code_nicip="XCHESTPA", imaging_code_snomed=None), samples, submitter="RXX")
+    assert derived["local_code"] == "XCHESTPA"
     assert (derived["IMAGING_CODE_NICIP"], derived["MODALITY"]) == ("XCHES", "Plain radiography")
     assert derived["EARLY_CANCER_DIAGNOSIS"] == "Chest X-ray"

@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from streams.cleanse import CleansedRecord
 from tests.unit.streams.rules.fixtures import blank_demographics, record
 
 
@@ -16,7 +15,7 @@ from tests.unit.streams.rules.fixtures import blank_demographics, record
 class Case:
     code: str
     expect: str
-    record: CleansedRecord
+    record: dict[str, str | None]
     context: str
     note: str
 
@@ -30,7 +29,7 @@ def case(
     expect: str,
     note: str,
     context: str = "full",
-    base: Callable[..., CleansedRecord] = record,
+    base: Callable[..., dict[str, str | None]] = record,
     **changes: str | None,
 ) -> Case:
     return Case(code, expect, base(**changes), context, note)
@@ -112,6 +111,10 @@ CASES: list[Case] = [
     case("DIDS017", P, "pseudo", postcode="ZZ99 3VZ"),
     case("DIDS017", F, "no-space", postcode="LS14AP"),
     case("DIDS017", F, "GIR-0AA", postcode="GIR 0AA"),
+    case("DIDS017", P, "four-character-outward", postcode="SW1A 1AA"),
+    case("DIDS017", P, "two-character-outward-two-spaces", postcode="M1  1AE"),
+    case("DIDS017", F, "trailing-text", postcode="LS1 4AP X"),
+    case("DIDS017", F, "no-break-space", postcode="LS1\u00a04AP"),  # the pattern's whitespace is ASCII
     case("DIDS016", P, "known", postcode="LS1 4AP"),
     case("DIDS016", P, "known-no-space-lower", postcode="ls14ap"),
     case("DIDS016", P, "pseudo-exempt", postcode="zZ99 3VZ"),
@@ -162,11 +165,24 @@ CASES: list[Case] = [
     case("DIDS023", P, "ni-gp", referrer="ZE123456"),
     case("DIDS023", P, "default", referrer="X9999998"),
     case("DIDS023", P, "blank", referrer=None),
+    case("DIDS023", P, "s-one-digit", referrer="s1"),
+    case("DIDS023", P, "surrounding-spaces", referrer=" C7654321 "),
+    case("DIDS023", P, "ch-lower-case", referrer="ch123456"),
+    case("DIDS023", P, "sl-one-digit", referrer="SL1"),
+    case("DIDS023", P, "nmc-pin-lower-case", referrer="12a3456b"),
+    case("DIDS023", P, "zw-six-digits", referrer="ZW000001"),
+    case("DIDS023", P, "default-n", referrer="N9999998"),
+    case("DIDS023", P, "default-r", referrer="R9999981"),
     case("DIDS023", F, "ni-gp-short", referrer="ZE1234"),
     case("DIDS023", F, "eight-digits", referrer="G12345678"),
     case("DIDS023", F, "cd-seven-digits", referrer="CD1234567"),
     case("DIDS023", F, "not-a-default", referrer="Q9999998"),
     case("DIDS023", F, "long-s-is-not-s", referrer="ſ1234"),
+    case("DIDS023", F, "zx-not-a-country", referrer="ZX123456"),
+    case("DIDS023", F, "ch-seven-digits", referrer="CH1234567"),
+    case("DIDS023", F, "letter-only", referrer="G"),
+    case("DIDS023", F, "k-not-a-default", referrer="K9999998"),
+    case("DIDS023", F, "nmc-pin-short", referrer="12A3456"),
     case("DIDS024", P, "trust", referring_org_code="RR8"),
     case("DIDS024", P, "lower-case", referring_org_code="rr8"),
     case("DIDS024", P, "gp-practice-refers", referring_org_code="B86001"),
@@ -318,9 +334,13 @@ CASES: list[Case] = [
     case("DIDS067", F, "blank", site_code_imaging=None),
     case("DIDS069", P, "five", site_code_imaging="RR801"),
     case("DIDS069", P, "twelve", site_code_imaging="ABCDEF123456"),
+    case("DIDS069", P, "digits-only", site_code_imaging="89999"),
+    case("DIDS069", P, "twelve-lower-case", site_code_imaging="abcdef123456"),
     case("DIDS069", F, "four", site_code_imaging="RR80"),
     case("DIDS069", F, "thirteen", site_code_imaging="ABCDEF1234567"),
     case("DIDS069", F, "hyphen", site_code_imaging="RR-801"),
+    case("DIDS069", F, "inner-space", site_code_imaging="RR 801"),
+    case("DIDS069", F, "non-ascii-letter", site_code_imaging="RÉ801"),
     case("DIDS068", P, "known", site_code_imaging="RR801"),
     case("DIDS068", P, "closed-still-exists", site_code_imaging="RX101"),
     case("DIDS068", P, "via-succession", site_code_imaging="OLDST1"),

@@ -1,19 +1,19 @@
 """A clean baseline record, reference data around it, and the contexts the rule tests use.
 
-The baseline passes every rule under ``FULL``; each test case changes only what it is about.
+The baseline passes every rule under ``FULL``; each test case changes only what it is about. Records are
+plain dicts of the 18 items, which the engine cleanses as it would a submitted record.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, date, datetime
 
-from streams.cleanse import CleansedRecord
+from dids.kernel.items import ITEM_NAMES
 from streams.refdata.memory import MemoryNicip, MemoryOds, MemoryPostcodes, MemorySnomed
 from streams.refdata.protocols import NicipVersion, ReferenceData, SnomedVersion
 from streams.rules.context import Context, GracePeriod
 
-BASE = CleansedRecord(
+BASE: dict[str, str | None] = dict(
     nhs_number="9434765919",
     nhs_number_status_ind="01",
     person_birth_date="1980-05-17",
@@ -94,14 +94,17 @@ CONTEXTS = {
 }
 
 
-def record(**changes: str | None) -> CleansedRecord:
-    """The baseline with some items changed."""
-    return replace(BASE, **changes)
+def record(**changes: str | None) -> dict[str, str | None]:
+    """The baseline with some items changed (a new dict: ``BASE`` is never touched)."""
+    unknown = set(changes) - set(ITEM_NAMES)
+    if unknown:  # a misspelt item would otherwise test the baseline
+        raise TypeError(f"not items: {sorted(unknown)}")
+    return {**BASE, **changes}
 
 
-def blank_demographics(**changes: str | None) -> CleansedRecord:
+def blank_demographics(**changes: str | None) -> dict[str, str | None]:
     """The baseline with all six demographic items blank, then ``changes``."""
     blanks = dict.fromkeys(
         ("nhs_number", "person_birth_date", "ethnic_category", "person_gender_code", "postcode", "practice_code")
     )
-    return replace(BASE, **{**blanks, **changes})
+    return record(**{**blanks, **changes})

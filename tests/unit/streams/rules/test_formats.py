@@ -1,4 +1,8 @@
-"""The shared format helpers: dates (§1.3), month arithmetic, NHS number (§5), SNOMED CT ids (§6), patterns (§7)."""
+"""The shared format helpers: dates (§1.3), month arithmetic, NHS number (§5), SNOMED CT ids (§6).
+
+The §7 patterns (postcode, referrer, site code) are column expressions (``streams.columnar.checks``):
+their cases are rule cases of DIDS017, DIDS023 and DIDS069 (cases.py).
+"""
 
 from __future__ import annotations
 
@@ -12,9 +16,6 @@ from streams.formats import (
     CalendarDate,
     add_months,
     is_valid_date,
-    is_valid_postcode_format,
-    is_valid_referrer_code,
-    is_valid_site_code,
     is_valid_snomed_id,
     month_index,
     parse_calendar_date,
@@ -185,56 +186,3 @@ def test_verhoeff_worked_example_and_check_digit() -> None:
     assert not verhoeff_is_valid("77477001")
     assert verhoeff_check_digit("7747700") == 0
     assert verhoeff_check_digit("183343100000010") == 4
-
-
-# ---- patterns ----
-
-
-@pytest.mark.parametrize(
-    ("value", "valid"),
-    [
-        ("LS1 4AP", True),
-        ("SW1A 1AA", True),
-        ("sw1a 1aa", True),
-        ("M1  1AE", True),
-        ("ZZ99 3VZ", True),
-        ("LS14AP", False),
-        ("GIR 0AA", False),
-        ("LS1 4AP X", False),
-        ("LS1\u00a04AP", False),  # the pattern's whitespace is ASCII
-    ],
-)
-def test_postcode_format(value: str, valid: bool) -> None:
-    assert is_valid_postcode_format(value) is valid
-
-
-@pytest.mark.parametrize(
-    ("value", "valid"),
-    [
-        ("G1234567", True),
-        ("s1", True),
-        (" C7654321 ", True),
-        ("ch123456", True),
-        ("SL1", True),
-        ("12a3456b", True),
-        ("ZW000001", True),
-        ("N9999998", True),
-        ("R9999981", True),
-        ("ZE1234", False),
-        ("ZX123456", False),
-        ("CH1234567", False),
-        ("G", False),
-        ("K9999998", False),
-        ("12A3456", False),
-    ],
-)
-def test_referrer_code(value: str, valid: bool) -> None:
-    assert is_valid_referrer_code(value) is valid
-
-
-@pytest.mark.parametrize(
-    ("value", "valid"),
-    [("RR801", True), ("89999", True), ("abcdef123456", True), ("RR80", False), ("RR 801", False), ("RÉ801", False)],
-)
-def test_site_code(value: str, valid: bool) -> None:
-    assert is_valid_site_code(value) is valid

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 
 import pytest
 
+from streams.columnar.checks import CHECKS
 from streams.rules.registry import NONEXISTENT_CODES, RECORD_RULES, RULES, RegistryError, _build, severity_of
 from streams.rules.results import Need, Severity
 
@@ -60,31 +62,41 @@ def test_needs_follow_dids_rules_1_4() -> None:
 
 def test_record_rules_are_all_but_the_submission_and_file_rules() -> None:
     assert {rule.code for rule in RECORD_RULES} == set(RULES) - {"DIDS071"} - FILE_REJECTS
-    assert all(RULES[code].check is None for code in ("DIDS071", *FILE_REJECTS))
+    assert not any(RULES[code].is_record_rule for code in ("DIDS071", *FILE_REJECTS))
+
+
+def test_every_record_rule_and_only_those_has_a_check() -> None:
+    assert set(CHECKS) == {rule.code for rule in RECORD_RULES}
+    assert all(CHECKS[rule.code].fails for rule in RECORD_RULES)
+
+
+def test_every_rule_has_a_description() -> None:
+    assert all(rule.description.strip() for rule in RULES.values())
+
+
+def _table(rules) -> tuple:
+    """Registered rules as the rows ``_build`` takes."""
+    return tuple((r.code, r.severity, r.needs, r.description) for r in rules)
 
 
 def test_a_duplicate_code_fails_at_build() -> None:
-    check = RULES["DIDS001"].check
-    table = tuple((code, r.check, r.severity, r.needs) for code, r in RULES.items())
     with pytest.raises(RegistryError, match="DIDS001 is registered twice"):
-        _build((*table, ("DIDS001", check, Severity.REJECT_RECORD, frozenset())), {})
+        _build((*_table(RULES.values()), ("DIDS001", Severity.REJECT_RECORD, frozenset(), "again")))
 
 
 @pytest.mark.parametrize("code", ["DIDS004", "DIDS083", "DIDS1", "dids001"])
 def test_a_non_national_code_fails_at_build(code: str) -> None:
     with pytest.raises(RegistryError, match="not a national"):
-        _build(((code, RULES["DIDS001"].check, Severity.REJECT_RECORD, frozenset()),), {})
+        _build(((code, Severity.REJECT_RECORD, frozenset(), "a rule"),))
 
 
 def test_a_missing_national_code_fails_at_build() -> None:
-    table = tuple((code, r.check, r.severity, r.needs) for code, r in RULES.items() if code != "DIDS082")
     with pytest.raises(RegistryError, match="DIDS082"):
-        _build(table, {})
+        _build(_table(r for r in RULES.values() if r.code != "DIDS082"))
 
 
-def test_evaluating_a_non_record_rule_is_an_error() -> None:
-    from streams.cleanse import CleansedRecord
-    from streams.rules.context import Context
-
-    with pytest.raises(RegistryError):
-        RULES["DIDS071"].evaluate(CleansedRecord(), Context())
+def test_a_rule_without_a_description_fails_at_build() -> None:
+    rules = [replace(r, description="") if r.code == "DIDS001" else r for r in RULES.values()]
+    table = _table(rules)
+    with pytest.raises(RegistryError, match="DIDS001 has no description"):
+        _build(table)

@@ -7,11 +7,10 @@ from datetime import date
 
 import pytest
 
-from streams.cleanse import cleanse
 from streams.refdata.memory import MemoryNicip
 from streams.refdata.protocols import NicipVersion, ReferenceData
-from streams.rules.context import V2_CODE_GRACE, Context, context_for
-from streams.rules.engine import validate
+from streams.rules.context import Context
+from tests.unit.streams.one_record import judge
 
 NICIP = MemoryNicip(
     (
@@ -28,8 +27,7 @@ def outcome(nicip: str, test_date: str, end_timestamp: str | None):
         "diagnostic_test_date": test_date,
         "coded_procedure_end_timestamp": end_timestamp,
     }
-    ctx = context_for(items, refdata=REFDATA)
-    result = validate(cleanse(items), ctx)
+    result = judge(items, Context(refdata=REFDATA))
     return set(result.rejects) | set(result.warnings)
 
 
@@ -51,10 +49,9 @@ def test_no_grace_before_a_code_starts_in_v2_but_six_months_in_v1():
     assert "DIDS077" in outcome("NEWCD", "2026-05-20", None)  # v1: grace at both ends, test date
 
 
-def test_context_for_without_a_v2_timestamp_is_v1():
-    ctx = context_for({"coded_procedure_end_timestamp": None})
-    assert ctx.code_date is None and ctx.grace == Context().grace
-    v2 = context_for({"coded_procedure_end_timestamp": "2026-05-01T14:32:00+01:00"})
-    assert (v2.code_date, v2.grace) == ("2026-05-01", V2_CODE_GRACE)
-    # a malformed timestamp is left to the format rules; validity falls back to the test date
-    assert context_for({"coded_procedure_end_timestamp": "2026-05-01 14:32"}).code_date is None
+def test_without_a_v2_timestamp_validity_is_v1_at_the_test_date():
+    # v2: the local date of the timestamp, 2026-05-01, before NEWCD starts (the test date is inside it)
+    assert outcome("NEWCD", "2026-06-15", "2026-05-01T14:32:00+01:00") & {"DIDS057", "DIDS077"} == {"DIDS057"}
+    # a malformed timestamp is left to the format rules; validity falls back to the test date and v1's grace
+    assert outcome("NEWCD", "2026-05-20", "2026-05-01 14:32") & {"DIDS057", "DIDS077"} == {"DIDS077"}
+    assert outcome("NEWCD", "2026-05-20", None) & {"DIDS057", "DIDS077"} == {"DIDS077"}
