@@ -101,7 +101,7 @@ class Settings:
     streams_cython_optimizations: int = 0
     # events judged together by the columnar engine: at most this many, waiting at most this long for them
     streams_batch_events: int = 2000
-    streams_batch_seconds: float = 0.1
+    streams_batch_seconds: float = 0.02
     # sink
     sink_group: str = "dids-sink"
     sink_batch_rows: int = 5000

@@ -77,7 +77,7 @@ class Batching:
     ``seconds`` (the most it adds to an event's latency), whichever comes first."""
 
     events: int = 2000
-    seconds: float = 0.1
+    seconds: float = 0.02
 
 
 def register(app: faust.App, t: Topics, ctx: StreamContext, liveness: Liveness, batching: Batching) -> None:
