@@ -8,9 +8,11 @@ of the batch (a site and a test date, a NICIP code and a date) with the shared p
 batch asks only about keys it has not seen - and the answers are mapped back onto the rows. A batch of
 a month's records has thousands of distinct keys, not hundreds of thousands of rows.
 
-``Lookups`` gathers the questions of one stage and answers them together: one query finds every
-question's distinct keys, and one ``with_columns`` maps every answer back (``replace_strict`` on the key,
-the parts joined by a unit separator). A small batch costs a handful of queries, not one per question.
+``Lookups`` gathers the questions of one stage and answers them together: the distinct keys are read
+out of the key columns directly (a polars query costs about half a millisecond however small the
+batch, and the stream's live batches are small; a large batch takes one query for them all), and one
+``with_columns`` maps every answer back (``replace_strict`` on the key, the parts joined by a unit
+separator).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any
 import polars as pl
 
 _SEPARATOR = "\x1f"
+SMALL_BATCH = 2_000  # rows up to which distinct keys are found in Python rather than by a query
 
 
 @dataclass(frozen=True)
@@ -52,19 +55,10 @@ class Lookups:
     def answered(self, frame: pl.DataFrame) -> pl.DataFrame:
         if not self.questions:
             return frame
-        distinct = pl.collect_all(
-            [
-                frame.lazy()
-                .select(_joined(q.keys).alias("_key"), *q.keys)
-                .filter(pl.col("_key").is_not_null())
-                .unique(subset=["_key"])
-                for q in self.questions
-            ]
-        )
         columns = []
-        for question, found in zip(self.questions, distinct, strict=True):
-            keys = found.get_column("_key").to_list()
-            answers = [question.answer(*row) for row in found.select(question.keys).iter_rows()]
+        for question, distinct in zip(self.questions, self._distinct(frame), strict=True):
+            keys = [_SEPARATOR.join(_text(part) for part in parts) for parts in distinct]
+            answers = [question.answer(*parts) for parts in distinct]
             names = list(question.schema)
             per_column = [answers] if len(names) == 1 else [list(part) for part in zip(*answers, strict=True)]
             if not answers:
@@ -75,6 +69,31 @@ class Lookups:
                 mapped = key.replace_strict(keys, pl.Series(values, dtype=dtype), default=None, return_dtype=dtype)
                 columns.append(mapped.alias(name))
         return frame.with_columns(columns)
+
+    def _distinct(self, frame: pl.DataFrame) -> list[list[tuple]]:
+        """Each question's distinct non-null key tuples. A small batch (the stream's live ones) is read
+        out directly: a polars query costs about half a millisecond however few its rows; a large one is
+        one polars query for all the questions."""
+        if frame.height <= SMALL_BATCH:
+            values = {k: frame.get_column(k).to_list() for q in self.questions for k in q.keys}
+            return [
+                list(dict.fromkeys(p for p in zip(*(values[k] for k in q.keys), strict=True) if None not in p))
+                for q in self.questions
+            ]
+        found = pl.collect_all(
+            [
+                frame.lazy().select(q.keys).filter(pl.all_horizontal(pl.col(k).is_not_null() for k in q.keys)).unique()
+                for q in self.questions
+            ]
+        )
+        return [distinct.rows() for distinct in found]
+
+
+def _text(part) -> str:
+    """A key part as polars casts it to text (booleans as ``true``/``false``)."""
+    if isinstance(part, bool):
+        return "true" if part else "false"
+    return str(part)
 
 
 def join_answers(

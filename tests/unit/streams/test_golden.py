@@ -64,8 +64,12 @@ def judge_columnar(case_entries: list[dict], refdata) -> list[dict]:
     ]
 
 
+@pytest.mark.parametrize("small_batch", [2_000, 0], ids=["keys-read-out", "keys-by-query"])
 @pytest.mark.parametrize("case", [case.name for case in CASES])
-def test_the_columnar_engine_reproduces_the_golden_outputs(case):
+def test_the_columnar_engine_reproduces_the_golden_outputs(case, small_batch, monkeypatch):
+    from streams.columnar import lookups
+
+    monkeypatch.setattr(lookups, "SMALL_BATCH", small_batch)  # both ways of finding the distinct keys
     case_entries = [e for e in GOLDEN if e["case"] == case]
     judged = judge_columnar(case_entries, REFDATA if WITH_REFDATA[case] else None)
     differing = []
