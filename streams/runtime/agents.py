@@ -100,7 +100,7 @@ def register(app: faust.App, t: Topics, ctx: StreamContext, liveness: Liveness, 
                 )
             EVENTS_IN.inc(len(batch))
             liveness.progressed()
-            pending: list = []  # (message, decoded event) judged together, up to a purge command
+            pending: list = []  # (event, decoded event) judged together, up to a purge command
             for event in batch:
                 msg = event.message
                 key = (event.key or b"").decode("utf-8", "replace")
