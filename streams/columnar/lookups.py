@@ -35,10 +35,22 @@ class _Question:
 
 
 def _joined(keys: Sequence[str]) -> pl.Expr:
-    """One text key for the parts (null when any part is null)."""
+    """One text key for the parts, null when any part is null. Each part is prefixed by its length, so
+    that no two tuples give the same key whatever characters a hostile value holds."""
     if len(keys) == 1:
         return pl.col(keys[0]).cast(pl.String)
-    return pl.concat_str([pl.col(k).cast(pl.String) for k in keys], separator=_SEPARATOR)
+    parts = []
+    for k in keys:
+        text = pl.col(k).cast(pl.String)
+        parts += [text.str.len_chars().cast(pl.String), pl.lit(":"), text]
+    return pl.concat_str(parts, separator=_SEPARATOR)
+
+
+def _key_text(parts: tuple) -> str:
+    """``_joined`` in Python, for one tuple of key parts."""
+    if len(parts) == 1:
+        return _text(parts[0])
+    return _SEPARATOR.join(f"{len(text)}{_SEPARATOR}:{_SEPARATOR}{text}" for text in map(_text, parts))
 
 
 class Lookups:
@@ -57,7 +69,7 @@ class Lookups:
             return frame
         columns = []
         for question, distinct in zip(self.questions, self._distinct(frame), strict=True):
-            keys = [_SEPARATOR.join(_text(part) for part in parts) for parts in distinct]
+            keys = [_key_text(parts) for parts in distinct]
             answers = [question.answer(*parts) for parts in distinct]
             names = list(question.schema)
             per_column = [answers] if len(names) == 1 else [list(part) for part in zip(*answers, strict=True)]
