@@ -39,7 +39,6 @@ class Check:
 
     fails: tuple[Alternative, ...]
     unavailable: pl.Expr | None = None
-    unavailable_reason: str | None = None
     precheck: tuple[Alternative, ...] = ()
 
 
@@ -214,8 +213,7 @@ _CHECKS: dict[str, Callable[[], Check]] = {
     "DIDS078": lambda: fails(col("lk_snomed_status") == "grace", SNOMED, TEST),
     "DIDS082": lambda: Check(
         ((col("lk_nicip_snomed") == "differs", (NICIP, SNOMED)),),
-        unavailable=col("lk_nicip_snomed") == "unmapped",
-        unavailable_reason="missing NICIP->SNOMED map entry",
+        unavailable=col("lk_nicip_snomed") == "unmapped",  # an active NICIP version maps to no concept
     ),
     "DIDS067": lambda: fails(col(SITE).is_null(), SITE),
     "DIDS068": lambda: fails(
@@ -244,7 +242,7 @@ def _build() -> MappingProxyType:
         if check.precheck and [f for _, f in check.precheck] != [f for _, f in check.fails[: len(check.precheck)]]:
             raise RuntimeError(f"{code}: a precheck must be the first failing alternatives")
         wrapped = tuple((condition.fill_null(False), fields) for condition, fields in check.fails)
-        built[code] = Check(wrapped, check.unavailable, check.unavailable_reason, check.precheck)
+        built[code] = Check(wrapped, check.unavailable, check.precheck)
     return MappingProxyType(built)
 
 

@@ -82,6 +82,7 @@ def prepare(raw: pl.DataFrame, options: Options) -> pl.DataFrame:
     frame = raw.with_columns(cleansed(upper_case_nicip=options.upper_case_nicip))
     frame = _code_dates(frame)
     frame = with_dates(frame, {TEST: TEST})
+    frame = frame.with_columns(pl.when(pl.col(f"{TEST}_ok")).then(pl.col(TEST)).alias("test_text"))
     frame = map_local_codes(frame, options)
     frame = with_dates(frame, {**{item: item for item in DATE_ITEMS if item != TEST}, "code_date_text": "code"})
     frame = frame.with_columns(
@@ -90,7 +91,6 @@ def prepare(raw: pl.DataFrame, options: Options) -> pl.DataFrame:
             add_months_day(TEST, 1).alias("test_plus_month_day"),
             pl.col(SITE).str.contains(SITE_PATTERN).fill_null(False).alias("site_well_formed"),
             pl.lit(options.reference_month_formula).alias("reference_month_formula"),
-            pl.when(pl.col(f"{TEST}_ok")).then(pl.col(TEST)).alias("test_text"),
             pl.when(pl.col("code_ok")).then(pl.col("code_date_text")).alias("code_text"),
         ]
     )
@@ -124,8 +124,10 @@ _VALID_CODE = (CodeStatus.ACTIVE, CodeStatus.GRACE)
 
 
 def map_local_codes(frame: pl.DataFrame, options: Options) -> pl.DataFrame:
-    """DIDS-SPEC §7.7 before the rules (``streams.derive.local_codes``): a submitter's local exam code
-    in IMAGING_CODE_NICIP becomes its NICIP code, the original kept in ``local_code``."""
+    """DIDS-SPEC §7.7 before the rules: a submitter's local exam code in IMAGING_CODE_NICIP becomes its
+    NICIP code, the original kept in ``local_code``. Mapped only when the submitted value is not itself a
+    valid NICIP code on the test date (active or in its grace window); the entry is taken as at the test
+    date (the latest when the date is unusable); submitter and code are matched upper-cased."""
     tables = options.tables
     if tables.local_codes is None:
         return frame.with_columns(pl.lit(None, pl.String).alias("local_code"))
@@ -140,8 +142,8 @@ def map_local_codes(frame: pl.DataFrame, options: Options) -> pl.DataFrame:
         return (code, None) if entry is None else (entry.nicip_code.strip().upper(), code)
 
     keys = [NICIP, "submitter_org", "test_key", "v2"]
-    test_key = pl.coalesce(pl.when(pl.col(f"{TEST}_ok")).then(pl.col(TEST)), pl.lit(""))
-    frame = frame.with_columns(test_key.alias("test_key"))
+    # an unusable test date is a key part too ('': the latest entry applies)
+    frame = frame.with_columns(pl.coalesce("test_text", pl.lit("")).alias("test_key"))
     frame = lookups.join_answers(
         frame,
         keys,
