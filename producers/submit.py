@@ -4,12 +4,14 @@ Two passes over the file, both streaming (a 1M-row file is never held in memory)
 1. check the whole file's structure, find the keys it repeats (DIDS071 is a whole-submission rule)
    and compute its SHA-256, so a file-level reject (DIDS075/076) publishes no rows at all, as
    nationally the whole file is rejected;
-2. announce the file as ``publishing`` on dids.submissions, publish each record as one
-   ``examination_event`` to dids.ris.events, then the ``accepted`` manifest once every row was
+2. announce the file as ``publishing`` on dids.submissions, publish the records as ``examination_event``s
+   packed in ``examination_chunk`` messages on dids.ris.events (one chunk holds the records of one
+   partition, up to ``CHUNK_EVENTS``), then the ``accepted`` manifest once every chunk was
    acknowledged by Kafka. A failure in between publishes ``incomplete``; a submitter killed in between
    leaves ``publishing``: either way the warehouse counts none of the file's rows (migration 0009).
-Ids are deterministic (submitter, period, file checksum, row number), so re-running the same file is
-idempotent downstream: the same events, versions of the same examinations.
+Ids are deterministic (submitter, period, file checksum, row number), and so are the chunks (key
+``submission_id|chunk number``, the same records in each): re-running the same file is idempotent
+downstream, the same events, versions of the same examinations.
 """
 
 from __future__ import annotations
@@ -28,17 +30,21 @@ from typing import Any
 from dids.kernel import topics
 from dids.kernel.errors import DidsError
 from dids.kernel.items import ITEM_NAMES
-from dids.kernel.keys import record_key
+from dids.kernel.keys import partition_of, record_key
 from dids.kernel.producer import EventProducer
 from dids.kernel.settings import Settings
 from producers.extract.duplicates import duplicate_keys, uniqueness_key
 from producers.extract.errors import FileRejectError
 from producers.extract.reader import open_extract
 from producers.extract.v2 import V2_ITEMS
-from schemas.catalog import EXAMINATION_EVENT, SUBMISSION_MANIFEST, default_catalog
+from schemas.catalog import EXAMINATION_CHUNK, SUBMISSION_MANIFEST, default_catalog
 
 _NS = uuid.UUID("0b9a3f5e-7c41-4d2a-8e6f-5a1d2c3b4e5f")
 _PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+# records per chunk message: a batch of the worker's columnar engine, ~250 kB of Avro (under the 1 MB
+# default message limit with room for wide v2 rows; a chunk over CHUNK_BYTES is split in two)
+CHUNK_EVENTS = 1000
+CHUNK_BYTES = 900_000
 
 # (phase, bytes done, bytes total): the key passes of producers.extract.duplicates, then "publishing"
 Progress = Callable[[str, int, int], None]
@@ -152,8 +158,10 @@ def _after(announced: datetime) -> datetime:
 def _publish_rows(
     producer, settings, catalog, extract, submission_id, submitter, received, duplicates, progress
 ) -> int:
-    """Every record of the file as an event, flushed: the number published."""
+    """Every record of the file as an event in a chunk of its partition's records, flushed: the number
+    published."""
     events_topic = settings.topic(topics.RIS_EVENTS)
+    chunks = _Chunks(producer, catalog, events_topic, submission_id, producer.partitions(events_topic))
     count = 0
     on_bytes = (lambda done, total: progress("publishing", done, total)) if progress else None
     for row_number, raw in extract.records(on_progress=on_bytes):
@@ -169,11 +177,47 @@ def _publish_rows(
             "duplicate_in_submission": uniqueness_key(raw) in duplicates,
             **{name: raw.get(name) for name in (*ITEM_NAMES, *V2_ITEMS)},
         }
-        key = record_key(raw.get("site_code_imaging"), raw.get("radiological_accession_num"))
-        producer.send(events_topic, key=key.encode(), value=catalog.encode(EXAMINATION_EVENT, event))
+        chunks.add(record_key(raw.get("site_code_imaging"), raw.get("radiological_accession_num")), event)
         count += 1
-    producer.flush()  # every row acknowledged before the manifest announces them (raises otherwise)
+    chunks.send_all()
+    producer.flush()  # every chunk acknowledged before the manifest announces them (raises otherwise)
     return count
+
+
+class _Chunks:
+    """Events gathered per partition, sent as a chunk when one fills. Numbering follows the file's order
+    of filling, so the same file always makes the same chunks."""
+
+    def __init__(self, producer, catalog, topic: str, submission_id: str, partitions: int):
+        self.producer, self.catalog, self.topic = producer, catalog, topic
+        self.submission_id, self.partitions = submission_id, partitions
+        self.pending: dict[int, list[dict[str, Any]]] = {}
+        self.sent = 0
+
+    def add(self, key: str, event: dict[str, Any]) -> None:
+        partition = partition_of(key.encode(), self.partitions)
+        events = self.pending.setdefault(partition, [])
+        events.append(event)
+        if len(events) >= CHUNK_EVENTS:
+            self._send(partition, self.pending.pop(partition))
+
+    def send_all(self) -> None:
+        for partition in sorted(self.pending):
+            self._send(partition, self.pending[partition])
+        self.pending.clear()
+
+    def _send(self, partition: int, events: list[dict[str, Any]]) -> None:
+        chunk = {"submission_id": self.submission_id, "chunk": self.sent, "events": events}
+        value = self.catalog.encode(EXAMINATION_CHUNK, chunk)
+        if len(value) > CHUNK_BYTES and len(events) > 1:  # wide rows: two smaller chunks, same order
+            half = len(events) // 2
+            self._send(partition, events[:half])
+            self._send(partition, events[half:])
+            return
+        self.producer.send(
+            self.topic, key=f"{self.submission_id}|{self.sent}".encode(), value=value, partition=partition
+        )
+        self.sent += 1
 
 
 def _publish_manifest(producer: EventProducer, settings: Settings, catalog, manifest: dict[str, Any]) -> None:

@@ -29,6 +29,7 @@ EXAMINATION_RECORD = "examination_record"
 SUBMISSION_MANIFEST = "submission_manifest"
 EXAMINATION_REJECT = "examination_reject"
 CONSENT_CHANGE = "consent_change"
+EXAMINATION_CHUNK = "examination_chunk"  # many examination events in one message (`dids submit`)
 
 
 class Catalog:
@@ -74,6 +75,11 @@ class Catalog:
 
     def encode(self, name: str, record: dict[str, Any]) -> bytes:
         return encode(self.latest(name), record)
+
+    def writer_name(self, data: bytes) -> str:
+        """The schema name a message was written with (its header's fingerprint), without decoding it."""
+        fp, _ = split_header(data)
+        return self.by_fingerprint(fp).name
 
     def decode(self, data: bytes, name: str | None = None) -> dict[str, Any]:
         """Decode with the writer schema named in the header, resolved to the latest version of

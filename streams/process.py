@@ -14,7 +14,7 @@ from typing import Any
 
 from dids.kernel.dead_letters import DeadLetter
 from dids.kernel.keys import event_key, is_keyed
-from schemas.catalog import EXAMINATION_EVENT, EXAMINATION_RECORD, EXAMINATION_REJECT, Catalog
+from schemas.catalog import EXAMINATION_CHUNK, EXAMINATION_EVENT, EXAMINATION_RECORD, EXAMINATION_REJECT, Catalog
 from schemas.codec import CodecError
 from streams.erasure import is_scrubbed, scrubbed
 from streams.evaluate import StreamContext, Verdict, evaluate_batch
@@ -37,13 +37,20 @@ class Routed:
     verdict: Verdict | None = None
 
 
-def decode_event(catalog: Catalog, value: bytes | None) -> dict[str, Any] | DeadLetter:
+def decode_events(catalog: Catalog, value: bytes | None) -> tuple[list[dict[str, Any]], bool] | DeadLetter:
+    """The events of a message on dids.ris.events, and whether it was a chunk: one event (HL7, simulator)
+    or a chunk of a submission's events (``dids submit``), told apart by the writer schema's name."""
     if value is None:
         return DeadLetter("EmptyMessageError", "message has no value (tombstone on the events topic)")
     try:
-        return catalog.decode(value, EXAMINATION_EVENT)
+        if catalog.writer_name(value) != EXAMINATION_CHUNK:
+            return [catalog.decode(value, EXAMINATION_EVENT)], False
+        events = catalog.decode(value, EXAMINATION_CHUNK)["events"]
     except CodecError as exc:
         return DeadLetter(type(exc).__name__, str(exc))
+    if not events:
+        return DeadLetter("EmptyChunkError", "chunk message holds no events")
+    return events, True
 
 
 def process_event(

@@ -91,6 +91,8 @@ def producer_config(settings: Settings, **extra: object) -> dict[str, object]:
             "enable.idempotence": True,
             "acks": "all",
             "compression.type": "lz4",
+            # CRC-32 of the key: dids.kernel.keys.partition_of computes the same partition for chunks
+            "partitioner": "consistent_random",
             "linger.ms": 20,
             "batch.size": 256 * 1024,
             "queue.buffering.max.messages": 200_000,

@@ -7,6 +7,7 @@ partition and table entry whatever stray spaces their senders left around the tw
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Mapping
 
 
@@ -24,3 +25,11 @@ def is_keyed(key: str) -> bool:
     """Both parts present: a record with a blank part (DIDS067/070) is judged alone, never merged."""
     site, _, accession = key.partition("|")
     return bool(site) and bool(accession)
+
+
+def partition_of(key: bytes, partitions: int) -> int:
+    """The partition a keyed message lands on: librdkafka's ``consistent_random`` partitioner (CRC-32 of
+    the key), which every producer of dids.ris.events uses (``dids.kernel.kafka.producer_config``). A
+    chunk of a submission is written to the partition its records' keys have here, so each record meets
+    the lifecycle state its live events keep."""
+    return zlib.crc32(key) % partitions

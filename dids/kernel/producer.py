@@ -41,7 +41,13 @@ class EventProducer:
         self.failures: list[str] = []
 
     def send(
-        self, topic: str, key: str | bytes, value: bytes, headers: Headers | None = None, on_delivery=None
+        self,
+        topic: str,
+        key: str | bytes,
+        value: bytes,
+        headers: Headers | None = None,
+        on_delivery=None,
+        partition: int | None = None,
     ) -> None:
         started = time.monotonic()
 
@@ -59,12 +65,25 @@ class EventProducer:
 
         while True:
             try:
-                self._producer.produce(topic, value=value, key=key, headers=list(headers or ()), on_delivery=_done)
+                where = {} if partition is None else {"partition": partition}
+                self._producer.produce(
+                    topic, value=value, key=key, headers=list(headers or ()), on_delivery=_done, **where
+                )
                 break
             except BufferError:
                 # local queue full: serve delivery reports until there is room (never drop)
                 self._producer.poll(0.05)
         self._producer.poll(0)
+
+    def partitions(self, topic: str, timeout: float = 30.0) -> int:
+        """How many partitions ``topic`` has (it must exist: topics are created before producers start)."""
+        meta = self._producer.list_topics(topic, timeout=timeout).topics.get(topic)
+        if meta is None or meta.error is not None or not meta.partitions:
+            raise ProduceError(
+                f"topic {topic} is missing or unreadable ({meta.error if meta else 'absent'}): start the stack "
+                "first (`dids up`), or the stream worker (`dids streams`), which creates the topics"
+            )
+        return len(meta.partitions)
 
     def poll(self, timeout: float = 0.0) -> int:
         return self._producer.poll(timeout)

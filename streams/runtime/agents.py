@@ -9,19 +9,22 @@ from dataclasses import dataclass
 import faust
 from prometheus_client import Counter, Gauge, Histogram
 
-from dids.kernel.keys import event_key
+from dids.kernel.keys import event_key, is_keyed, partition_of
 from dids.kernel.metrics import LATENCY_BUCKETS
-from schemas.catalog import default_catalog
+from schemas.catalog import EXAMINATION_EVENT, default_catalog
 from streams.erasure import PURGE_HEADER, index_key, indexed, is_index_key, purge_command, scrubbed
 from streams.evaluate import StreamContext
-from streams.process import DeadLetter, decode_event, process_events
+from streams.process import DeadLetter, decode_events, process_events
 from streams.runtime import crash_only
 from streams.runtime.current_event import acting_for
 from streams.runtime.watchdog import Liveness
 
 log = logging.getLogger(__name__)
 
-EVENTS_IN = Counter("dids_streams_events_in_total", "Events read from the RIS events topic")
+EVENTS_IN = Counter(
+    "dids_streams_events_in_total",
+    "Events read from the RIS events topic: each event of a chunk counts, and each message that is not an event",
+)
 MERGES = Counter("dids_streams_merges_total", "Lifecycle merge outcomes", ["outcome"])
 VERDICTS = Counter("dids_streams_verdicts_total", "Examinations evaluated, by verdict", ["verdict"])
 RECORDS_OUT = Counter("dids_streams_records_out_total", "Current records published to dids.examinations")
@@ -38,6 +41,12 @@ TABLE_SIZE = Gauge(
 )
 ERASED = Counter("dids_streams_erased_states_total", "Lifecycle states scrubbed because their person withdrew consent")
 PURGES = Counter("dids_streams_purge_commands_total", "Purge commands read, by outcome", ["outcome"])
+CHUNKS_IN = Counter("dids_streams_chunks_in_total", "Chunk messages (a submission's events, many a message) read")
+FORWARDED = Counter(
+    "dids_streams_forwarded_events_total",
+    "Events of a chunk written to another partition than their key's (the topic was repartitioned?), "
+    "sent on as single events to their key's partition",
+)
 # every known label value exported from the start at 0: rate() cannot see a series' first increment,
 # so an alert on the first dead letter or reject after a restart would otherwise miss it
 for _verdict in ("accepted", "rejected", "pending", "cancelled", "withdrawn"):
@@ -52,6 +61,7 @@ for _error in (
     "NotSingleObjectError",
     "UnknownSchemaError",
     "CorruptMessageError",
+    "EmptyChunkError",
 ):
     DEAD_LETTERS.labels(_error)
 
@@ -98,7 +108,6 @@ def register(app: faust.App, t: Topics, ctx: StreamContext, liveness: Liveness, 
                     "the consent list stopped following dids.consent (see the consent registry error above)",
                     crash_only.EXIT_CONSENT_LOST,
                 )
-            EVENTS_IN.inc(len(batch))
             liveness.progressed()
             pending: list = []  # (event, decoded event) judged together, up to a purge command
             for event in batch:
@@ -106,6 +115,7 @@ def register(app: faust.App, t: Topics, ctx: StreamContext, liveness: Liveness, 
                 key = (event.key or b"").decode("utf-8", "replace")
                 person = purge_command(event.value, event.headers)
                 if person is not None:
+                    EVENTS_IN.inc()
                     await judge(pending)  # the events before the command are judged before it erases
                     pending = []
                     with acting_for(event):
@@ -116,17 +126,39 @@ def register(app: faust.App, t: Topics, ctx: StreamContext, liveness: Liveness, 
                         "ReservedKeyError", "message key has the form of a per-person index entry, not site|accession"
                     )
                     if is_index_key(key)
-                    else decode_event(catalog, event.value)
+                    else decode_events(catalog, event.value)
                 )
                 if isinstance(decoded, DeadLetter):
+                    EVENTS_IN.inc()
                     DEAD_LETTERS.labels(decoded.error).inc()
                     log.warning("dead-lettered %s[%d]@%d: %s", msg.topic, msg.partition, msg.offset, decoded.error)
                     await t.dlq.send(
                         key=event.key, value=event.value, headers=decoded.headers(msg.topic, msg.partition, msg.offset)
                     )
                     continue
-                pending.append((event, decoded))
+                events, chunk = decoded
+                if chunk:
+                    CHUNKS_IN.inc()
+                    events = await placed(events, msg.partition)  # the others are counted where they go
+                EVENTS_IN.inc(len(events))
+                pending.extend((event, one) for one in events)
+                if len(pending) >= batching.events:  # chunks: a batch of events, not of messages
+                    await judge(pending)
+                    pending = []
             await judge(pending)
+
+    async def placed(events: list[dict], partition: int) -> list[dict]:
+        """The chunk's events whose state lives in ``partition``; any other is sent on, alone, to its own."""
+        here = []
+        for one in events:
+            key = event_key(one).encode()
+            home = partition_of(key, app.conf.topic_partitions)
+            if home == partition or not is_keyed(key.decode()):
+                here.append(one)  # a record with a blank key part is judged alone: any partition will do
+                continue
+            FORWARDED.inc()
+            await t.events.send(key=key, value=catalog.encode(EXAMINATION_EVENT, one), partition=home)
+        return here
 
     async def judge(pending: list) -> None:
         """Judge the decoded events of a batch together, then store, count and publish each in order."""

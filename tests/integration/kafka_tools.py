@@ -38,6 +38,44 @@ def consume(settings: Settings, topic: str, expected: int, timeout: float = 60.0
     return out
 
 
+def consume_events(settings: Settings, expected: int, timeout: float = 60.0) -> list[dict]:
+    """The examination events on dids.ris.events, single or in chunks (unpacked, in order), checking that
+    every event of a chunk is on its key's partition: ``expected`` of them, then a settle for extras."""
+    from dids.kernel.keys import event_key, partition_of
+    from dids.kernel.topics import RIS_EVENTS
+    from schemas.catalog import EXAMINATION_CHUNK, EXAMINATION_EVENT, default_catalog
+
+    catalog, topic = default_catalog(), settings.topic(RIS_EVENTS)
+    consumer = Consumer(
+        client_config(
+            settings,
+            **{"group.id": f"test-{uuid.uuid4().hex}", "auto.offset.reset": "earliest", "enable.auto.commit": False},
+        )
+    )
+    consumer.subscribe([topic])
+    partitions = len(consumer.list_topics(topic, timeout=10).topics[topic].partitions)
+    out: list[dict] = []
+    deadline, extra_until = time.monotonic() + timeout, None
+    try:
+        while time.monotonic() < deadline and (extra_until is None or time.monotonic() < extra_until):
+            for msg in consumer.consume(num_messages=1000, timeout=0.2):
+                if msg.error() is not None:
+                    continue
+                if catalog.writer_name(msg.value()) != EXAMINATION_CHUNK:
+                    out.append(catalog.decode(msg.value(), EXAMINATION_EVENT))
+                    continue
+                chunk = catalog.decode(msg.value(), EXAMINATION_CHUNK)
+                assert msg.key() == f"{chunk['submission_id']}|{chunk['chunk']}".encode()
+                for event in chunk["events"]:
+                    assert partition_of(event_key(event).encode(), partitions) == msg.partition()
+                out.extend(chunk["events"])
+            if len(out) >= expected and extra_until is None:
+                extra_until = time.monotonic() + 1.0
+    finally:
+        consumer.close()
+    return out
+
+
 def set_topic_config(settings: Settings, topic: str, name: str, value: str) -> None:
     """Set one config of a topic on the broker (e.g. a tiny max.message.bytes, so sends are refused)."""
     from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource

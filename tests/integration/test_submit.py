@@ -8,10 +8,10 @@ from dids.kernel import topics
 from producers.extract.writer import write_csv, write_xml
 from producers.generator import SimulationConfig, records
 from producers.submit import SubmissionError, submit_file
-from schemas.catalog import EXAMINATION_EVENT, SUBMISSION_MANIFEST, default_catalog
+from schemas.catalog import SUBMISSION_MANIFEST, default_catalog
 from tests.clock import NOW
 from tests.integration.helpers import poll
-from tests.integration.kafka_tools import consume
+from tests.integration.kafka_tools import consume, consume_events
 
 
 def test_csv_submission_rows_manifest_and_idempotent_resubmission(settings_factory, tmp_path):
@@ -29,10 +29,10 @@ def test_csv_submission_rows_manifest_and_idempotent_resubmission(settings_facto
     assert first.record_count == 300 and first.submission_id == again.submission_id
 
     catalog = default_catalog()
-    events = [
-        catalog.decode(m.value(), EXAMINATION_EVENT) for m in consume(settings, settings.topic(topics.RIS_EVENTS), 600)
-    ]
+    events = consume_events(settings, 600)
     assert len(events) == 600
+    # chunks, not one message a record: at most a chunk per partition per run for 300 records
+    assert len(consume(settings, settings.topic(topics.RIS_EVENTS), 4)) == 4
     ids_by_run = {}
     for e in events:
         ids_by_run.setdefault(e["row_number"], set()).add(e["event_id"])
@@ -82,10 +82,7 @@ def test_xml_submission(settings_factory, tmp_path):
     write_xml(rows, path)
     result = submit_file(settings, path, period="2026-10", received=NOW)
     assert (result.status, result.record_count) == ("accepted", 40)
-    events = consume(settings, settings.topic(topics.RIS_EVENTS), 40)
-    decoded = sorted(
-        (default_catalog().decode(m.value(), EXAMINATION_EVENT) for m in events), key=lambda e: e["row_number"]
-    )
+    decoded = sorted(consume_events(settings, 40), key=lambda e: e["row_number"])
     assert [e["radiological_accession_num"] for e in decoded] == [r["radiological_accession_num"] for r in rows]
 
 
@@ -103,10 +100,7 @@ def test_keys_repeated_in_a_file_are_flagged_for_dids071(settings_factory, tmp_p
     path = tmp_path / "dups.csv"
     write_csv(rows, path)
     assert submit_file(settings, path, period="2026-10", received=NOW).record_count == 20
-    events = [
-        default_catalog().decode(m.value(), EXAMINATION_EVENT)
-        for m in consume(settings, settings.topic(topics.RIS_EVENTS), 20)
-    ]
+    events = consume_events(settings, 20)
     flagged = sorted(e["row_number"] for e in events if e["duplicate_in_submission"])
     assert flagged == [4, 16]
 
@@ -116,8 +110,11 @@ class _Killed(BaseException):
 
 
 @pytest.mark.parametrize("failure", ["error", "killed"])
-def test_a_file_that_fails_part_way_leaves_no_current_rows(settings_factory, service_factory, tmp_path, failure):
+def test_a_file_that_fails_part_way_leaves_no_current_rows(
+    settings_factory, service_factory, tmp_path, failure, monkeypatch
+):
     """Before, the rows published before the failure were current records of a file nobody accepted."""
+    monkeypatch.setattr("producers.submit.CHUNK_EVENTS", 100)  # chunks do go out before the failure
     from dids.kernel.topics import ensure_topics
     from sinks.clickhouse import connect
     from sinks.migrate import migrate
@@ -145,3 +142,22 @@ def test_a_file_that_fails_part_way_leaves_no_current_rows(settings_factory, ser
     published = client.command("SELECT count() FROM examinations FINAL")  # rows did reach the warehouse...
     assert client.command("SELECT count() FROM current_examinations") == 0  # ...and none of them counts
     print(f"\nsubmit {failure} part-way: {published}+ rows stored, 0 current, manifest {status}")
+
+
+def test_chunks_go_where_single_events_of_the_same_key_go(settings_factory):
+    """partition_of must be the producers' own partitioner, or a chunk's records would meet no state."""
+    from dids.kernel.keys import partition_of
+    from dids.kernel.producer import EventProducer
+    from dids.kernel.topics import ensure_topics
+
+    settings = settings_factory(topic_partitions=6)
+    ensure_topics(settings)
+    producer = EventProducer(settings)
+    keys = [f"RR8{i:02d}|ACC-{i * 7919}".encode() for i in range(60)] + ["RAJ|é ✓".encode(), b"|", b"X|"]
+    for key in keys:
+        producer.send(settings.topic(topics.RIS_EVENTS), key=key, value=b"x")
+    producer.flush()
+    landed = {m.key(): m.partition() for m in consume(settings, settings.topic(topics.RIS_EVENTS), len(keys))}
+    assert producer.partitions(settings.topic(topics.RIS_EVENTS)) == 6
+    assert landed == {key: partition_of(key, 6) for key in keys}
+    assert len(set(landed.values())) == 6

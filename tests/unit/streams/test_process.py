@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dids.kernel.keys import record_key
 from schemas.catalog import default_catalog
-from streams.process import DeadLetter, decode_event
+from streams.process import DeadLetter, decode_events
 
 
 def test_garbage_goes_to_the_dead_letter_topic_with_a_reason():
-    out = decode_event(default_catalog(), b"\xc3\x01" + b"\x11" * 8 + b"junk")
+    out = decode_events(default_catalog(), b"\xc3\x01" + b"\x11" * 8 + b"junk")
     assert isinstance(out, DeadLetter)
     assert out.error == "UnknownSchemaError"
     headers = dict(out.headers("dids.ris.events", 1, 42))
@@ -17,8 +17,8 @@ def test_garbage_goes_to_the_dead_letter_topic_with_a_reason():
 
 
 def test_not_avro_and_tombstones_are_dead_lettered():
-    assert decode_event(default_catalog(), b"plain text").error == "NotSingleObjectError"
-    assert decode_event(default_catalog(), None).error == "EmptyMessageError"
+    assert decode_events(default_catalog(), b"plain text").error == "NotSingleObjectError"
+    assert decode_events(default_catalog(), None).error == "EmptyMessageError"
 
 
 def test_record_key_trims_both_parts():
