@@ -123,14 +123,15 @@ def avro_ceilings(n: int, seed: int) -> dict[str, Any]:
 
 
 def consumer_ceiling(settings: Settings, expected: int) -> dict[str, Any]:
-    """A bare confluent-kafka consumer reading the events topic from the start and decoding each event."""
+    """A bare confluent-kafka consumer reading the events topic from the start and decoding each event,
+    single or in a chunk."""
     import uuid
 
     from confluent_kafka import Consumer
 
     from dids.kernel import topics
     from dids.kernel.kafka import client_config
-    from schemas.catalog import EXAMINATION_EVENT, default_catalog
+    from schemas.catalog import EXAMINATION_CHUNK, EXAMINATION_EVENT, default_catalog
 
     catalog = default_catalog()
     consumer = Consumer(
@@ -147,8 +148,11 @@ def consumer_ceiling(settings: Settings, expected: int) -> dict[str, Any]:
             for msg in consumer.consume(num_messages=5000, timeout=1.0):
                 if msg.error() is None:
                     first = first or time.perf_counter()
-                    catalog.decode(msg.value(), EXAMINATION_EVENT)
-                    n += 1
+                    if catalog.writer_name(msg.value()) == EXAMINATION_CHUNK:
+                        n += len(catalog.decode(msg.value(), EXAMINATION_CHUNK)["events"])
+                    else:
+                        catalog.decode(msg.value(), EXAMINATION_EVENT)
+                        n += 1
     finally:
         consumer.close()
     seconds = time.perf_counter() - (first or started)

@@ -7,12 +7,16 @@ import time
 import urllib.request
 from datetime import timedelta
 
+import pytest
+
 from dids.kernel import topics
 from dids.kernel.keys import event_key
 from dids.kernel.producer import EventProducer
 from dids.kernel.topics import changelog_spec, ensure_topics
-from producers.generator import SimulationConfig, events, extract_examinations
+from producers.extract.writer import write_csv
+from producers.generator import SimulationConfig, events, extract_examinations, records
 from producers.simulate import run_simulation
+from producers.submit import submit_file
 from schemas.catalog import EXAMINATION_EVENT, EXAMINATION_RECORD, default_catalog
 from sinks.clickhouse import connect
 from sinks.migrate import migrate
@@ -91,10 +95,14 @@ def test_restarted_worker_recovers_table_and_continues_without_duplicates(settin
     assert all(len(v) == 2 for v in versions.values()), versions
 
 
-def test_worker_killed_mid_stream_loses_and_doubles_nothing(settings_factory, service_factory):
+@pytest.mark.parametrize("arrival", ["events", "chunks"])
+def test_worker_killed_mid_stream_loses_and_doubles_nothing(
+    settings_factory, service_factory, tmp_path, monkeypatch, arrival
+):
     """kill -9 while a few thousand events are being processed: no flush, no commit, the table's changelog
     cut wherever it was. The restarted worker recovers the table and re-reads from the committed offsets;
-    every accepted examination reaches ClickHouse once, every rejected one is in rejects."""
+    every accepted examination reaches ClickHouse once, every rejected one is in rejects. The same whether
+    the records come one a message (simulator) or as a submitted extract's chunks."""
     settings = settings_factory()
     ensure_topics(settings, extra=[changelog_spec(settings)])
     migrate(settings)
@@ -104,7 +112,13 @@ def test_worker_killed_mid_stream_loses_and_doubles_nothing(settings_factory, se
     n, now = 3000, NOW
     config = SimulationConfig(seed=31, providers=3, invalid_rate=0.05)
     rejected = sum(1 for ex in extract_examinations(config, n, now) if ex.broken_rule)
-    run_simulation(settings, config, mode="records", count=n, now=now)
+    if arrival == "events":
+        run_simulation(settings, config, mode="records", count=n, now=now)
+    else:
+        monkeypatch.setattr("producers.submit.CHUNK_EVENTS", 150)  # ten chunks a partition: killed mid-file
+        path = tmp_path / "extract.csv"
+        write_csv(records(config, n, now), path)
+        assert submit_file(settings, path, period=now.strftime("%Y-%m"), received=now).record_count == n
     processed = poll(lambda: metric(port, "dids_streams_events_in_total") >= n / 3, True, timeout=120)
     assert processed, "the worker never got a third of the way"
     at_kill = metric(port, "dids_streams_events_in_total")
