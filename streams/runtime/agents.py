@@ -17,6 +17,7 @@ from streams.evaluate import StreamContext
 from streams.process import DeadLetter, decode_events, process_events
 from streams.runtime import crash_only
 from streams.runtime.current_event import acting_for
+from streams.runtime.outputs import Outputs
 from streams.runtime.watchdog import Liveness
 
 log = logging.getLogger(__name__)
@@ -76,9 +77,9 @@ PROVIDER_LAST_EVENT = Gauge(
 @dataclass(frozen=True)
 class Topics:
     events: faust.TopicT
-    examinations: faust.TopicT
-    rejects: faust.TopicT
-    dlq: faust.TopicT
+    examinations: str
+    rejects: str
+    dlq: str
 
 
 @dataclass(frozen=True)
@@ -90,8 +91,11 @@ class Batching:
     seconds: float = 0.02
 
 
-def register(app: faust.App, t: Topics, ctx: StreamContext, liveness: Liveness, batching: Batching) -> None:
+def register(
+    app: faust.App, t: Topics, ctx: StreamContext, liveness: Liveness, batching: Batching, outputs: Outputs
+) -> None:
     catalog = default_catalog()
+    events_topic = t.events.get_topic_name()
     # the changelog key is the JSON string of the record key; its partition is the source event's partition
     table = app.Table(
         "examinations",
@@ -132,9 +136,8 @@ def register(app: faust.App, t: Topics, ctx: StreamContext, liveness: Liveness, 
                     EVENTS_IN.inc()
                     DEAD_LETTERS.labels(decoded.error).inc()
                     log.warning("dead-lettered %s[%d]@%d: %s", msg.topic, msg.partition, msg.offset, decoded.error)
-                    await t.dlq.send(
-                        key=event.key, value=event.value, headers=decoded.headers(msg.topic, msg.partition, msg.offset)
-                    )
+                    headers = decoded.headers(msg.topic, msg.partition, msg.offset)
+                    outputs.send(t.dlq, event.key or b"", event.value or b"", headers)
                     continue
                 events, chunk = decoded
                 if chunk:
@@ -146,6 +149,7 @@ def register(app: faust.App, t: Topics, ctx: StreamContext, liveness: Liveness, 
                     await judge(pending)
                     pending = []
             await judge(pending)
+            await outputs.flush()  # before the next batch: only then does take_events ack this one
 
     async def placed(events: list[dict], partition: int) -> list[dict]:
         """The chunk's events whose state lives in ``partition``; any other is sent on, alone, to its own."""
@@ -157,7 +161,7 @@ def register(app: faust.App, t: Topics, ctx: StreamContext, liveness: Liveness, 
                 here.append(one)  # a record with a blank key part is judged alone: any partition will do
                 continue
             FORWARDED.inc()
-            await t.events.send(key=key, value=catalog.encode(EXAMINATION_EVENT, one), partition=home)
+            outputs.send(events_topic, key, catalog.encode(EXAMINATION_EVENT, one), partition=home)
         return here
 
     async def judge(pending: list) -> None:
@@ -183,10 +187,10 @@ def register(app: faust.App, t: Topics, ctx: StreamContext, liveness: Liveness, 
                 if provider:
                     PROVIDER_LAST_EVENT.labels(provider).set(time.time())
             if routed.examination is not None:
-                await t.examinations.send(key=routed.examination.key.encode(), value=routed.examination.value)
+                outputs.send(t.examinations, routed.examination.key.encode(), routed.examination.value)
                 RECORDS_OUT.inc()
             if routed.reject is not None:
-                await t.rejects.send(key=routed.reject.key.encode(), value=routed.reject.value)
+                outputs.send(t.rejects, routed.reject.key.encode(), routed.reject.value)
                 REJECTS_OUT.inc()
             if msg.timestamp:
                 LATENCY.observe(max(0.0, time.time() - msg.timestamp))
@@ -195,7 +199,6 @@ def register(app: faust.App, t: Topics, ctx: StreamContext, liveness: Liveness, 
     async def table_size():
         TABLE_SIZE.set(table_entries(table))
 
-    events_topic = t.events.get_topic_name()
     held: set[int] = set()
 
     @app.timer(interval=1.0)

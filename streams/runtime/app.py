@@ -11,6 +11,7 @@ from dids.kernel.settings import Settings
 from streams.evaluate import StreamContext
 from streams.runtime import agents, crash_only, faust_fixes, watchdog
 from streams.runtime.datadir import claim as claim_datadir
+from streams.runtime.outputs import Outputs
 
 STORES = ("rocksdb", "memory")
 # RocksDB sizes per source partition a worker holds (Faust opens one database each): a 16 MB block
@@ -38,8 +39,8 @@ def make_app(settings: Settings, ctx: StreamContext) -> faust.App:
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
         producer_compression_type="lz4",
-        # every event makes two sends (changelog, record); with no linger each went out as its own
-        # request: 20 ms of linger cut the broker's CPU per event by a quarter (dids bench cpu_seconds)
+        # Faust's producer sends the table's changelog (outputs go through streams.runtime.outputs); with no
+        # linger each went out as its own request: 20 ms cut the broker's CPU per event by a quarter
         producer_linger=0.02,
         web_enabled=False,
         autodiscover=False,
@@ -56,13 +57,13 @@ def make_app(settings: Settings, ctx: StreamContext) -> faust.App:
 
     wiring = agents.Topics(
         events=raw_topic(topics.RIS_EVENTS),
-        examinations=raw_topic(topics.EXAMINATIONS),
-        rejects=raw_topic(topics.REJECTS),
-        dlq=raw_topic(topics.DLQ),
+        examinations=settings.topic(topics.EXAMINATIONS),
+        rejects=settings.topic(topics.REJECTS),
+        dlq=settings.topic(topics.DLQ),
     )
     liveness = watchdog.Liveness(limit=settings.streams_liveness_seconds)
     batching = agents.Batching(settings.streams_batch_events, settings.streams_batch_seconds)
-    agents.register(app, wiring, ctx, liveness, batching)
+    agents.register(app, wiring, ctx, liveness, batching, Outputs(settings))
     crash_only.install(app)  # a refused send ends the worker before its offset is committed
     watchdog.register(app, settings.topic(topics.RIS_EVENTS), liveness=liveness)
     return app
