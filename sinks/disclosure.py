@@ -71,8 +71,9 @@ def current_rules(client, database: str) -> DisclosureRules | None:
 
 def rules_in_force(client, database: str) -> tuple[DisclosureRules, datetime] | None:
     """The latest rules and when they were recorded."""
+    table = f"{database}.{RULES_TABLE}" if database else RULES_TABLE
     rows = client.query(
-        f"SELECT threshold, rounding_base, set_at FROM {database}.{RULES_TABLE} ORDER BY set_at DESC LIMIT 1"
+        f"SELECT threshold, rounding_base, set_at FROM {table} ORDER BY set_at DESC LIMIT 1"
     ).result_rows
     if not rows:
         return None
