@@ -275,3 +275,27 @@ def test_the_analyst_reads_the_published_views(settings_factory, tmp_path):
         assert analyst.command("SELECT tests FROM pub_activity_by_modality WHERE modality = 'Total'") == 343
     finally:
         wh.stop()
+
+
+def test_random_tables_keep_no_line_with_one_hidden_cell(settings_factory):
+    """Twelve generated months (fixed seed), many small cells among larger ones: the property holds in each."""
+    import random
+
+    rng = random.Random(18)
+    db = migrated(settings_factory())
+    modalities = [CT, XR, MR, US, "Fluoroscopy", "Nuclear medicine"]
+    rows = []
+    for month in range(1, 13):
+        table = {}
+        for p in ("RAA", "RBB", "RCC", "RDD", "REE")[: rng.randint(2, 5)]:
+            chosen = rng.sample(modalities, rng.randint(1, 4))
+            table[p] = {m: rng.choice([1, 2, 3, 5, 7, 8, 12, 20, 33]) for m in chosen}
+        if len({m for cells in table.values() for m in cells}) < 2:
+            table["RAA"][modalities[-1] if CT in table["RAA"] else CT] = 9
+        rows += rows_of(table, date(2025, month, 10), f"{month}-")
+    db.put("examinations", rows)
+    for month in range(1, 13):
+        cells = provider_table(db, f"2025-{month:02d}")
+        cells.pop((None, "Total"))
+        for line, members in lines(cells).items():
+            assert sum(v is None for v in members) != 1, (month, line, members)
