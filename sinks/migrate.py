@@ -14,6 +14,7 @@ from dids.kernel.errors import DidsError
 from dids.kernel.settings import Settings
 from sinks.clickhouse import DatabaseError, connect, server_client
 from sinks.cluster import on_cluster
+from sinks.disclosure import DisclosureRules, record_rules
 
 log = logging.getLogger(__name__)
 
@@ -67,10 +68,12 @@ def ddl(database: str, cluster: str = "") -> list[str]:
 
 
 def migrate(settings: Settings) -> list[str]:
-    """Create the database and apply pending migrations. Returns the names applied."""
+    """Create the database, apply pending migrations and record the disclosure rules in force
+    (``DIDS_DISCLOSURE_*``, checked before anything runs). Returns the names applied."""
     db = settings.clickhouse_database
     if not _IDENT.match(db):
         raise MigrationError(f"DIDS_CLICKHOUSE_DATABASE={db!r} is not a plain identifier")
+    rules = DisclosureRules.from_settings(settings)
     cluster = settings.clickhouse_cluster
 
     def variant(statement: str) -> str:
@@ -108,4 +111,6 @@ def migrate(settings: Settings) -> list[str]:
         )
         applied.append(f"{mig.version:04d}_{mig.name}")
         log.info("applied migration %04d_%s", mig.version, mig.name)
+    if record_rules(client, db, rules):
+        log.info("disclosure rules recorded: %s", rules.describe())
     return applied

@@ -35,6 +35,11 @@ ANALYST_TABLES = frozenset(
         "stats_provider_modality_month",
         "stats_waiting_times",
         "stats_early_cancer_gp_direct",
+        "pub_activity_by_modality",
+        "pub_provider_modality_month",
+        "pub_waiting_times",
+        "pub_early_cancer_gp_direct",
+        "disclosure_rules",
         "snapshot_revisions",
         "snapshots",
     }

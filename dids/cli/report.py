@@ -43,20 +43,29 @@ def _size(n: int) -> str:
     show_default=True,
     help="Live current records, or the month's provisional / final snapshot (`dids snapshot`).",
 )
-def command(month: str, out: Path, source: str) -> None:
+@click.option(
+    "--no-disclosure-control",
+    "raw",
+    is_flag=True,
+    help="Internal use only: the raw statistics (stats_* views) with small counts as they are; the page says so.",
+)
+def command(month: str, out: Path, source: str, raw: bool) -> None:
     """Write the statistics report of one month (--month, else the current one) as one HTML file.
 
     The statistics of the national monthly release (DIDS-SPEC 9): activity by modality over the 13
     months to it, waiting times (median, 90th and 95th percentile) by modality, GP direct access to
     tests for early cancer diagnosis, the busiest providers, and data-quality rejects by rule and by
     provider. Plots are inline SVG: the file needs no network and no scripts, so it can be mailed or
-    archived as it is.
+    archived as it is. The statistics are the published, disclosure-controlled ones (pub_* views: small
+    counts shown as *, others rounded, DIDS_DISCLOSURE_* at `dids db migrate`) unless
+    --no-disclosure-control, for internal use, asks for the raw ones.
 
     \b
     Examples:
       dids report --out report.html             # the current month so far
       dids report --month 2026-10 --out report-2026-10.html
       dids report --month 2026-10 --source provisional --out provisional-2026-10.html
+      dids report --month 2026-10 --no-disclosure-control --out internal-2026-10.html
     """
     from sinks import report
     from sinks.clickhouse import DatabaseError, OperationalError, WarehouseUnavailableError, connect
@@ -64,8 +73,8 @@ def command(month: str, out: Path, source: str) -> None:
     settings = Settings.from_env()
     try:
         client = connect(settings)
-        data = report.fetch_report_data(client, month, source)
-    except WarehouseUnavailableError as exc:
+        data = report.fetch_report_data(client, month, source, disclosure_control=not raw)
+    except (WarehouseUnavailableError, report.ReportError) as exc:
         raise click.ClickException(str(exc)) from exc
     except (DatabaseError, OperationalError) as exc:
         raise click.ClickException(
@@ -77,4 +86,5 @@ def command(month: str, out: Path, source: str) -> None:
         out.write_bytes(html)
     except OSError as exc:
         raise click.ClickException(f"cannot write {out}: {exc.strerror or exc}") from exc
-    click.echo(f"wrote {out} ({_size(len(html))}): {source} data for {month}")
+    control = "INTERNAL USE ONLY, no disclosure control" if raw else "disclosure-controlled"
+    click.echo(f"wrote {out} ({_size(len(html))}): {source} data for {month}, {control}")

@@ -110,6 +110,10 @@ class Settings:
     # monthly snapshots: days after a month's end when its provisional and final snapshots are due
     snapshot_provisional_days: int = 35
     snapshot_final_days: int = 185
+    # disclosure control of the published (pub_*) statistics views: sub-national counts 1..threshold are
+    # suppressed, other sub-national counts rounded to the nearest rounding base (sinks/disclosure.py)
+    disclosure_threshold: int = 7
+    disclosure_rounding_base: int = 5
     # producers
     producer_metrics_port: int = 9103
     # the HL7 listener (its own port: it often runs beside the simulator)

@@ -18,6 +18,7 @@ h1{font-size:1.6rem;margin-bottom:.2rem}h2{font-size:1.25rem;margin-top:2.2rem;b
 h3{font-size:1rem;margin-top:1.4rem}.meta{color:#4c6272;margin-top:0}.note{color:#4c6272;font-size:.9rem}
 .empty{background:#f0f4f5;border-left:4px solid #768692;padding:.6rem 1rem;color:#4c6272}
 .banner{background:#fff9c4;border-left:4px solid #ffeb3b;padding:.6rem 1rem}
+.internal{background:#fde8e8;border-left-color:#d5281b}
 table{border-collapse:collapse;font-size:.85rem;margin:.6rem 0}
 th,td{padding:.25rem .6rem;border-bottom:1px solid #d8dde0}
 th{background:#f0f4f5;text-align:left}td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
@@ -31,18 +32,36 @@ def _e(value) -> str:
     return escape("" if value is None else str(value))
 
 
+SUPPRESSED = "*"  # what a count or statistic hidden by disclosure control shows as
+
+
 def _int(value) -> str:
     return "–" if value is None else f"{int(value):,}"
 
 
-def _days(value) -> str:
+def _count(value) -> str:
+    """A count of the statistics views: None there is a count disclosure control hid."""
+    return SUPPRESSED if value is None else f"{int(value):,}"
+
+
+def _days(value, hidden: bool = False) -> str:
+    """Days; ``hidden``: None is a statistic disclosure control hid, not one without data."""
+    if value is None and hidden:
+        return SUPPRESSED
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
     return f"{float(value):,.2f}".rstrip("0").rstrip(".")
 
 
-def _share(value) -> str:
+def _share(value, hidden: bool = False) -> str:
+    if value is None and hidden:
+        return SUPPRESSED
     return "–" if value is None else f"{100 * float(value):.1f}%"
+
+
+def _hidden(data: ReportData, n) -> bool:
+    """A statistic over ``n`` intervals is hidden, not missing, when its count is hidden or not zero."""
+    return data.disclosure_control and n != 0
 
 
 def _table(header: list[tuple[str, bool]], rows: list[list[str]], *, classes: list[str] | None = None) -> str:
@@ -77,11 +96,13 @@ def _activity_section(data: ReportData) -> str:
             if m not in present:
                 rows.append([_e(m)] + ["–"] * (len(modalities) + 1))
                 continue
-            total = counts.get((m, "Total"), sum(counts.get((m, mod), 0) for mod in modalities))
-            rows.append([_e(m)] + [_int(counts.get((m, mod), 0)) for mod in modalities] + [_int(total)])
+            total = (
+                counts[(m, "Total")] if (m, "Total") in counts else sum(counts.get((m, mod)) or 0 for mod in modalities)
+            )
+            rows.append([_e(m)] + [_count(counts.get((m, mod), 0)) for mod in modalities] + [_count(total)])
         out.append("<h3>Tests by month and modality</h3>")
         out.append(_table(header, rows))
-        out.append('<p class="note">– : no data for that month.</p>')
+        out.append(f'<p class="note">– : no data for that month.{_suppressed_note(data)}</p>')
     return "\n".join(out)
 
 
@@ -103,25 +124,27 @@ def _waiting_section(data: ReportData) -> str:
             ("P90", True),
             ("P95", True),
         ]
-        rows = [
-            [
-                _e(w.modality),
-                _int(w.tests),
-                _int(w.request_to_test_n),
-                _days(w.request_to_test_median),
-                _days(w.request_to_test_p90),
-                _days(w.request_to_test_p95),
-                _int(w.test_to_report_n),
-                _days(w.test_to_report_median),
-                _days(w.test_to_report_p90),
-                _days(w.test_to_report_p95),
-            ]
-            for w in data.waiting_times
-        ]
+        rows = []
+        for w in data.waiting_times:
+            request, report = _hidden(data, w.request_to_test_n), _hidden(data, w.test_to_report_n)
+            rows.append(
+                [
+                    _e(w.modality),
+                    _count(w.tests),
+                    _count(w.request_to_test_n),
+                    _days(w.request_to_test_median, request),
+                    _days(w.request_to_test_p90, request),
+                    _days(w.request_to_test_p95, request),
+                    _count(w.test_to_report_n),
+                    _days(w.test_to_report_median, report),
+                    _days(w.test_to_report_p90, report),
+                    _days(w.test_to_report_p95, report),
+                ]
+            )
         out.append(_table(header, rows))
         out.append(
             '<p class="note">Days. Percentiles interpolate between ranks (as PERCENTILE.INC); records without '
-            "both dates are left out of each interval (n).</p>"
+            f"both dates are left out of each interval (n).{_suppressed_note(data)}</p>"
         )
     return "\n".join(out)
 
@@ -142,42 +165,67 @@ def _cancer_section(data: ReportData) -> str:
     rows = [
         [
             _e(c.test_group),
-            _int(c.gp_direct_tests),
-            _int(c.all_tests),
-            _share(c.gp_direct_share),
-            _days(c.gp_direct_request_to_test_median),
-            _days(c.all_request_to_test_median),
+            _count(c.gp_direct_tests),
+            _count(c.all_tests),
+            _share(c.gp_direct_share, _hidden(data, c.gp_direct_tests)),
+            _days(c.gp_direct_request_to_test_median, _hidden(data, c.gp_direct_tests)),
+            _days(c.all_request_to_test_median, _hidden(data, c.all_tests)),
         ]
         for c in data.early_cancer
     ]
     out.append(_table(header, rows))
-    out.append('<p class="note">GP direct access: patient source setting 04.</p>')
+    out.append(f'<p class="note">GP direct access: patient source setting 04.{_suppressed_note(data)}</p>')
     return "\n".join(out)
 
 
 def _providers_section(data: ReportData) -> str:
     out = ["<h2>Providers</h2>"]
-    ranked = top_providers(data.providers)
+    ranked = top_providers(data.providers, totals=data.provider_totals)
     if not ranked:
         out.append(_empty(f"No provider activity for {data.month}."))
         return "\n".join(out)
     volume: dict[str, int] = defaultdict(int)
     for r in data.providers:
-        volume[r.modality] += r.tests
+        volume[r.modality] += r.tests or 0
     # the activity table's column order, then anything it lacks
     window_order = [mod for mod in activity_table(data)[1] if mod in volume]
     modalities = window_order + sorted(set(volume) - set(window_order), key=lambda mod: (-volume[mod], mod))
     header = [("Region", False), ("Provider", False), ("Name", False), ("Tests", True)]
     header += [(mod, True) for mod in modalities]
     rows = [
-        [_e(region), _e(code), _e(name), _int(total)] + [_int(mods.get(mod, 0)) for mod in modalities]
+        [_e(region), _e(code), _e(name), _count(total)] + [_count(mods.get(mod, 0)) for mod in modalities]
         for region, code, name, total, mods in ranked
     ]
     providers = len({r.provider_code for r in data.providers})
     shown = f"top {len(ranked)} of {providers}" if providers > len(ranked) else f"all {providers}"
     out.append(f"<h3>Tests by provider and modality, {_e(data.month)} ({shown} providers)</h3>")
     out.append(_table(header, rows))
+    if data.disclosure_control:
+        out.append(f'<p class="note">{_suppressed_note(data).strip()}</p>')
     return "\n".join(out)
+
+
+def _suppressed_note(data: ReportData) -> str:
+    if not data.disclosure_control:
+        return ""
+    return (
+        f" {SUPPRESSED} : hidden by disclosure control (a small count, a cell that would give one back by "
+        "subtraction, or a statistic of either)."
+    )
+
+
+def _disclosure_banner(data: ReportData) -> str:
+    if not data.disclosure_control:
+        return (
+            '<p class="banner internal"><strong>INTERNAL USE ONLY: no disclosure control.</strong> This page '
+            "shows the raw statistics (<code>stats_*</code> views): small counts as they are, which can identify "
+            "patients. Do not publish it or share it outside the organisation; the published report is "
+            "<code>dids report</code> without <code>--no-disclosure-control</code>.</p>"
+        )
+    return (
+        f'<p class="note">Disclosure control (the <code>pub_*</code> views): {_e(data.disclosure_rules)}; '
+        f"{SUPPRESSED} marks a hidden count or statistic.</p>"
+    )
 
 
 def _quality_section(data: ReportData) -> str:
@@ -224,13 +272,23 @@ def _source_banner(data: ReportData) -> str:
     )
 
 
+def _disclosure_note(data: ReportData) -> str:
+    if not data.disclosure_control:
+        return "No disclosure control is applied: small counts are shown as they are (internal use only)."
+    return (
+        "The statistics are disclosure-controlled; the national total of each month is exact. The data-quality "
+        "section is not (rule and provider counts of rejected and warned records, for the submitters to act on): "
+        "check it before publishing."
+    )
+
+
 def build_report(data: ReportData) -> str:
     """The whole report as one HTML document (no scripts, no external references)."""
     check_month(data.month)
     generated = data.generated_at.astimezone(timezone.utc) if data.generated_at.tzinfo else data.generated_at
     month_total = sum(n for m, mod, n in data.activity if m == data.month and mod == "Total")
     rejected = sum(n for _, n in data.rejects_by_provider)
-    title = f"DIDS report {data.month} ({data.source})"
+    title = f"DIDS report {data.month} ({data.source})" + ("" if data.disclosure_control else " INTERNAL USE ONLY")
     db = f" from database {_e(data.database)}" if data.database else ""
     parts = [
         "<!DOCTYPE html>",
@@ -240,6 +298,7 @@ def build_report(data: ReportData) -> str:
         f"<h1>Diagnostic Imaging Dataset: {_e(data.month)}, {_e(data.source)}</h1>",
         f'<p class="meta">Generated {generated:%Y-%m-%d %H:%M} UTC{db}. '
         f"{month_total:,} tests in {_e(data.month)}; {rejected:,} rejected records.</p>",
+        _disclosure_banner(data),
         _source_banner(data),
         _activity_section(data),
         _waiting_section(data),
@@ -247,8 +306,8 @@ def build_report(data: ReportData) -> str:
         _providers_section(data),
         _quality_section(data),
         '<h2>Notes</h2><p class="note">Counts are of records (tests), not patients, by the provider and the month '
-        "of the test date (DIDS-SPEC 9.5). No disclosure control is applied: small counts are shown as they are, "
-        "so check before publishing. Modality 'Unknown': no modality could be derived.</p>",
+        f"of the test date (DIDS-SPEC 9.5). {_disclosure_note(data)} Modality 'Unknown': no modality could be "
+        "derived.</p>",
         "</body></html>",
     ]
     return "\n".join(parts) + "\n"

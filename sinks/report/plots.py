@@ -59,8 +59,8 @@ def plot_activity(data: ReportData) -> str | None:
         ax = fig.add_subplot()
         x = list(range(len(months)))
         for i, modality in enumerate(modalities):
-            # a month without any data is a gap, not a zero
-            y = [counts.get((m, modality), 0) if m in present else math.nan for m in months]
+            # a month without any data is a gap, not a zero; so is a count disclosure control hides
+            y = [_nan(counts.get((m, modality), 0)) if m in present else math.nan for m in months]
             ax.plot(x, y, marker="o", markersize=3, linewidth=1.6, color=_COLOURS[i % len(_COLOURS)], label=modality)
         ax.set_xticks(x, [m if i % 2 == 0 or len(months) < 8 else "" for i, m in enumerate(months)])
         ax.set_ylabel("tests")

@@ -64,15 +64,33 @@ def row_after(html: str, first: str, n: int) -> list[str]:
     return c[i : i + n]
 
 
-def test_report_from_the_warehouse(warehouse_db, tmp_path):
+def test_report_uses_the_published_views_by_default(warehouse_db, tmp_path):
     out = tmp_path / "report.html"
-    # through the `dids` command group, as an analyst runs it
     result = run(cli, warehouse_db, "report", "--month", "2026-10", "--out", str(out))
     assert result.exit_code == 0, result.output
+    assert result.output.rstrip().endswith("live data for 2026-10, disclosure-controlled")
+    html = out.read_text(encoding="utf-8")
+    assert "<title>DIDS report 2026-10 (live)</title>" in html and "INTERNAL USE ONLY" not in html
+    assert "6 tests in 2026-10" in html  # the national total is exact
+    # every count of this small month is 1..7: hidden, with the statistics of the hidden cells
+    assert row_after(html, "2026-10", 4) == ["2026-10", "*", "*", "6"]
+    assert row_after(html, CT, 10) == [CT] + ["*"] * 9
+    assert row_after(html, "Chest X-ray", 6) == ["Chest X-ray", "*", "*", "*", "*", "*"]
+    assert row_after(html, "Y56", 6) == ["Y56", "RAA", "RAA &lt;Trust&gt; &amp; Co", "*", "*", "*"]
+    assert "counts 1 to 7 suppressed" in html and "* : hidden by disclosure control" in html
+
+
+def test_report_without_disclosure_control_says_internal_use_only(warehouse_db, tmp_path):
+    out = tmp_path / "report.html"
+    # through the `dids` command group, as an analyst runs it
+    result = run(cli, warehouse_db, "report", "--month", "2026-10", "--no-disclosure-control", "--out", str(out))
+    assert result.exit_code == 0, result.output
     assert f"wrote {out}" in result.output and "KiB" in result.output
+    assert "INTERNAL USE ONLY, no disclosure control" in result.output
     html = out.read_text(encoding="utf-8")
     assert html.count("<svg") == 4  # activity, waiting times, rejects by rule, rejects by provider
-    assert "<title>DIDS report 2026-10 (live)</title>" in html
+    assert "<title>DIDS report 2026-10 (live) INTERNAL USE ONLY</title>" in html
+    assert "<strong>INTERNAL USE ONLY: no disclosure control.</strong>" in html
     assert f"from database {warehouse_db.clickhouse_database}." in html
     assert "6 tests in 2026-10; 3 rejected records" in html
 

@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 
 import pytest
 
+from sinks.disclosure import DisclosureRules
 from sinks.report import (
     EarlyCancer,
     ProviderModality,
@@ -26,11 +27,13 @@ CT, XR = "Computerized axial tomography", "Plain radiography"
 
 
 def full_data(**overrides) -> ReportData:
+    """The raw statistics (--no-disclosure-control): small counts as they are."""
     data = ReportData(
         month="2026-10",
         source="live",
         generated_at=NOW,
         database="dids",
+        disclosure_control=False,
         activity=[
             ("2025-10", XR, 900),
             ("2025-10", "Total", 900),
@@ -70,7 +73,7 @@ def test_full_report_has_one_svg_per_plot_and_the_numbers():
     assert html.startswith("<!DOCTYPE html>")
     assert html.count("<svg") == 4
     assert "<?xml" not in html and "<!DOCTYPE svg" not in html and "<metadata>" not in html
-    assert "<title>DIDS report 2026-10 (live)</title>" in html
+    assert "<title>DIDS report 2026-10 (live) INTERNAL USE ONLY</title>" in html
     assert "Generated 2026-11-03 09:30 UTC from database dids" in html
     cells = table_cells(html)
     # activity table: 2026-10 row = CT, XR, Total (columns by descending volume: XR first)
@@ -175,3 +178,49 @@ def test_top_providers_totals_and_limit():
     ranked = top_providers(rows, limit=3)
     assert [(code, total) for _, code, _, total, _ in ranked] == [("P29", 34), ("P28", 28), ("P27", 27)]
     assert ranked[0][2] == "Name" and ranked[0][4] == {XR: 29, CT: 5}
+
+
+def published_data() -> ReportData:
+    """What the pub_* views give: hidden counts and statistics are None, provider totals published."""
+    return full_data(
+        disclosure_control=True,
+        disclosure_rules=DisclosureRules().describe(),
+        activity=[("2026-10", CT, None), ("2026-10", XR, 12345), ("2026-10", "Total", 12349)],
+        waiting_times=[WaitingTimes(CT, None, None, None, None, None, None, None, None, None)],
+        early_cancer=[EarlyCancer("Chest X-ray", None, 10, None, None, 9.0)],
+        providers=[ProviderModality("Y56", "RAA", "RAA", CT, None), ProviderModality("Y56", "RAA", "RAA", XR, 20)],
+        provider_totals={"RAA": 25},
+    )
+
+
+def test_published_report_marks_hidden_cells_and_says_how():
+    html = build_report(published_data())
+    cells = table_cells(html)
+    assert cells[cells.index("2026-10") : cells.index("2026-10") + 4] == ["2026-10", "12,345", "*", "12,349"]
+    assert cells[cells.index(CT) : cells.index(CT) + 10] == [CT] + ["*"] * 9
+    assert cells[cells.index("Chest X-ray") : cells.index("Chest X-ray") + 6] == [
+        "Chest X-ray",
+        "*",
+        "10",
+        "*",
+        "*",
+        "9",
+    ]
+    # the provider's published total, not the sum of its published cells
+    assert cells[cells.index("Y56") : cells.index("Y56") + 6] == ["Y56", "RAA", "RAA", "25", "20", "*"]
+    assert "counts 1 to 7 suppressed, other sub-national counts rounded to the nearest 5" in html
+    assert "* : hidden by disclosure control" in html
+    assert "INTERNAL USE ONLY" not in html and "No disclosure control" not in html
+
+
+def test_raw_report_says_it_is_for_internal_use_only():
+    html = build_report(full_data())
+    assert "<title>DIDS report 2026-10 (live) INTERNAL USE ONLY</title>" in html
+    assert '<p class="banner internal"><strong>INTERNAL USE ONLY: no disclosure control.</strong>' in html
+    assert "* : hidden" not in html
+
+
+def test_top_providers_ranks_by_the_published_totals():
+    rows = [ProviderModality("R", "A", None, XR, 40), ProviderModality("R", "B", None, XR, None)]
+    ranked = top_providers(rows, totals={"A": 40, "B": None})
+    assert [(code, total) for _, code, _, total, _ in ranked] == [("A", 40), ("B", None)]
