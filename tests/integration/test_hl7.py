@@ -29,7 +29,7 @@ from dids.kernel.settings import Settings
 from producers.generator import ITEM_FIELDS, SimulationConfig, events
 from producers.hl7.mllp import frame
 from producers.hl7.writer import encode_message
-from schemas.catalog import default_catalog
+from schemas.catalog import EXAMINATION_CHUNK, default_catalog
 
 NOW = datetime(2024, 7, 10, tzinfo=UTC)
 WAIT = 60.0
@@ -399,6 +399,7 @@ def test_an_hl7_message_and_an_extract_row_land_on_the_same_key_and_partition(li
     path = tmp_path / "spaced.csv"
     write_csv([row], path)
     assert submit_file(listener.settings, path, period="2024-07", received=NOW).status == "accepted"
-    hl7_event, extract_row = consume(listener.settings, topics.RIS_EVENTS, 2)
-    assert hl7_event.key() == extract_row.key() == b"RR801|ACC-KEY-1"
-    assert hl7_event.partition() == extract_row.partition()
+    hl7_event, chunk = consume(listener.settings, topics.RIS_EVENTS, 2)
+    (extract_row,) = default_catalog().decode(chunk.value(), EXAMINATION_CHUNK)["events"]
+    assert hl7_event.key() == event_key(extract_row).encode() == b"RR801|ACC-KEY-1"
+    assert hl7_event.partition() == chunk.partition()  # the chunk goes to its records' partition
