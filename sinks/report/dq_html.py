@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timezone
 
+from dids.kernel.items import CSV_HEADER_BY_ITEM
 from sinks.report.dq_data import REJECTED_LIMIT, DqReportData, RuleLine
 from sinks.report.html import _CSS, _e, _empty, _int, _plot, _share, _table
 from sinks.report.plots import _COLOURS, _hbar
@@ -113,7 +114,8 @@ def _rejected_section(data: DqReportData) -> str:
     rows = []
     for r in data.rejected_records:
         failures = "; ".join(
-            f"{code} ({severity}): {', '.join(fields) or '–'}" for code, severity, fields in r.failures
+            f"{code} ({severity}): {', '.join(CSV_HEADER_BY_ITEM.get(f, f) for f in fields) or '–'}"
+            for code, severity, fields in r.failures
         )
         rows.append([_e(r.site_code or "–"), _e(r.accession_number or "–"), _int(r.row_number), _e(failures)])
     header = [("Site", False), ("Accession number", False), ("Record in file", True), ("Failures (code: items)", False)]
