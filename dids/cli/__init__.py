@@ -30,6 +30,7 @@ COMMANDS = {
     "consent": "consent",
     "snapshot": "snapshot",
     "report": "report",
+    "dq-report": "dq_report",
     "bench": "bench",
 }
 

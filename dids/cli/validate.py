@@ -6,6 +6,7 @@ import json
 import os
 import sys
 from datetime import UTC, datetime, time
+from pathlib import Path
 
 import click
 
@@ -41,6 +42,13 @@ _PROGRESS_MIN_BYTES = 1 << 20
     help="CSV text encoding. UTF-8 (with or without BOM) unless you know the file is Windows-1252.",
 )
 @click.option("--show", type=int, default=20, show_default=True, help="How many rejected rows the summary lists.")
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    default=None,
+    help="Also write the data-quality report (as `dids dq-report` shows it after submission) to this HTML file.",
+)
 def command(
     file: str,
     submission_date: datetime | None,
@@ -50,6 +58,7 @@ def command(
     derive: bool,
     encoding: str,
     show: int,
+    report_path: Path | None,
 ) -> None:
     """Validate a DIDS extract FILE (national CSV v1/v2 or DIDS-v1-0 XML) without Kafka or ClickHouse.
 
@@ -66,6 +75,7 @@ def command(
       dids validate RJ1_2024-06.csv --submission-date 2024-07-10
       dids validate RJ1_2024-06.csv --refdata streams/refdata/samples --submitter RJ1
       dids validate RJ1_2024-06.xml --json | jq -c 'select(.status == "rejected")'
+      dids validate RJ1_2024-06.csv --report dq-RJ1_2024-06.html
     """
     from rich.console import Console
 
@@ -92,6 +102,10 @@ def command(
             for report in run.reports():
                 click.echo(json.dumps(report.as_json(), ensure_ascii=False, default=str))
     except FileRejectError as exc:
+        if report_path is not None:
+            from dids.cli.validation_dq import report_of_file_reject
+
+            _write_report(report_of_file_reject(Path(file).name, exc), report_path, err)
         if as_json:
             click.echo(json.dumps(exc.as_json(), ensure_ascii=False))
         else:
@@ -105,7 +119,26 @@ def command(
         sys.exit(2)
     if not as_json:
         render_summary(out, extract, summary)
+    if report_path is not None:
+        from dids.cli.validation_dq import report_of_run
+
+        _write_report(report_of_run(extract, run), report_path, err)
     sys.exit(1 if summary.rejected else 0)
+
+
+def _write_report(data, path: Path, console) -> None:
+    """Write the data-quality report; a path that cannot be written is a usage error (exit 2)."""
+    from rich.markup import escape
+
+    from dids.cli.dq_report import write_report
+    from dids.kernel.terminal import visible
+
+    try:
+        size = write_report(data, path)
+    except click.ClickException as exc:
+        click.secho(f"error: {exc.message}", fg="red", err=True)
+        sys.exit(2)
+    console.print(f"wrote the data-quality report {escape(visible(str(path)))} ({size:,} bytes)")
 
 
 def _silence_stdout() -> None:

@@ -21,6 +21,7 @@ from typing import Any
 import polars as pl
 
 from dids.kernel.errors import DidsError
+from dids.kernel.items import ITEM_NAMES
 from producers.extract.batches import record_batches
 from producers.extract.reader import Extract
 from streams.columnar import engine
@@ -134,6 +135,7 @@ class ValidationRun:
 
     frame: pl.DataFrame
     derived_columns: tuple[str, ...] = ()
+    blanks: tuple[tuple[str, int], ...] = ()  # (item, records with it blank after cleansing's trim), items in order
 
     @property
     def records(self) -> int:
@@ -196,6 +198,7 @@ def validate_extract(
         pl.lit(_epoch_ms(checks.submission_time), pl.Int64).alias("submitted_ms"),
         pl.lit(checks.submitter, pl.String).alias("submitter_org"),
     )
+    blanks = _blanks(raw)
     judged, derived_columns = [], ()
     for start in range(0, raw.height, batch_rows):
         frame = engine.prepare(raw.slice(start, batch_rows), checks.options)
@@ -208,7 +211,16 @@ def validate_extract(
             out = pl.concat([out, derived], how="horizontal")
         keep = ["row", _SITE, _ACCESSION, "accepted", "rejects", "warnings", "not_checked"]
         judged.append(out.select(*keep, pl.col("^r_DIDS.*$"), *derived_columns))
-    return ValidationRun(pl.concat(judged), derived_columns)
+    return ValidationRun(pl.concat(judged), derived_columns, blanks)
+
+
+def _blanks(raw: pl.DataFrame) -> tuple[tuple[str, int], ...]:
+    """How many records have each of the 18 items blank: missing, or only what cleansing trims."""
+    counts = raw.select(
+        (pl.col(name).str.strip_chars(PY_WHITESPACE).fill_null("").str.len_bytes() == 0).sum().alias(name)
+        for name in ITEM_NAMES
+    ).row(0)
+    return tuple((name, int(n or 0)) for name, n in zip(ITEM_NAMES, counts, strict=True))
 
 
 def _with_rows(first_row: int, frame: pl.DataFrame) -> pl.DataFrame:
