@@ -149,7 +149,10 @@ def register(
                     await judge(pending)
                     pending = []
             await judge(pending)
-            await outputs.flush()  # before the next batch: only then does take_events ack this one
+            # before the next batch (only then does take_events ack this one): the outputs, and the table's
+            # changelog, which Faust's producer buffers without bound (send_soon) unless someone waits on it
+            await outputs.flush()
+            await app.producer.flush()
 
     async def placed(events: list[dict], partition: int) -> list[dict]:
         """The chunk's events whose state lives in ``partition``; any other is sent on, alone, to its own."""

@@ -6,7 +6,9 @@ Python per message; librdkafka batches and compresses in C. Delivery stays at-le
 acks a batch's events only when the agent asks for the next batch, and the agent awaits ``flush`` before
 it does, so no offset is committed past an output Kafka has not acknowledged. A refused send stops the
 worker (``crash_only``) exactly as a refused Faust send does. The lifecycle table's changelog still goes
-through Faust's producer, which Faust flushes before it commits.
+through Faust's producer; the agent flushes that too after each batch, as backpressure: Faust's table
+writes queue their changelog records without limit, and a bulk run left 100,000 of them (hundreds of MB,
+and tens of seconds of the event loop) behind.
 """
 
 from __future__ import annotations
