@@ -16,6 +16,9 @@ from dids.kernel.settings import Settings
 def command(file: Path, period: str, submitter: str | None) -> None:
     """Publish FILE as one submission: every record as an event, then a manifest.
 
+    The events travel in chunks of up to 1,000 (one Kafka message each, written to the partition of
+    their records' site|accession keys); the stream worker judges a chunk as one batch.
+
     The whole file is checked first: a file-level reject (DIDS075 for CSV, DIDS076 for XML) names the
     line and publishes no rows. Submitting the same file again is idempotent downstream.
     Pre-check a file without sending anything with `dids validate FILE`.
