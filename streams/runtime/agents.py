@@ -142,7 +142,7 @@ def register(
                 events, chunk = decoded
                 if chunk:
                     CHUNKS_IN.inc()
-                    events = await placed(events, msg.partition)  # the others are counted where they go
+                    events = placed(events, msg.partition)  # the others are counted where they go
                 EVENTS_IN.inc(len(events))
                 pending.extend((event, one) for one in events)
                 if len(pending) >= batching.events:  # chunks: a batch of events, not of messages
@@ -154,7 +154,7 @@ def register(
             await outputs.flush()
             await app.producer.flush()
 
-    async def placed(events: list[dict], partition: int) -> list[dict]:
+    def placed(events: list[dict], partition: int) -> list[dict]:
         """The chunk's events whose state lives in ``partition``; any other is sent on, alone, to its own."""
         here = []
         for one in events:
