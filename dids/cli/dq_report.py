@@ -91,8 +91,9 @@ def command(provider: str | None, month: str | None, submission: str | None, out
       dids dq-report --provider RJ1 --month 2026-10 --out dq-RJ1-2026-10.html
       dids dq-report --submission 0c3f4e7a-1b2d-5e6f-8a9b-0c1d2e3f4a5b --out dq-file.html
     """
+    from dids.cli.warehouse_errors import warehouse_errors
     from sinks import report
-    from sinks.clickhouse import DatabaseError, OperationalError, WarehouseUnavailableError, connect
+    from sinks.clickhouse import connect
 
     if submission is not None and (provider or month):
         raise click.UsageError("give either --submission ID, or --provider CODE with --month YYYY-MM, not both")
@@ -102,20 +103,14 @@ def command(provider: str | None, month: str | None, submission: str | None, out
         raise click.BadParameter(f"{out} is a directory; give a file name such as {out}/dq.html", param_hint="--out")
     settings = Settings.from_env()
     try:
-        client = connect(settings)
-        if submission is not None:
-            data = report.fetch_submission(client, submission)
-        else:
-            data = report.fetch_provider_month(client, provider, month)
+        with warehouse_errors("the report's queries"):
+            client = connect(settings)
+            if submission is not None:
+                data = report.fetch_submission(client, submission)
+            else:
+                data = report.fetch_provider_month(client, provider, month)
     except report.ReportError as exc:
         raise click.ClickException(str(exc)) from exc
-    except WarehouseUnavailableError as exc:
-        raise click.ClickException(str(exc)) from exc
-    except (DatabaseError, OperationalError) as exc:
-        raise click.ClickException(
-            f"ClickHouse refused the report's queries: {str(exc).strip().splitlines()[0]} "
-            "(is the warehouse up and `dids db migrate` done?)"
-        ) from exc
     size = write_report(data, out)
     click.echo(
         f"wrote {out} ({size:,} bytes): {data.subject}: {data.received:,} records, {data.rejected:,} rejected, "

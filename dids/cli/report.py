@@ -67,20 +67,17 @@ def command(month: str, out: Path, source: str, raw: bool) -> None:
       dids report --month 2026-10 --source provisional --out provisional-2026-10.html
       dids report --month 2026-10 --no-disclosure-control --out internal-2026-10.html
     """
+    from dids.cli.warehouse_errors import warehouse_errors
     from sinks import report
-    from sinks.clickhouse import DatabaseError, OperationalError, WarehouseUnavailableError, connect
+    from sinks.clickhouse import connect
 
     settings = Settings.from_env()
     try:
-        client = connect(settings)
-        data = report.fetch_report_data(client, month, source, disclosure_control=not raw)
-    except (WarehouseUnavailableError, report.ReportError) as exc:
+        with warehouse_errors("the report's queries"):
+            client = connect(settings)
+            data = report.fetch_report_data(client, month, source, disclosure_control=not raw)
+    except report.ReportError as exc:
         raise click.ClickException(str(exc)) from exc
-    except (DatabaseError, OperationalError) as exc:
-        raise click.ClickException(
-            f"ClickHouse refused the report's queries: {str(exc).strip().splitlines()[0]} "
-            "(is the warehouse up and `dids db migrate` done?)"
-        ) from exc
     html = report.build_report(data).encode("utf-8")
     try:
         out.write_bytes(html)
