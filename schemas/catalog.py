@@ -29,6 +29,7 @@ EXAMINATION_RECORD = "examination_record"
 SUBMISSION_MANIFEST = "submission_manifest"
 EXAMINATION_REJECT = "examination_reject"
 CONSENT_CHANGE = "consent_change"
+OPTOUT_CHANGE = "optout_change"  # the national data opt-out list (`dids optout`)
 EXAMINATION_CHUNK = "examination_chunk"  # many examination events in one message (`dids submit`)
 
 

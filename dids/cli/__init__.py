@@ -28,6 +28,7 @@ COMMANDS = {
     "schemas": "schemas",
     "validate": "validate",
     "consent": "consent",
+    "optout": "optout",
     "snapshot": "snapshot",
     "report": "report",
     "dq-report": "dq_report",

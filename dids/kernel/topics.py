@@ -21,6 +21,7 @@ EXAMINATIONS = "dids.examinations"  # compacted, key site_code|accession; Avro e
 REJECTS = "dids.rejects"  # record-level rejects with rule codes
 DLQ = "dids.dlq"  # undecodable messages: original bytes, error in headers
 SUBMISSIONS = "dids.submissions"  # compacted, key submission_id; Avro submission_manifest
+OPTOUT = "dids.optout"  # compacted, key hashed NHS number; Avro optout_change (national data opt-out)
 
 _DAY_MS = 24 * 3600 * 1000
 _COMPACTED = {"cleanup.policy": "compact", "min.compaction.lag.ms": "60000"}
@@ -63,6 +64,7 @@ def topic_specs() -> list[TopicSpec]:
         TopicSpec(REJECTS),
         TopicSpec(DLQ),
         TopicSpec(SUBMISSIONS, _COMPACTED),
+        TopicSpec(OPTOUT, _COMPACTED),
     ]
 
 
