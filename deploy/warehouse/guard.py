@@ -42,6 +42,7 @@ ANALYST_TABLES = frozenset(
         "disclosure_rules",
         "snapshot_revisions",
         "snapshots",
+        "dissemination_audit",  # every extract and linkage run: read, never changed, by analysts
     }
 )
 # metadata tools and drivers read (no other session's queries, no paths)

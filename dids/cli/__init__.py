@@ -29,6 +29,7 @@ COMMANDS = {
     "validate": "validate",
     "consent": "consent",
     "optout": "optout",
+    "extract": "extract",
     "snapshot": "snapshot",
     "report": "report",
     "dq-report": "dq_report",
