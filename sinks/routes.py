@@ -11,7 +11,14 @@ from dids.kernel import topics
 from dids.kernel.errors import DidsError
 from dids.kernel.pseudonyms import is_person_id
 from dids.kernel.settings import Settings
-from schemas.catalog import CONSENT_CHANGE, EXAMINATION_RECORD, EXAMINATION_REJECT, OPTOUT_CHANGE, SUBMISSION_MANIFEST
+from schemas.catalog import (
+    CONSENT_CHANGE,
+    EXAMINATION_RECORD,
+    EXAMINATION_REJECT,
+    LINKAGE_PSEUDONYM,
+    OPTOUT_CHANGE,
+    SUBMISSION_MANIFEST,
+)
 
 
 @dataclass(frozen=True)
@@ -28,6 +35,7 @@ class Route:
 
 CONSENT_TABLE = "consent_changes"
 OPTOUT_TABLE = "optout_changes"
+LINKAGE_TABLE = "linkage_pseudonyms"
 
 
 def routes(settings: Settings) -> list[Route]:
@@ -39,7 +47,20 @@ def routes(settings: Settings) -> list[Route]:
         Route(settings.topic(topics.CONSENT), CONSENT_TABLE, CONSENT_CHANGE, check=consent_record),
         # extracts and the linkage feed leave out an opted-out person's records (migration 0011)
         Route(settings.topic(topics.OPTOUT), OPTOUT_TABLE, OPTOUT_CHANGE, check=optout_record),
+        # the registry's linkage pseudonyms, in a table only the linkage account reads (migration 0012)
+        Route(settings.topic(topics.LINKAGE), LINKAGE_TABLE, LINKAGE_PSEUDONYM, check=linkage_row),
     ]
+
+
+def linkage_row(key: bytes | None, record: dict[str, Any] | None, timestamp_ms: int) -> dict[str, Any]:
+    """A linkage pseudonym as a row: keyed by its record, and a keyed hash or nothing (never a number)."""
+    if record is None:
+        raise BadRowError("linkage pseudonym tombstone: the stream never sends one")
+    if (key or b"").decode("utf-8", errors="replace") != record["record_key"]:
+        raise BadRowError("linkage pseudonym whose key is not its record key")
+    if record["linkage_id"] is not None and not is_person_id(record["linkage_id"]):
+        raise BadRowError("linkage pseudonym that is not a keyed hash (64 hex characters)")
+    return record
 
 
 def consent_record(key: bytes | None, record: dict[str, Any] | None, timestamp_ms: int) -> dict[str, Any]:

@@ -30,6 +30,7 @@ COMMANDS = {
     "consent": "consent",
     "optout": "optout",
     "extract": "extract",
+    "linkage": "linkage",
     "snapshot": "snapshot",
     "report": "report",
     "dq-report": "dq_report",

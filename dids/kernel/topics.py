@@ -22,6 +22,7 @@ REJECTS = "dids.rejects"  # record-level rejects with rule codes
 DLQ = "dids.dlq"  # undecodable messages: original bytes, error in headers
 SUBMISSIONS = "dids.submissions"  # compacted, key submission_id; Avro submission_manifest
 OPTOUT = "dids.optout"  # compacted, key hashed NHS number; Avro optout_change (national data opt-out)
+LINKAGE = "dids.linkage"  # compacted, key site_code|accession; Avro linkage_pseudonym (with a linkage key only)
 
 _DAY_MS = 24 * 3600 * 1000
 _COMPACTED = {"cleanup.policy": "compact", "min.compaction.lag.ms": "60000"}
@@ -65,6 +66,7 @@ def topic_specs() -> list[TopicSpec]:
         TopicSpec(DLQ),
         TopicSpec(SUBMISSIONS, _COMPACTED),
         TopicSpec(OPTOUT, _COMPACTED),
+        TopicSpec(LINKAGE, _COMPACTED),
     ]
 
 

@@ -101,9 +101,10 @@ def _mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) 
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
 
 
-def load_agreement(path: Path, today: date) -> Agreement:
+def load_agreement(path: Path, today: date, *, linkage: bool = False) -> Agreement:
     """Read and check the agreement in ``path``; ``today`` decides whether it has expired (the last day
-    of an agreement is its ``expires`` date)."""
+    of an agreement is its ``expires`` date). A ``linkage`` agreement (the registry feed) names no columns
+    or months: the feed's columns are fixed and each run names its month or day."""
     try:
         with path.open("rb") as stream:
             raw = stream.read(MAX_FILE_BYTES + 1)
@@ -120,16 +121,22 @@ def load_agreement(path: Path, today: date) -> Agreement:
         at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
         problem = getattr(exc, "problem", None) or "not valid YAML"
         raise AgreementError(f"{path}{at}: {problem} (an agreement is plain YAML: keys, text, dates, lists)") from None
-    return check_agreement(data, today, file=str(path), sha256=hashlib.sha256(raw).hexdigest())
+    return check_agreement(data, today, file=str(path), sha256=hashlib.sha256(raw).hexdigest(), linkage=linkage)
 
 
-def check_agreement(data: Any, today: date, *, file: str = "", sha256: str = "") -> Agreement:
+def check_agreement(data: Any, today: date, *, file: str = "", sha256: str = "", linkage: bool = False) -> Agreement:
     if not isinstance(data, dict):
         raise AgreementError("an agreement is a YAML mapping (recipient: ..., reference: ..., ...)")
     unknown = sorted(str(k) for k in data if k not in _FIELDS)
     if unknown:
         raise AgreementError(f"unknown key(s) {', '.join(unknown)[:200]}: an agreement has {', '.join(_FIELDS)}")
-    missing = [f for f in ("recipient", "reference", "purpose", "expires", "columns", "months") if f not in data]
+    if linkage and ("columns" in data or "months" in data):
+        raise AgreementError(
+            "a linkage agreement names no columns or months: the feed's columns are fixed and each run "
+            "gives --month or --since"
+        )
+    required = ("recipient", "reference", "purpose", "expires") + (() if linkage else ("columns", "months"))
+    missing = [f for f in required if f not in data]
     if missing:
         raise AgreementError(f"the agreement lacks {', '.join(missing)}")
     opt_out = data.get("national_data_opt_out", APPLY)
@@ -162,8 +169,8 @@ def check_agreement(data: Any, today: date, *, file: str = "", sha256: str = "")
         purpose=_text(data, "purpose"),
         legal_basis=legal_basis,
         expires=expires,
-        columns=_columns(data["columns"]),
-        months=parse_months(data["months"]),
+        columns=() if linkage else _columns(data["columns"]),
+        months=() if linkage else parse_months(data["months"]),
         providers=_values(data, "providers", _PROVIDER, "an ODS code (3 to 6 capital letters or digits)"),
         modalities=_values(data, "modalities", None, "a modality name"),
         national_data_opt_out=opt_out,

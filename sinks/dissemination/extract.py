@@ -17,11 +17,12 @@ from typing import Any
 
 from dids.kernel.errors import DidsError
 from sinks.dissemination.agreement import Agreement
-from sinks.dissemination.audit import AuditRow, record_run
+from sinks.dissemination.audit import AuditRow
 from sinks.dissemination.columns import PERSON_ID
 from sinks.dissemination.optout import OPTED_OUT_VIEW
-from sinks.dissemination.output import PendingRelease, check_output, manifest_path, write_csv
+from sinks.dissemination.output import check_output, manifest_path
 from sinks.dissemination.pseudonyms import RecipientPseudonymiser
+from sinks.dissemination.release import columns_of, write_release
 
 SOURCE = "current_examinations"
 _PERSON = "__person"
@@ -78,90 +79,52 @@ def run_extract(client, database: str, agreement: Agreement, out: Path, *, key: 
         f"SELECT {', '.join(selected)} FROM {database}.{SOURCE} WHERE {where} ORDER BY record_key", parameters=params
     )
     names = list(agreement.columns)
-    columns = [list(c) for c in result.result_columns] if result.result_rows else [[] for _ in names]
+    columns, types = columns_of(result, names)
     if PERSON_ID in names:
         recipient = RecipientPseudonymiser(key, agreement.recipient)
         i = names.index(PERSON_ID)
         columns[i] = [recipient.pseudonym(p) for p in columns[i]]
-    types = [t.name for t in result.column_types] if result.column_types else ["String"] * len(names)
-    rows = len(columns[0]) if columns else 0
-
     run_id, now = str(uuid.uuid4()), datetime.now(timezone.utc)
-    release = PendingRelease(out)
-    try:
-        if fmt == "parquet":
-            checksum = release.write_data(lambda path: _write_parquet(path, names, columns, types))
-        else:
-            checksum = release.write_data(lambda path: write_csv(path, names, zip(*columns, strict=True)))
-        release.write_manifest(
-            {
-                "run_id": run_id,
-                "kind": "extract",
-                "created": now.isoformat(),
-                "agreement": agreement.describe(),
-                "file": out.name,
-                "format": fmt,
-                "rows": rows,
-                "records_left_out_by_opt_out": left_out,
-                "sha256": checksum,
-                "person_id": "the recipient's own pseudonym: a keyed hash of the warehouse's person id with a "
-                "key for this recipient only; empty where the record has no person (or a restricted code)",
-            }
-        )
-        record_run(
-            client,
-            database,
-            AuditRow(
-                run_id=run_id,
-                kind="extract",
-                run_time=now,
-                recipient=agreement.recipient,
-                reference=agreement.reference,
-                purpose=agreement.purpose,
-                legal_basis=agreement.legal_basis,
-                expires=agreement.expires,
-                national_data_opt_out=agreement.national_data_opt_out,
-                columns=agreement.columns,
-                months=agreement.months,
-                providers=agreement.providers,
-                modalities=agreement.modalities,
-                rows=rows,
-                opted_out_left_out=left_out,
-                file_name=out.name,
-                file_sha256=checksum,
-                agreement_sha256=agreement.sha256,
-            ),
-        )
-        release.place()
-    finally:
-        release.discard()
-    return ExtractResult(run_id, out, manifest_path(out), rows, left_out, checksum)
-
-
-def _write_parquet(path: Path, names: list[str], columns: list[list], types: list[str]) -> None:
-    import polars as pl
-
-    frame = pl.DataFrame(
-        {n: pl.Series(n, c, dtype=_polars_type(t)) for n, c, t in zip(names, columns, types, strict=True)}
+    rows = len(columns[0])
+    checksum = write_release(
+        client,
+        database,
+        out,
+        fmt,
+        names,
+        columns,
+        types,
+        {
+            "run_id": run_id,
+            "kind": "extract",
+            "created": now.isoformat(),
+            "agreement": agreement.describe(),
+            "file": out.name,
+            "format": fmt,
+            "rows": rows,
+            "records_left_out_by_opt_out": left_out,
+            "person_id": "the recipient's own pseudonym: a keyed hash of the warehouse's person id with a key for "
+            "this recipient only; empty where the record has no person (or a restricted code)",
+        },
+        AuditRow(
+            run_id=run_id,
+            kind="extract",
+            run_time=now,
+            recipient=agreement.recipient,
+            reference=agreement.reference,
+            purpose=agreement.purpose,
+            legal_basis=agreement.legal_basis,
+            expires=agreement.expires,
+            national_data_opt_out=agreement.national_data_opt_out,
+            columns=agreement.columns,
+            months=agreement.months,
+            providers=agreement.providers,
+            modalities=agreement.modalities,
+            rows=rows,
+            opted_out_left_out=left_out,
+            file_name=out.name,
+            file_sha256="",
+            agreement_sha256=agreement.sha256,
+        ),
     )
-    frame.write_parquet(path, compression="zstd")
-
-
-def _polars_type(clickhouse_type: str):
-    import polars as pl
-
-    base = clickhouse_type
-    for wrapper in ("LowCardinality(", "Nullable("):
-        if base.startswith(wrapper):
-            base = base[len(wrapper) : -1]
-    return {
-        "Date": pl.Date,
-        "Date32": pl.Date,
-        "Int32": pl.Int32,
-        "Int64": pl.Int64,
-        "UInt8": pl.UInt8,
-        "UInt16": pl.UInt16,
-        "UInt32": pl.UInt32,
-        "UInt64": pl.UInt64,
-        "Bool": pl.Boolean,
-    }.get(base, pl.Utf8)
+    return ExtractResult(run_id, out, manifest_path(out), rows, left_out, checksum)
