@@ -18,7 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from dids.kernel.errors import ConfigError
-from dids.kernel.pseudonyms import MIN_KEY_BYTES, Pseudonymiser, _check_entropy, load_pseudonymisation_key
+from dids.kernel.pseudonyms import (
+    MIN_KEY_BYTES,
+    PrivacyConfigError,
+    Pseudonymiser,
+    _check_entropy,
+    load_pseudonymisation_key,
+)
 from dids.kernel.settings import Settings
 from dids.kernel.topics import LINKAGE
 from schemas.catalog import LINKAGE_PSEUDONYM, default_catalog
@@ -50,7 +56,10 @@ def load_linkage_key(settings: Settings) -> bytes | None:
         raise ConfigError(f"{where} holds {len(key)} bytes, at least {MIN_KEY_BYTES} are needed; {MAKE_A_LINKAGE_KEY}")
     if stat.S_IMODE(mode) & 0o077:
         raise ConfigError(f"{where} can be read by group or others (mode {stat.S_IMODE(mode):o}): `chmod 600 {path}`")
-    _check_entropy(key, where)
+    try:
+        _check_entropy(key, where)
+    except PrivacyConfigError as exc:  # its advice is about the pseudonymisation key: give this key's
+        raise ConfigError(f"{str(exc).split(';')[0]}; {MAKE_A_LINKAGE_KEY}") from None
     if key == load_pseudonymisation_key(settings):
         raise ConfigError(
             f"{where} is the pseudonymisation key: the registry holding it could reverse every person_id; "
