@@ -18,6 +18,11 @@ def opted_out_count(client, database: str) -> int:
     return int(client.command(f"SELECT count() FROM {database}.{OPTED_OUT_VIEW}"))
 
 
+def opted_out_persons(client, database: str) -> list[str]:
+    """The keyed hashes on the list now (a full refresh takes off those its file no longer has)."""
+    return [r[0] for r in client.query(f"SELECT person_id FROM {database}.{OPTED_OUT_VIEW}").result_rows]
+
+
 def changes_not_copied(settings: Settings, client, timeout: float = 30.0) -> int:
     """Messages on ``dids.optout`` newer than the latest the sink inserted, summed over partitions
     (0 when the warehouse holds the whole list). The last message of a partition is never compacted

@@ -130,3 +130,31 @@ def test_bad_arguments_say_what_is_wrong(settings_factory, tmp_path, args, messa
     result = dids(settings, *[str(empty) if a == "EMPTY" else a for a in args])
     assert result.returncode != 0
     assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_full_list_replaces_the_one_held(stack, tmp_path):
+    assert dids(stack, "optout", "add", VALID[0], VALID[1]).returncode == 0
+    assert poll(lambda: listed(stack), 2, 60) == 2
+    listing = tmp_path / "national.txt"
+    listing.write_text(f"{VALID[1]}\n{VALID[2]}\n")  # VALID[0] opted back in since the last list
+    replaced = dids(stack, "optout", "load", str(listing), "--replace")
+    assert replaced.returncode == 0, replaced.stderr
+    assert (
+        "2 person(s) added" in replaced.stdout and "1 person(s) no longer on the list taken off it" in replaced.stdout
+    )
+    pseudonymiser = Pseudonymiser(DEMO_KEY)
+    expected = {pseudonymiser.person_id(n) for n in VALID[1:]}
+    rows = lambda: {r[0] for r in connect(stack).query("SELECT person_id FROM opted_out_persons").result_rows}  # noqa: E731
+    assert poll(rows, expected, 60) == expected
+
+
+def test_a_full_list_waits_for_changes_still_on_their_way(settings_factory, tmp_path):
+    settings = settings_factory()
+    ensure_topics(settings)
+    migrate(settings)  # no sink: the first change stays on the topic
+    assert dids(settings, "optout", "add", VALID[0]).returncode == 0
+    listing = tmp_path / "national.txt"
+    listing.write_text(f"{VALID[1]}\n")
+    replaced = dids(settings, "optout", "load", str(listing), "--replace")
+    assert replaced.returncode == 1 and "the current list is not known" in replaced.stderr
+    assert len(consume(settings, settings.topic(OPTOUT), 1, timeout=10, settle=2.0)) == 1  # nothing more sent
