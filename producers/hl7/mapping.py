@@ -60,6 +60,7 @@ from zoneinfo import ZoneInfo
 
 import hl7
 
+from dids.kernel.timestamps import uk_timestamp
 from producers.hl7.errors import (
     DATA_TYPE_ERROR,
     REQUIRED_FIELD_MISSING,
@@ -68,7 +69,6 @@ from producers.hl7.errors import (
     UNSUPPORTED_MESSAGE_TYPE,
     MappingError,
 )
-from dids.kernel.timestamps import uk_timestamp
 from producers.record import ITEM_FIELDS
 
 ORM, OMI, ORU = "ORM^O01", "OMI^O23", "ORU^R01"
