@@ -1,0 +1,164 @@
+"""Equipment utilisation for real: the test's time from an HL7 ORU (OBR-7 ``YYYYMMDDHHMM``) and from a DIDS
+v2 extract travels through Kafka, the stream worker and the sink into ``utilisation_hourly`` at the right
+weekday and hour; a record with a date only counts on its day and in no hour.
+
+The HL7 messages go through the listener's own mapping (``map_message``, what ``dids hl7`` runs on each
+frame) with a received time chosen here, so the national submission-window rules judge them against a fixed
+present (``tests/clock.py``) rather than the wall clock; the listener's socket side is
+``tests/integration/test_hl7.py``'s.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import hl7
+
+from dids.kernel import topics
+from dids.kernel.items import CSV_HEADERS
+from dids.kernel.keys import event_key
+from dids.kernel.producer import EventProducer
+from dids.kernel.topics import ensure_topics
+from producers.generator import ITEM_FIELDS, SimulationConfig, events
+from producers.hl7.mapping import map_message
+from producers.hl7.writer import write_message
+from producers.submit import submit_file
+from schemas.catalog import EXAMINATION_EVENT, default_catalog
+from sinks.clickhouse import connect
+from sinks.migrate import migrate
+from tests.clock import NOW
+from tests.integration.helpers import poll
+
+UK = ZoneInfo("Europe/London")
+
+
+def _reported(provider: str, n: int) -> list[dict]:
+    """``n`` valid examinations of ``provider`` tested in one month, as their 'reported' events carry them
+    (every item)."""
+    config = SimulationConfig(seed=23, providers=2, invalid_rate=0.0, cancelled_rate=0.0, corrected_rate=0.0)
+    found: list[dict] = []
+    for event in events(config, now=NOW):
+        if (
+            event["event_type"] == "reported"
+            and str(event["site_code_imaging"]).startswith(provider)
+            and (not found or event["diagnostic_test_date"][:7] == found[0]["diagnostic_test_date"][:7])
+        ):
+            found.append(event)
+            if len(found) == n:
+                return found
+    raise AssertionError(f"the simulator gave fewer than {n} reported examinations of {provider}")
+
+
+def _oru(event: dict, obr7: str) -> hl7.Message:
+    """The event as an ORU^R01 (``producers.hl7.writer``) with OBR-7 replaced by ``obr7`` as sent."""
+    segments = write_message(event).split("\r")
+    for i, segment in enumerate(segments):
+        if segment.startswith("OBR|"):
+            fields = segment.split("|")
+            fields[7] = obr7
+            segments[i] = "|".join(fields)
+    message = hl7.parse("\r".join(segments))
+    assert str(message.segment("MSH")[9]).startswith("ORU^R01")
+    return message
+
+
+def _uk_offset(day: date, hour: int) -> str:
+    offset = datetime(day.year, day.month, day.day, hour, tzinfo=UK).utcoffset()
+    return "+01:00" if offset else "+00:00"
+
+
+def _v2_csv(path, rows: list[tuple[dict, str]]) -> None:
+    """A DIDS v2 CSV: the v1 headers with DIAGNOSTIC_TEST_DATE replaced by the start timestamp."""
+    headers = ["CODED_PROCEDURE_START_TIMESTAMP" if h == "DIAGNOSTIC_TEST_DATE" else h for h in CSV_HEADERS]
+    with path.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(headers)
+        for event, start in rows:
+            values = [event[item] or "" for item in ITEM_FIELDS]
+            values[ITEM_FIELDS.index("diagnostic_test_date")] = start
+            writer.writerow(values)
+
+
+def test_the_tests_time_reaches_the_utilisation_view(settings_factory, service_factory, tmp_path):
+    settings = settings_factory()
+    ensure_topics(settings)
+    migrate(settings)
+    service_factory(settings, "streams", ready_port=settings.streams_metrics_port)
+    service_factory(settings, "sink", ready_port=settings.sink_metrics_port)
+    client = connect(settings)
+
+    # HL7 from Leeds (RR8): what OBR-7 says -> the hour expected (None: date only)
+    hl7_events = _reported("RR8", 4)
+    cases = []
+    for event, (time_part, hour) in zip(
+        hl7_events,
+        [("1430", 14), ("0805", 8), ("", None), ("0930+0500", None)],  # date only; an offset no UK clock shows
+        strict=True,
+    ):
+        day = date.fromisoformat(event["diagnostic_test_date"])
+        cases.append((event, day.strftime("%Y%m%d") + time_part, hour))
+    catalog, producer = default_catalog(), EventProducer(settings)
+    for event, obr7, _ in cases:
+        received = event["received_time"] + timedelta(hours=1)
+        (mapped,) = map_message(_oru(event, obr7), received)
+        assert mapped["diagnostic_test_date"] == event["diagnostic_test_date"]  # the date is read as before
+        producer.send(
+            settings.topic(topics.RIS_EVENTS),
+            key=event_key(mapped).encode(),
+            value=catalog.encode(EXAMINATION_EVENT, mapped),
+        )
+    producer.flush()
+
+    # a v2 extract from Guy's and St Thomas' (RJ1): a timestamp on the UK clock, one whose offset is not
+    # the UK clock's that day (the hour is not to be trusted), and a bare date (lenient: a date only)
+    v2_events = _reported("RJ1", 3)
+    rows = []
+    for event, kind in zip(v2_events, ("uk", "wrong offset", "date"), strict=True):
+        day = date.fromisoformat(event["diagnostic_test_date"])
+        uk = _uk_offset(day, 11)
+        wrong = "+01:00" if uk == "+00:00" else "Z"
+        start = {"uk": f"{day}T11:20:00{uk}", "wrong offset": f"{day}T11:20:00{wrong}", "date": str(day)}[kind]
+        rows.append((event, start, 11 if kind == "uk" else None))
+    path = tmp_path / "RJ1-v2.csv"
+    _v2_csv(path, [(event, start) for event, start, _ in rows])
+    period = v2_events[0]["diagnostic_test_date"][:7]
+    received = max(e["received_time"] for e in v2_events) + timedelta(hours=1)
+    result = submit_file(settings, path, period=period, submitter="RJ1", received=received)
+    assert result.status == "accepted", result
+
+    expected_records = len(cases) + len(rows)
+    count = poll(lambda: client.command("SELECT count() FROM current_examinations"), expected_records, 180)
+    assert count == expected_records, f"{count} current records, expected {expected_records}"
+
+    # each record's hour as the stream derived it
+    stored = dict(client.query("SELECT record_key, test_hour FROM examinations FINAL").result_rows)
+    want = {event_key(e): hour for e, _, hour in cases} | {event_key(e): hour for e, _, hour in rows}
+    assert stored == want
+
+    # the view: one count per (month, site, modality, weekday, hour); weekday ISO (1 = Monday)
+    modality = dict(client.query("SELECT record_key, ifNull(modality, 'Unknown') FROM examinations FINAL").result_rows)
+    expected = Counter()
+    for event, hour in [(e, h) for e, _, h in cases] + [(e, h) for e, _, h in rows]:
+        day = date.fromisoformat(event["diagnostic_test_date"])
+        cell = (f"{day:%Y-%m}", event["site_code_imaging"], modality[event_key(event)], day.isoweekday(), hour)
+        expected[cell] += 1
+    got = {
+        (r[0], r[1], r[2], r[3], r[4]): r[5]
+        for r in client.query(
+            "SELECT month, site_code, modality, weekday, hour, tests FROM utilisation_hourly"
+        ).result_rows
+    }
+    assert got == dict(expected)
+    # date only: counted on its day (a weekday), never in an hour
+    assert sum(n for cell, n in got.items() if cell[4] is None) == 4
+    assert all(cell[3] is not None for cell in got)
+    # every current record counts once: the view adds up to activity_monthly
+    assert sum(got.values()) == client.command("SELECT sum(tests) FROM activity_monthly") == expected_records
+
+    # the published twin: the same cells, each a count of 1 or 2, so each suppressed (NULL)
+    published = client.query("SELECT month, site_code, modality, weekday, hour, tests FROM pub_utilisation_hourly")
+    assert {tuple(r[:5]) for r in published.result_rows} == set(got)
+    assert all(r[5] is None for r in published.result_rows)
