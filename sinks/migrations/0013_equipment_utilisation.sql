@@ -24,35 +24,50 @@ SELECT * EXCEPT (record_key, accession_number, event_id, kafka_topic, kafka_part
 FROM {db}.current_examinations;
 
 -- Tests by month x provider x site x modality x weekday (1 = Monday .. 7 = Sunday, ISO) x hour (0-23,
--- local clock), from the current records. hour NULL = date only: the record counts on its weekday, in
--- no hour. NULL and not a sentinel number (-1, 24) or a 'date only' label: a number would sort, plot
--- and add up as an hour, and a label would make the column text; `hour IS NULL` says it plainly.
--- Restricted (fertility-related) records publish only their month (their date is the 1st, their hour
--- is dropped in the stream): weekday and hour both NULL, so they count in the month and nowhere else.
--- Every current record with a test date counts once: the sum over a month equals activity_monthly's.
+-- local clock), from the current records, at three levels (`level`; sum within one level only):
+--   'site'       one row per site, modality, weekday and hour: what Grafana and analysts mostly want;
+--   'site_hours' the same summed over the weekdays (weekday NULL): a site's busiest and idlest hours;
+--   'national'   all sites together (provider_code and site_code NULL): the report's heatmaps.
+-- hour NULL = date only: the record counts on its weekday, in no hour. NULL and not a sentinel number
+-- (-1, 24) or a 'date only' label: a number would sort, plot and add up as an hour, and a label would
+-- make the column text; `hour IS NULL` says it plainly. Restricted (fertility-related) records publish
+-- only their month (their date is the 1st, their hour is dropped in the stream): weekday and hour both
+-- NULL, so they count in the month and nowhere else. Every current record with a test date counts once
+-- per level: a level's sum over a month equals activity_monthly's.
 CREATE VIEW IF NOT EXISTS {db}.utilisation_hourly AS
-SELECT
-    formatDateTime(diagnostic_test_date, '%Y-%m') AS month,
-    provider_code,
-    site_code,
-    ifNull(modality, 'Unknown') AS modality,
-    if(restricted, NULL, toDayOfWeek(diagnostic_test_date)) AS weekday,
-    if(restricted, NULL, test_hour) AS hour,
-    count() AS tests
-FROM {db}.current_examinations
-WHERE diagnostic_test_date IS NOT NULL
-GROUP BY month, provider_code, site_code, modality, weekday, hour;
+WITH cells AS
+(
+    SELECT
+        formatDateTime(diagnostic_test_date, '%Y-%m') AS month,
+        provider_code,
+        site_code,
+        ifNull(modality, 'Unknown') AS modality,
+        if(restricted, NULL, toDayOfWeek(diagnostic_test_date)) AS weekday,
+        if(restricted, NULL, test_hour) AS hour,
+        count() AS tests
+    FROM {db}.current_examinations
+    WHERE diagnostic_test_date IS NOT NULL
+    GROUP BY month, provider_code, site_code, modality, weekday, hour
+)
+SELECT 'site' AS level, month, provider_code, site_code, modality, weekday, hour, tests FROM cells
+UNION ALL
+SELECT 'site_hours' AS level, month, provider_code, site_code, modality, CAST(NULL AS Nullable(UInt8)) AS weekday,
+    hour, sum(tests) AS tests
+FROM cells GROUP BY month, provider_code, site_code, modality, hour
+UNION ALL
+SELECT 'national' AS level, month, CAST(NULL AS Nullable(String)) AS provider_code,
+    CAST(NULL AS Nullable(String)) AS site_code, modality, weekday, hour, sum(tests) AS tests
+FROM cells GROUP BY month, modality, weekday, hour;
 
--- Published twin: the same cells under the disclosure rules in force (0010_disclosure_control.sql):
--- a count of 1..threshold is NULL (suppressed), any other rounded to the nearest base (never to 0).
--- There are no zero rows (an empty hour has no row) and no margins here, so no cell can be taken back
--- by subtracting the others from a total published beside it; totals published elsewhere
--- (pub_provider_modality_month is per provider, not per site, and rounded) leave a rounding's worth
--- of doubt, as between the other pub_* tables. No rules row: no rows, never unprotected.
+-- Published twin: the same rows under the disclosure rules in force (0010_disclosure_control.sql): a count
+-- of 1..threshold is NULL (suppressed), any other rounded to the nearest base (never down to 0); there are
+-- no zero rows (an empty hour has no row). No count here is exact, the national ones included, so a hidden
+-- cell cannot be taken back by subtracting the others from a total: the difference carries every cell's
+-- rounding (as between the other pub_* tables). No rules row: no rows, never unprotected.
 CREATE VIEW IF NOT EXISTS {db}.pub_utilisation_hourly AS
 SELECT
-    u.month AS month, u.provider_code AS provider_code, u.site_code AS site_code, u.modality AS modality,
-    u.weekday AS weekday, u.hour AS hour,
+    u.level AS level, u.month AS month, u.provider_code AS provider_code, u.site_code AS site_code,
+    u.modality AS modality, u.weekday AS weekday, u.hour AS hour,
     if(u.tests <= r.threshold, NULL,
        greatest(toUInt64(r.rounding_base), intDiv(u.tests + intDiv(r.rounding_base, 2), r.rounding_base) * r.rounding_base))
         AS tests

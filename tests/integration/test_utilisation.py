@@ -145,20 +145,27 @@ def test_the_tests_time_reaches_the_utilisation_view(settings_factory, service_f
         day = date.fromisoformat(event["diagnostic_test_date"])
         cell = (f"{day:%Y-%m}", event["site_code_imaging"], modality[event_key(event)], day.isoweekday(), hour)
         expected[cell] += 1
-    got = {
-        (r[0], r[1], r[2], r[3], r[4]): r[5]
-        for r in client.query(
-            "SELECT month, site_code, modality, weekday, hour, tests FROM utilisation_hourly"
-        ).result_rows
-    }
+
+    def level(name: str, view: str = "utilisation_hourly") -> dict[tuple, int | None]:
+        query = f"SELECT month, site_code, modality, weekday, hour, tests FROM {view} WHERE level = {{l:String}}"
+        return {tuple(r[:5]): r[5] for r in client.query(query, parameters={"l": name}).result_rows}
+
+    got = level("site")
     assert got == dict(expected)
     # date only: counted on its day (a weekday), never in an hour
     assert sum(n for cell, n in got.items() if cell[4] is None) == 4
     assert all(cell[3] is not None for cell in got)
-    # every current record counts once: the view adds up to activity_monthly
-    assert sum(got.values()) == client.command("SELECT sum(tests) FROM activity_monthly") == expected_records
+    # every current record counts once in each level: each adds up to activity_monthly
+    monthly = client.command("SELECT sum(tests) FROM activity_monthly")
+    assert monthly == expected_records
+    for name, drop in (("site_hours", 3), ("national", 1)):
+        rolled = Counter()
+        for cell, n in expected.items():
+            rolled[tuple(None if i == drop else v for i, v in enumerate(cell))] += n
+        assert level(name) == dict(rolled), name
+        assert sum(level(name).values()) == monthly
 
     # the published twin: the same cells, each a count of 1 or 2, so each suppressed (NULL)
-    published = client.query("SELECT month, site_code, modality, weekday, hour, tests FROM pub_utilisation_hourly")
-    assert {tuple(r[:5]) for r in published.result_rows} == set(got)
-    assert all(r[5] is None for r in published.result_rows)
+    published = level("site", "pub_utilisation_hourly")
+    assert set(published) == set(got)
+    assert all(n is None for n in published.values())
