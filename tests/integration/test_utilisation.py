@@ -169,3 +169,44 @@ def test_the_tests_time_reaches_the_utilisation_view(settings_factory, service_f
     published = level("site", "pub_utilisation_hourly")
     assert set(published) == set(got)
     assert all(n is None for n in published.values())
+
+
+def test_the_published_twin_suppresses_and_rounds_every_level(settings_factory):
+    """pub_utilisation_hourly on seeded rows: 1..7 hidden, others rounded to 5 (never to 0), at each level;
+    restricted records count in the month with neither weekday nor hour."""
+    from tests.integration.rows import CT, exam, migrated
+
+    monday, tuesday = date(2026, 10, 12), date(2026, 10, 13)
+    rows = [exam(f"M{i}", modality=CT, test_date=monday, test_hour=9) for i in range(12)]  # 12 -> 10
+    rows += [exam(f"N{i}", modality=CT, test_date=monday, test_hour=10) for i in range(3)]  # 3 -> hidden
+    rows += [exam(f"D{i}", modality=CT, test_date=tuesday) for i in range(8)]  # date only: 8 -> 10
+    rows += [exam(f"B{i}", provider="RBB", modality=CT, test_date=monday, test_hour=9) for i in range(6)]
+    rows += [exam("R1", modality=CT, test_date=date(2026, 10, 1), test_hour=None, restricted=True)]
+    client = migrated(settings_factory())
+    client.put("examinations", rows)
+
+    def view(name):
+        query = f"SELECT level, site_code, weekday, hour, tests FROM {name} WHERE month = '2026-10'"
+        return {tuple(r[:4]): r[4] for r in client.query(query).result_rows}
+
+    raw, published = view("utilisation_hourly"), view("pub_utilisation_hourly")
+    assert raw == {
+        ("site", "RAA01", 1, 9): 12,
+        ("site", "RAA01", 1, 10): 3,
+        ("site", "RAA01", 2, None): 8,
+        ("site", "RAA01", None, None): 1,  # restricted: the month only
+        ("site", "RBB01", 1, 9): 6,
+        ("site_hours", "RAA01", None, 9): 12,
+        ("site_hours", "RAA01", None, 10): 3,
+        ("site_hours", "RAA01", None, None): 9,  # date only 8 + restricted 1
+        ("site_hours", "RBB01", None, 9): 6,
+        ("national", None, 1, 9): 18,
+        ("national", None, 1, 10): 3,
+        ("national", None, 2, None): 8,
+        ("national", None, None, None): 1,
+    }
+    assert set(published) == set(raw)
+    for cell, n in raw.items():
+        expected = None if n <= 7 else max(5, (n + 2) // 5 * 5)
+        assert published[cell] == expected, cell
+    assert published[("national", None, 1, 9)] == 20 and published[("site", "RAA01", 1, 9)] == 10
