@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import hl7
+import pytest
 
 from dids.kernel import topics
 from dids.kernel.items import CSV_HEADERS
@@ -171,9 +172,12 @@ def test_the_tests_time_reaches_the_utilisation_view(settings_factory, service_f
     assert all(n is None for n in published.values())
 
 
-def test_the_published_twin_suppresses_and_rounds_every_level(settings_factory):
+def test_the_published_twin_suppresses_and_rounds_every_level(settings_factory, tmp_path):
     """pub_utilisation_hourly on seeded rows: 1..7 hidden, others rounded to 5 (never to 0), at each level;
-    restricted records count in the month with neither weekday nor hour."""
+    restricted records count in the month with neither weekday nor hour. On a warehouse of its own, so
+    the read-only analyst account reads both views (and still not the base table)."""
+    from deploy.warehouse.process import start_warehouse
+    from dids.kernel.ports import free_port
     from tests.integration.rows import CT, exam, migrated
 
     monday, tuesday = date(2026, 10, 12), date(2026, 10, 13)
@@ -182,14 +186,27 @@ def test_the_published_twin_suppresses_and_rounds_every_level(settings_factory):
     rows += [exam(f"D{i}", modality=CT, test_date=tuesday) for i in range(8)]  # date only: 8 -> 10
     rows += [exam(f"B{i}", provider="RBB", modality=CT, test_date=monday, test_hour=9) for i in range(6)]
     rows += [exam("R1", modality=CT, test_date=date(2026, 10, 1), test_hour=None, restricted=True)]
-    client = migrated(settings_factory())
-    client.put("examinations", rows)
+    settings = settings_factory()
+    wh = start_warehouse(
+        tmp_path / "wh", free_port(), tmp_path / "wh.log", admin_password="admin-secret",
+        database=settings.clickhouse_database,
+    )  # fmt: skip
+    try:
+        settings = settings.with_(clickhouse_url=wh.url, clickhouse_password="admin-secret")
+        migrated(settings).put("examinations", rows)
+        admin, analyst = connect(settings), connect(settings, user="analyst", password="analyst")
 
-    def view(name):
-        query = f"SELECT level, site_code, weekday, hour, tests FROM {name} WHERE month = '2026-10'"
-        return {tuple(r[:4]): r[4] for r in client.query(query).result_rows}
+        def view(client, name):
+            query = f"SELECT level, site_code, weekday, hour, tests FROM {name} WHERE month = '2026-10'"
+            return {tuple(r[:4]): r[4] for r in client.query(query).result_rows}
 
-    raw, published = view("utilisation_hourly"), view("pub_utilisation_hourly")
+        raw, published = view(admin, "utilisation_hourly"), view(admin, "pub_utilisation_hourly")
+        assert view(analyst, "utilisation_hourly") == raw
+        assert view(analyst, "pub_utilisation_hourly") == published
+        with pytest.raises(Exception, match="(?i)not allowed|denied|ACCESS_DENIED"):
+            analyst.command("SELECT count() FROM examinations")
+    finally:
+        wh.stop()
     assert raw == {
         ("site", "RAA01", 1, 9): 12,
         ("site", "RAA01", 1, 10): 3,
