@@ -11,6 +11,7 @@ from sinks.report.utilisation import WEEKDAYS, Heatmap, SiteHours, UtilisationCe
 
 SUPPRESSED = "*"
 _HIDDEN_COLOUR = "#d8dde0"
+_SHADES = 9  # colour steps: a colour bar of 9 vector boxes, not 256 (the page stays small)
 
 
 def _e(value) -> str:
@@ -25,7 +26,10 @@ def plot_heatmap(heatmap: Heatmap, month: str) -> str:
     """One modality's week as SVG: 7 weekdays x 24 hours, and the tests with a date only per weekday."""
     import matplotlib
     import numpy as np
+    from matplotlib import colormaps
     from matplotlib.colors import ListedColormap
+
+    blues = colormaps["Blues"].resampled(_SHADES)
 
     values = np.full((7, 24), np.nan)
     hidden = []
@@ -42,7 +46,7 @@ def plot_heatmap(heatmap: Heatmap, month: str) -> str:
         ax, side = fig.add_subplot(grid[0]), fig.add_subplot(grid[1])
         top = max(1.0, float(np.nanmax(values)) if not np.all(np.isnan(values)) else 1.0)
         mesh = ax.pcolormesh(
-            np.ma.masked_invalid(values), cmap="Blues", vmin=0, vmax=top, edgecolors="white", linewidth=0.4
+            np.ma.masked_invalid(values), cmap=blues, vmin=0, vmax=top, edgecolors="white", linewidth=0.4
         )
         for weekday, hour in hidden:  # hidden by disclosure control: grey, marked
             ax.add_patch(matplotlib.patches.Rectangle((hour, weekday - 1), 1, 1, color=_HIDDEN_COLOUR))
