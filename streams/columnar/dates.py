@@ -9,6 +9,8 @@ Only differences and comparisons of day numbers are used, so their origin does n
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import polars as pl
 
 _DATE_SHAPE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
@@ -44,34 +46,39 @@ def with_dates(frame: pl.DataFrame, items: dict[str, str]) -> pl.DataFrame:
     ``<p>_m``, ``<p>_d``, ``<p>_day`` (day number) and ``<p>_mi`` (month index ``year * 12 + month``);
     all but ``_ok`` null unless the date is valid. Built in stages: an expression that repeats another
     is evaluated again each time, and the day number repeats the parts many times."""
-    staged = []
-    for item, p in items.items():
+    for stage in _date_stages(tuple(items.items())):
+        frame = frame.with_columns(stage)
+    return frame
+
+
+@lru_cache(maxsize=16)  # built once per set of items: building them cost as much as running them on a live batch
+def _date_stages(items: tuple[tuple[str, str], ...]) -> tuple[list[pl.Expr], ...]:
+    prefixes = [p for _, p in items]
+    parts = []
+    for item, p in items:
         text = pl.col(item)
         shaped = text.str.contains(_DATE_SHAPE).fill_null(False)
-        staged += [
+        parts += [
             pl.when(shaped).then(text.str.slice(start, length).cast(pl.Int64, strict=False)).alias(f"{p}_{part}")
             for part, start, length in (("y", 0, 4), ("m", 5, 2), ("d", 8, 2))
         ]
-    frame = frame.with_columns(staged)
     valid = []
-    for p in items.values():
+    for p in prefixes:
         year, month, day = pl.col(f"{p}_y"), pl.col(f"{p}_m"), pl.col(f"{p}_d")
         ok = month.is_between(1, 12) & (day >= 1) & (day <= days_in_month(year, month))
         valid.append(ok.fill_null(False).alias(f"{p}_ok"))
-    frame = frame.with_columns(valid)
-    frame = frame.with_columns(
-        pl.when(pl.col(f"{p}_ok")).then(pl.col(f"{p}_{part}")).alias(f"{p}_{part}")
-        for p in items.values()
-        for part in "ymd"
-    )
-    return frame.with_columns(
+    kept = [
+        pl.when(pl.col(f"{p}_ok")).then(pl.col(f"{p}_{part}")).alias(f"{p}_{part}") for p in prefixes for part in "ymd"
+    ]
+    numbers = [
         expr
-        for p in items.values()
+        for p in prefixes
         for expr in (
             day_number(pl.col(f"{p}_y"), pl.col(f"{p}_m"), pl.col(f"{p}_d")).alias(f"{p}_day"),
             (pl.col(f"{p}_y") * 12 + pl.col(f"{p}_m")).alias(f"{p}_mi"),
         )
-    )
+    ]
+    return parts, valid, kept, numbers
 
 
 def add_months_day(prefix: str, months: int) -> pl.Expr:

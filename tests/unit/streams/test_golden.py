@@ -69,7 +69,7 @@ def judge_columnar(case_entries: list[dict], refdata) -> list[dict]:
 def test_the_columnar_engine_reproduces_the_golden_outputs(case, small_batch, monkeypatch):
     from streams.columnar import lookups
 
-    monkeypatch.setattr(lookups, "SMALL_BATCH", small_batch)  # both ways of finding the distinct keys
+    monkeypatch.setattr(lookups, "SMALL_BATCH", small_batch)  # both ways of answering the reference questions
     case_entries = [e for e in GOLDEN if e["case"] == case]
     judged = judge_columnar(case_entries, REFDATA if WITH_REFDATA[case] else None)
     differing = []
