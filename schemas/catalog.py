@@ -30,6 +30,7 @@ SUBMISSION_MANIFEST = "submission_manifest"
 EXAMINATION_REJECT = "examination_reject"
 CONSENT_CHANGE = "consent_change"
 EXAMINATION_CHUNK = "examination_chunk"  # many examination events in one message (`dids submit`)
+EXAMINATION_FEEDBACK = "examination_feedback"  # the verdict on one HL7 event, for its application ACK
 
 
 class Catalog:

@@ -62,6 +62,8 @@ class Verdict:
     rejects: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     restricted: bool = False  # a restricted code: its person is linked nowhere, the lifecycle state included
+    # (code, severity name, item names) of every failed rule, rejects and warnings, in code order
+    failures: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
 
 
 def evaluate(key: str, state: dict[str, Any], ctx: StreamContext, now: datetime | None = None) -> Verdict:
@@ -118,6 +120,7 @@ def _verdict(key, state, row, columns, ctx: StreamContext, now) -> Verdict:
     if state["meta"]["event_type"] == "cancelled":
         return Verdict("cancelled", record=_base(key, state, "cancelled", now), person_id=person_id)
     restricted = columns["restricted"]
+    failed = tuple(failures(row))
     flags = []
     if person_id and state.get("person_id") and person_id != state["person_id"]:
         flags.append(REUSED_ACCESSION)
@@ -132,9 +135,7 @@ def _verdict(key, state, row, columns, ctx: StreamContext, now) -> Verdict:
             rejects=list(row["rejects"]),
             warnings=list(row["warnings"]),
             not_checked=list(row["not_checked"]),
-            failures=[
-                {"code": code, "severity": severity, "fields": list(fields)} for code, severity, fields in failures(row)
-            ],
+            failures=[{"code": code, "severity": level, "fields": list(fields)} for code, level, fields in failed],
         )
         return Verdict(
             "rejected",
@@ -144,6 +145,7 @@ def _verdict(key, state, row, columns, ctx: StreamContext, now) -> Verdict:
             rejects=tuple(row["rejects"]),
             warnings=tuple(row["warnings"]),
             restricted=restricted,
+            failures=failed,
         )
     out = _base(key, state, "active", now)
     names = _LOWER_NAMES
@@ -160,7 +162,14 @@ def _verdict(key, state, row, columns, ctx: StreamContext, now) -> Verdict:
     )
     if restricted:
         out = coarsen_restricted(out)
-    return Verdict("accepted", record=out, person_id=person_id, warnings=tuple(row["warnings"]), restricted=restricted)
+    return Verdict(
+        "accepted",
+        record=out,
+        person_id=person_id,
+        warnings=tuple(row["warnings"]),
+        restricted=restricted,
+        failures=failed,
+    )
 
 
 def _base(key: str, state: dict[str, Any], status: str, now: datetime | None) -> dict[str, Any]:

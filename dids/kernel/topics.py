@@ -21,6 +21,9 @@ EXAMINATIONS = "dids.examinations"  # compacted, key site_code|accession; Avro e
 REJECTS = "dids.rejects"  # record-level rejects with rule codes
 DLQ = "dids.dlq"  # undecodable messages: original bytes, error in headers
 SUBMISSIONS = "dids.submissions"  # compacted, key submission_id; Avro submission_manifest
+# the stream's verdict on each HL7 event, for the listener's application ACK: key event_id; Avro
+# examination_feedback (rule codes, never a patient value); kept a day: a verdict is wanted within seconds
+FEEDBACK = "dids.feedback"
 
 _DAY_MS = 24 * 3600 * 1000
 _COMPACTED = {"cleanup.policy": "compact", "min.compaction.lag.ms": "60000"}
@@ -63,6 +66,7 @@ def topic_specs() -> list[TopicSpec]:
         TopicSpec(REJECTS),
         TopicSpec(DLQ),
         TopicSpec(SUBMISSIONS, _COMPACTED),
+        TopicSpec(FEEDBACK, {"retention.ms": str(_DAY_MS)}),
     ]
 
 

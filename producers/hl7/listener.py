@@ -1,6 +1,7 @@
-"""`dids hl7`: the MLLP listener. HL7 v2 in, examination events to Kafka, one ACK per message.
+"""`dids hl7`: the MLLP listener. HL7 v2 in, examination events to Kafka, acknowledgements back.
 
-Per message (connections are served concurrently, messages on one connection in order):
+Original mode (MSH-15/16 empty), per message (connections are served concurrently, messages on one
+connection in order):
 
 * decoded and mapped -> every event sent to ``dids.ris.events`` -> ``AA`` only after Kafka
   acknowledged all of them (the delivery callback settles an asyncio future; a thread polls the
@@ -12,6 +13,16 @@ Per message (connections are served concurrently, messages on one connection in 
 * a frame not complete within the frame deadline -> dead-lettered as truncated, connection closed;
 * no AE/AR is ever sent for a message whose dead-letter copy was not stored: the connection is dropped;
 * a frame cut off by a disconnect -> no ACK possible.
+
+Enhanced mode (MSH-15/16 valued, ``producers/hl7/modes.py``): the same, answered with the commit codes
+(``CA`` for AA, ``CE`` for AE, ``CR`` for AR) when MSH-15 asks for them; then, when MSH-16 asks, the
+application acknowledgement (``AA``/``AE`` with one ERR per failed national rule) is written on the same
+connection once the stream's verdict on every event of the message arrived on ``dids.feedback``
+(``producers/hl7/verdicts.py``), while the connection goes on serving the next messages. A connection
+waiting for a verdict is not closed for being idle; one that closes drops its pending verdicts (the
+sender resends; the stream recognises the duplicate and judges it again). Original mode may wait for the
+verdict too (``ack_wait``), bounded: its single ACK then carries the rules, or is a plain AA when late.
+An incoming ``ACK`` message (a sender acknowledging our acknowledgement) gets no answer.
 
 Everything that does not become an event (AR, AE for content, truncated frames) goes to ``dids.dlq``
 with its raw bytes and the headers ``dids.error``, ``dids.error.message``, ``dids.source`` = hl7,
@@ -28,7 +39,8 @@ import signal
 import ssl
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Awaitable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from confluent_kafka import KafkaError
@@ -40,7 +52,7 @@ from dids.kernel.metrics import LATENCY_BUCKETS, serve_metrics
 from dids.kernel.producer import EventProducer
 from dids.kernel.settings import Settings
 from producers.hl7.access import SourcePolicy, UnknownSourceError
-from producers.hl7.ack import build_ack
+from producers.hl7.ack import RuleFailure, build_ack, build_application_ack
 from producers.hl7.decode import MshHeader, decode_message, read_header
 from producers.hl7.errors import (
     APPLICATION_INTERNAL_ERROR,
@@ -53,8 +65,10 @@ from producers.hl7.errors import (
     RefusedEventError,
     TruncatedFrameError,
 )
-from producers.hl7.mapping import SUPPORTED_TYPES, map_message
+from producers.hl7.mapping import SUPPORTED_TYPES, item_location, map_message
 from producers.hl7.mllp import DLQ_MAX_BYTES, FrameReader, FrameTimeout, IdleTimeout, Oversized, Truncated, frame
+from producers.hl7.modes import ORIGINAL, AckModeError, AckModes, ack_modes
+from producers.hl7.verdicts import Feedback, FeedbackFollower, VerdictBoard
 from schemas.catalog import EXAMINATION_EVENT, default_catalog
 
 log = logging.getLogger(__name__)
@@ -68,6 +82,17 @@ SKIPPED = Counter("dids_hl7_skipped_bytes_total", "Bytes outside MLLP frames, sk
 REFUSED = Counter(
     "dids_hl7_refused_connections_total", "Connections closed unread, by reason", ["reason"]
 )  # reason: too_many, stopping, not_allowed
+APPLICATION_ACKS = Counter(
+    "dids_hl7_application_acks_total", "Application acknowledgements, by outcome", ["outcome"]
+)  # AA, AE; not_asked (MSH-16 ER/SU said no), timeout (no verdict in time), dropped (connection gone)
+VERDICT_SECONDS = Histogram(
+    "dids_hl7_verdict_seconds", "From a complete frame to its application ACK written", buckets=LATENCY_BUCKETS
+)
+ACKS_RECEIVED = Counter("dids_hl7_acks_received_total", "ACK messages received (acknowledgements of ours): no answer")
+for _outcome in ("AA", "AE", "not_asked", "timeout", "dropped"):
+    APPLICATION_ACKS.labels(_outcome)
+# original-mode code -> its enhanced-mode commit code
+_COMMIT = {"AA": "CA", "AE": "CE", "AR": "CR"}
 
 
 @dataclass(frozen=True)
@@ -83,6 +108,8 @@ class ListenerConfig:
     shutdown_grace: float = 30.0  # SIGTERM: how long in-flight messages may take
     sources: SourcePolicy = SourcePolicy()  # who may send (producers/hl7/access.py)
     tls: ssl.SSLContext | None = None  # MLLP over TLS when set
+    verdict_timeout: float = 300.0  # enhanced mode: how long an application ACK may wait for the verdict
+    ack_wait: float = 0.0  # original mode: how long the one ACK may wait for the verdict (0: it does not)
 
 
 class KafkaBridge:
@@ -139,6 +166,17 @@ def _settle(future: asyncio.Future, err) -> None:
 class _Connection:
     task: asyncio.Task
     busy: bool = False
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one acknowledgement written at a time
+    later: set[asyncio.Task] = field(default_factory=set)  # application ACKs waiting for their verdict
+
+
+@dataclass
+class Answer:
+    """What a message gets: ``ack`` at once (None: nothing, as MSH-15 asked), and ``verdict``, the
+    application acknowledgement to write when it resolves (None from it: nothing to send)."""
+
+    ack: bytes | None
+    verdict: Awaitable[bytes | None] | None = None
 
 
 class Hl7Listener:
@@ -153,11 +191,16 @@ class Hl7Listener:
         self._stopping = False
         self._server: asyncio.Server | None = None
         self._bridge: KafkaBridge | None = None
+        self._board = VerdictBoard()
+        self._follower: FeedbackFollower | None = None
 
     async def start(self) -> int:
         """Bind and start serving; returns the bound port."""
         self._bridge = KafkaBridge(self._producer, asyncio.get_running_loop())
         self._bridge.start()
+        # before the first message: a verdict published after this is seen
+        self._follower = FeedbackFollower(self._settings, self._board, asyncio.get_running_loop())
+        await asyncio.to_thread(self._follower.start)
         self._server = await asyncio.start_server(
             self._serve, self._config.host, self._config.port, ssl=self._config.tls
         )
@@ -178,6 +221,8 @@ class Hl7Listener:
             await asyncio.wait(tasks, timeout=self._config.shutdown_grace)
         if self._bridge is not None:
             self._bridge.close(self._config.shutdown_grace)
+        if self._follower is not None:
+            await asyncio.to_thread(self._follower.close)
         log.info("HL7 listener stopped")
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -204,6 +249,9 @@ class Hl7Listener:
         except Exception as exc:  # a bug: drop this connection, keep serving; the type only (values may identify)
             log.error("connection from %s failed: %s", peer, type(exc).__name__)
         finally:
+            for later in list(conn.later):  # the sender is gone: no one to tell the verdict to
+                later.cancel()
+                APPLICATION_ACKS.labels("dropped").inc()
             SKIPPED.inc(frames.skipped)
             CONNECTIONS.dec()
             del self._connections[task]
@@ -231,6 +279,8 @@ class Hl7Listener:
                 await self._truncated(Truncated(exc.partial), peer)
                 return
             except IdleTimeout as exc:
+                if conn.later:  # the sender is waiting for an application ACK: not idle
+                    continue
                 log.info("closing connection from %s: %s", peer, exc)
                 return
             if item is None:
@@ -242,57 +292,165 @@ class Hl7Listener:
                     continue
                 started = time.monotonic()
                 if isinstance(item, Oversized):
-                    ack = await self._oversized(item, peer)
+                    answer = Answer(await self._oversized(item, peer))
                 else:
-                    ack = await self.handle(item.payload, peer)
-                writer.write(frame(ack))
-                await asyncio.wait_for(writer.drain(), self._config.idle_timeout)
-                ACK_SECONDS.observe(time.monotonic() - started)
+                    answer = await self.handle(item.payload, peer)
+                async with conn.lock:  # the application ACK, if any, is written after this one
+                    if answer.verdict is not None:
+                        later = asyncio.create_task(self._write_later(conn, writer, answer.verdict, started, peer))
+                        conn.later.add(later)
+                        later.add_done_callback(conn.later.discard)
+                    if answer.ack is not None:
+                        writer.write(frame(answer.ack))
+                        await asyncio.wait_for(writer.drain(), self._config.idle_timeout)
+                        ACK_SECONDS.observe(time.monotonic() - started)
                 if isinstance(item, Oversized):
                     return
             finally:
                 conn.busy = False
 
-    async def handle(self, payload: bytes, peer: str) -> bytes:
-        """One message -> its ACK (without framing), after Kafka acknowledged what it had to."""
+    async def handle(self, payload: bytes, peer: str) -> Answer:
+        """One message -> its acknowledgement (without framing), after Kafka acknowledged what it had to,
+        and in enhanced mode the application acknowledgement to come."""
         received = datetime.now(UTC)
         try:
             # decoding and mapping a large message takes CPU-seconds: off the event loop, so that every
             # other connection keeps being served meanwhile
             decoded = await asyncio.to_thread(decode_message, payload)
         except DecodeError as exc:
-            return await self._reject(payload, exc, exc.header, peer, "AR")
+            return Answer(await self._reject(payload, exc, exc.header, peer, "AR"))
         header, label = decoded.header, _type_label(decoded.header)
+        if header.component(9, 1) == "ACK":  # the sender acknowledging one of ours: never answered
+            ACKS_RECEIVED.inc()
+            return Answer(None)
+        try:
+            modes = ack_modes(header)
+        except AckModeError as exc:  # which acknowledgements to send is unknown: the original-mode refusal
+            return Answer(await self._reject(payload, exc, header, peer, "AR"))
         try:
             self._config.sources.check_facility(header)
         except UnknownSourceError as exc:
-            return await self._reject(payload, exc, header, peer, "AR")
+            return await self._refuse(payload, exc, header, peer, "AR", modes)
         try:
             values = await asyncio.to_thread(self._encoded_events, decoded.message, received)
         except MappingError as exc:
-            return await self._reject(payload, exc, header, peer, "AE")
+            return await self._refuse(payload, exc, header, peer, "AE", modes)
         except Exception as exc:  # a bug, not the sender's fault; log the type only (values may identify)
             log.error("mapping failed with %s (message type %s from %s)", type(exc).__name__, label, peer)
             error = MappingError(f"internal error while mapping ({type(exc).__name__})", APPLICATION_INTERNAL_ERROR)
-            return await self._reject(payload, error, header, peer, "AE")
+            return await self._refuse(payload, error, header, peer, "AE", modes)
+        event_ids = [event_id for event_id, _, _ in values]
+        waits = modes.wants_verdict or (not modes.enhanced and self._config.ack_wait > 0)
+        # registered before the events are sent: the verdict cannot arrive before someone waits for it
+        futures = self._board.expect(event_ids) if waits else []
         try:
-            await asyncio.gather(*(self._bridge.deliver(self._events_topic, k, v) for k, v in values))
+            await asyncio.gather(*(self._bridge.deliver(self._events_topic, k, v) for _, k, v in values))
         except RefusedEventError as exc:
             # an ordered RIS would resend it forever: refuse it, keep a copy, and move on
-            return await self._reject(payload, exc, header, peer, "AR")
+            self._board.forget(event_ids, futures)
+            return await self._refuse(payload, exc, header, peer, "AR", modes)
         except DeliveryError as exc:
+            self._board.forget(event_ids, futures)
             log.error("message %s from %s: %s", header.control_id[:20], peer, exc.reason)
-            MESSAGES.labels(label, "AE").inc()
-            return build_ack(header, "AE", exc)
-        MESSAGES.labels(label, "AA").inc()
-        return build_ack(header, "AA")
+            return Answer(self._answer(header, label, "AE", modes, exc))
+        if not modes.enhanced:
+            if futures:
+                return Answer(await self._verdict_within(header, label, event_ids, futures))
+            return Answer(self._answer(header, label, "AA", modes))
+        verdict = self._application_ack(header, modes, event_ids, futures) if futures else None
+        return Answer(self._answer(header, label, "AA", modes), verdict)
 
-    def _encoded_events(self, message, received: datetime) -> list[tuple[bytes, bytes]]:
+    def _answer(
+        self, header: MshHeader, label: str, code: str, modes: AckModes, error: Hl7Error | None = None
+    ) -> bytes | None:
+        """The ACK for ``code`` (AA/AE/AR), as a commit code in enhanced mode, or None if MSH-15 says none."""
+        if not modes.enhanced:
+            MESSAGES.labels(label, code).inc()
+            return build_ack(header, code, error)
+        commit = _COMMIT[code]
+        if not modes.sends_commit(code == "AA"):
+            MESSAGES.labels(label, "none").inc()
+            return None
+        MESSAGES.labels(label, commit).inc()
+        return build_ack(header, commit, error, enhanced=True)
+
+    async def _refuse(
+        self, payload: bytes, exc: Hl7Error, header: MshHeader, peer: str, code: str, modes: AckModes
+    ) -> Answer:
+        """Dead-letter a message refused in either mode, then answer AE/AR (CE/CR) if it asked for that."""
+        if not modes.enhanced:
+            return Answer(await self._reject(payload, exc, header, peer, code))
+        await self._reject(payload, exc, header, peer, code, counted=False)
+        return Answer(self._answer(header, _type_label(header), code, modes, exc))
+
+    async def _application_ack(
+        self, header: MshHeader, modes: AckModes, event_ids: list[str], futures: list[asyncio.Future]
+    ) -> bytes | None:
+        """Wait (bounded) for every event's verdict; the application ACK, or None if not to be sent."""
+        try:
+            verdicts = await asyncio.wait_for(asyncio.gather(*futures), self._config.verdict_timeout)
+        except TimeoutError:
+            APPLICATION_ACKS.labels("timeout").inc()
+            log.warning(
+                "no verdict within %gs for message %r: no application ACK",
+                self._config.verdict_timeout,
+                header.control_id[:20],
+            )
+            return None
+        finally:
+            self._board.forget(event_ids, futures)
+        failures = rule_failures(header.message_type, verdicts)
+        success = not any(f.severity == "error" for f in failures)
+        if not modes.sends_application(success):
+            APPLICATION_ACKS.labels("not_asked").inc()
+            return None
+        APPLICATION_ACKS.labels("AA" if success else "AE").inc()
+        return build_application_ack(header, failures)
+
+    async def _verdict_within(
+        self, header: MshHeader, label: str, event_ids: list[str], futures: list[asyncio.Future]
+    ) -> bytes:
+        """Original mode with ``ack_wait``: AA/AE with the rules if the verdict comes in time, else AA."""
+        try:
+            verdicts = await asyncio.wait_for(asyncio.gather(*futures), self._config.ack_wait)
+        except TimeoutError:
+            return self._answer(header, label, "AA", ORIGINAL)  # Kafka has it; the verdict is late
+        finally:
+            self._board.forget(event_ids, futures)
+        failures = rule_failures(header.message_type, verdicts)
+        code = "AE" if any(f.severity == "error" for f in failures) else "AA"
+        MESSAGES.labels(label, code).inc()
+        return build_application_ack(header, failures, enhanced=False)
+
+    async def _write_later(
+        self, conn: _Connection, writer: asyncio.StreamWriter, verdict: Awaitable[bytes | None], started: float, peer
+    ) -> None:
+        ack = await verdict
+        if ack is None:
+            return
+        async with conn.lock:
+            try:
+                writer.write(frame(ack))
+                await asyncio.wait_for(writer.drain(), self._config.idle_timeout)
+            except (ConnectionError, OSError, TimeoutError) as exc:
+                APPLICATION_ACKS.labels("dropped").inc()
+                log.info("application ACK to %s not written: %s", peer, type(exc).__name__)
+                return
+        VERDICT_SECONDS.observe(time.monotonic() - started)
+
+    def _encoded_events(self, message, received: datetime) -> list[tuple[str, bytes, bytes]]:
         events = map_message(message, received)
-        return [(event_key(e).encode(), self._catalog.encode(EXAMINATION_EVENT, e)) for e in events]
+        return [(e["event_id"], event_key(e).encode(), self._catalog.encode(EXAMINATION_EVENT, e)) for e in events]
 
     async def _reject(
-        self, payload: bytes, exc: Hl7Error, header: MshHeader | None, peer: str, code: str, size: int | None = None
+        self,
+        payload: bytes,
+        exc: Hl7Error,
+        header: MshHeader | None,
+        peer: str,
+        code: str,
+        size: int | None = None,
+        counted: bool = True,
     ) -> bytes:
         """Dead-letter the message, then answer AE/AR. If the copy cannot be written there is no answer:
         ``DeadLetterFailed`` drops the connection and the sender still holds the message."""
@@ -301,7 +459,8 @@ class Hl7Listener:
         log.warning("%s for message %r (%s) from %s: %s", code, control, label, peer, exc.reason)
         if not await self._dead_letter(payload, exc, header, peer, size):
             raise DeadLetterFailedError(f"the dead-letter copy of a message from {peer} was not stored: no {code} sent")
-        MESSAGES.labels(label, code).inc()
+        if counted:
+            MESSAGES.labels(label, code).inc()
         return build_ack(header, code, exc)
 
     async def _oversized(self, item: Oversized, peer: str) -> bytes:
@@ -339,6 +498,18 @@ class Hl7Listener:
             log.error("dead-letter write failed for a message from %s: %s", peer, err.reason)
             return False
         return True
+
+
+def rule_failures(kind: str, verdicts: list[Feedback]) -> list[RuleFailure]:
+    """The ERR lines of an application ACK: each event's failed rules, located in the message by the
+    mapping (the OBR's place for order fields)."""
+    found = []
+    for ordinal, verdict in enumerate(verdicts, start=1):
+        for failure in verdict.failures:
+            places = (item_location(kind, name, ordinal) for name in failure.fields)
+            locations = tuple(dict.fromkeys(p for p in places if p is not None))
+            found.append(RuleFailure(failure.code, failure.severity, failure.description, locations))
+    return found
 
 
 def _type_label(header: MshHeader | None) -> str:

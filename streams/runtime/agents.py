@@ -17,6 +17,7 @@ from streams.evaluate import StreamContext
 from streams.process import DeadLetter, decode_events, process_events
 from streams.runtime import crash_only
 from streams.runtime.current_event import acting_for
+from streams.runtime.feedback import publish_feedback
 from streams.runtime.outputs import Outputs
 from streams.runtime.watchdog import Liveness
 
@@ -80,6 +81,7 @@ class Topics:
     examinations: str
     rejects: str
     dlq: str
+    feedback: str = ""  # verdicts on HL7 events for the listener (streams.runtime.feedback); "" sends none
 
 
 @dataclass(frozen=True)
@@ -197,6 +199,8 @@ def register(
                 REJECTS_OUT.inc()
             if msg.timestamp:
                 LATENCY.observe(max(0.0, time.time() - msg.timestamp))
+        if t.feedback:
+            publish_feedback(outputs, t.feedback, catalog, ctx, [decoded for _, decoded in pending], routed_all)
 
     @app.timer(interval=10.0)
     async def table_size():
