@@ -396,3 +396,19 @@ def _feedback(settings: Settings) -> list[dict]:
     catalog = default_catalog()
     records = [catalog.decode(m.value(), EXAMINATION_FEEDBACK) for m in _messages(settings, topics.FEEDBACK, 2)]
     return sorted(records, key=lambda r: r["duplicate"])
+
+
+# --- the measurement ----------------------------------------------------------------------------------
+
+
+def test_hl7_bench_measures_every_acknowledgement_at_50_messages_a_second(running):
+    """`dids hl7-bench`'s measurement against the real stack: prints the numbers, asserts only that every
+    message got both acknowledgements (a timing is reported, never asserted)."""
+    from producers.hl7.ack_bench import AckBenchConfig, run_ack_bench
+
+    result = run_ack_bench(AckBenchConfig(port=running.port, rate=50.0, seconds=20.0, wait=120.0))
+    print("\nhl7-bench:", json.dumps(result))
+    assert result["messages"] == 1000 and result["refused"] == 0
+    assert result["commit_acks"] == 1000 and result["missing_application_acks"] == 0
+    assert sum(result["application_acks"].values()) == 1000
+    assert 0 < result["application_ms"]["p50"] <= result["application_ms"]["p99"] <= result["application_ms"]["max"]
