@@ -71,7 +71,7 @@ def build_application_ack(
     segments = [_msh(header, now, enhanced), sep.join(msa)]
     for failure in failures:
         where = rep.join(comp.join((segment, str(seq), str(field))) for segment, seq, field in failure.locations)
-        wording = escape(failure.description[:200], header)
+        wording = escape(failure.description.replace("§", "section ")[:200], header)  # the ACK is ASCII
         code = escape(failure.code[:20], header)
         coded = comp.join((code, wording, "DIDS"))
         severity = "E" if failure.severity == "error" else "W"
