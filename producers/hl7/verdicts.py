@@ -18,14 +18,16 @@ import contextlib
 import logging
 import re
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, KafkaException, TopicPartition
 from prometheus_client import Counter, Gauge
 
 from dids.kernel import topics
+from dids.kernel.errors import DidsError
 from dids.kernel.items import ITEM_NAMES
 from dids.kernel.kafka import client_config
 from dids.kernel.settings import Settings
@@ -120,7 +122,8 @@ class VerdictBoard:
         return futures
 
     def forget(self, event_ids: list[str], futures: list[asyncio.Future]) -> None:
-        for event_id, future in zip(event_ids, futures, strict=True):
+        """Stop waiting: ``futures`` as ``expect`` gave them for ``event_ids`` (none when nothing waited)."""
+        for event_id, future in zip(event_ids, futures, strict=False):
             waiters = self._waiting.get(event_id, [])
             with contextlib.suppress(ValueError):
                 waiters.remove(future)
@@ -167,12 +170,27 @@ class FeedbackFollower:
     def start(self, timeout: float = 30.0) -> None:
         """Position at the end of every partition (blocking), then follow in the thread: a verdict written
         after this returns is seen."""
-        positions = []
-        for partition in range(self._partitions):
-            _low, high = self._consumer.get_watermark_offsets(TopicPartition(self._topic, partition), timeout=timeout)
-            positions.append(TopicPartition(self._topic, partition, high))
+        deadline = time.monotonic() + timeout
+        positions = [self._end(partition, deadline) for partition in range(self._partitions)]
         self._consumer.assign(positions)
         self._thread.start()
+
+    def _end(self, partition: int, deadline: float) -> TopicPartition:
+        """The partition at its end now; retried while the broker is not ready (a topic just created has
+        no leader for a moment)."""
+        while True:
+            try:
+                _low, high = self._consumer.get_watermark_offsets(
+                    TopicPartition(self._topic, partition), timeout=max(1.0, deadline - time.monotonic())
+                )
+                return TopicPartition(self._topic, partition, high)
+            except KafkaException as exc:
+                if time.monotonic() >= deadline:
+                    raise DidsError(
+                        f"cannot read topic {self._topic} ({exc.args[0].str()}): the HL7 listener follows it for "
+                        "the stream's verdicts; give its Kafka account read access (and check DIDS_KAFKA_BOOTSTRAP)"
+                    ) from None
+                time.sleep(0.2)
 
     def _follow(self) -> None:
         while not self._stop.is_set():

@@ -14,6 +14,7 @@ included.
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import socket
 import uuid
@@ -83,13 +84,24 @@ def running(stack) -> Stack:
 
 # --- messages -------------------------------------------------------------------------------------
 
-_seed = iter(range(1000, 100000))
+
+@functools.cache
+def _examinations() -> list[dict]:
+    """One event of each of many simulated examinations (distinct keys), made once: the generator is slow."""
+    config = SimulationConfig(seed=17, providers=5, invalid_rate=0.0, restricted_rate=0.0)
+    found: dict[str, dict] = {}
+    for event in events(config, now=NOW, limit=400):
+        found.setdefault(event_key(event), event)
+    return list(found.values())
+
+
+_next = iter(range(100000))
 
 
 def message(accept: str = "AL", application: str = "AL", kind: str = "reported", **items: str) -> bytes:
     """An ORU^R01 (``kind`` reported) or ORM^O01 with MSH-15/16 set, dated on the listener's day."""
     today = datetime.now(UTC).date().isoformat()  # see the module docstring: the receipt's own day
-    event = next(events(SimulationConfig(seed=next(_seed), invalid_rate=0.0, restricted_rate=0.0), now=NOW, limit=1))
+    event = _examinations()[next(_next)]
     dated = {
         "diagnostic_test_request_date": today,
         "diag_test_request_rec_date": today,
