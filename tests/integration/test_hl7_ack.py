@@ -424,3 +424,39 @@ def test_hl7_bench_measures_every_acknowledgement_at_50_messages_a_second(runnin
     assert result["commit_acks"] == 1000 and result["missing_application_acks"] == 0
     assert sum(result["application_acks"].values()) == 1000
     assert 0 < result["application_ms"]["p50"] <= result["application_ms"]["p99"] <= result["application_ms"]["max"]
+
+
+def test_original_mode_may_wait_for_the_verdict_bounded(stack, service_factory):
+    """`--ack-wait`: the one original-mode ACK carries the verdict when it comes in time, and is a plain
+    AA (Kafka has the message) when it does not."""
+
+    def listener(wait: str) -> int:
+        port, metrics_port = free_port(), free_port()
+        args = ["--listen", f"127.0.0.1:{port}", "--ack-wait", wait, "--metrics-port", str(metrics_port)]
+        service_factory(stack.settings, "hl7", *args, ready_port=metrics_port)
+        return port
+
+    short, long = listener("2"), listener("30")
+    late = message(accept="", application="", nhs_number=INVALID_NHS_NUMBER)
+    with connect(short) as sock:  # no worker yet: no verdict within 2 s
+        sock.sendall(frame(late))
+        answer = Reader(sock).next()
+        assert msa(answer) == ("AA", control_id(late)) and errs(answer) == []
+
+    stack.start_streams()
+    warm = message()  # the worker's first batch also warms it up: wait for its verdict before timing anything
+    with connect(stack.port) as sock:
+        replies = Reader(sock)
+        sock.sendall(frame(warm))
+        assert [msa(replies.next())[0] for _ in range(2)] == ["CA", "AA"]
+    invalid, valid = message(accept="", application="", nhs_number=INVALID_NHS_NUMBER), message("", "")
+    with connect(long) as sock:
+        replies = Reader(sock)
+        sock.sendall(frame(invalid))
+        rejected = replies.next()
+        assert msa(rejected) == ("AE", control_id(invalid))  # one ACK, no CA before it
+        assert [e["location"] for e in errs(rejected) if e["code"] == "DIDS001"] == ["PID^1^3"]
+        sock.sendall(frame(valid))
+        accepted = replies.next()
+        assert msa(accepted) == ("AA", control_id(valid))
+        assert "|NE|NE" not in str(accepted.segment("MSH"))  # an original-mode ACK: no MSH-15/16
