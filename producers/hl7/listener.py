@@ -37,13 +37,11 @@ import contextlib
 import logging
 import signal
 import ssl
-import threading
 import time
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from confluent_kafka import KafkaError
 from prometheus_client import Counter, Gauge, Histogram
 
 from dids.kernel import topics
@@ -52,7 +50,9 @@ from dids.kernel.metrics import LATENCY_BUCKETS, serve_metrics
 from dids.kernel.producer import EventProducer
 from dids.kernel.settings import Settings
 from producers.hl7.access import SourcePolicy, UnknownSourceError
-from producers.hl7.ack import RuleFailure, build_ack, build_application_ack
+from producers.hl7.ack import build_ack
+from producers.hl7.application import APPLICATION_ACKS, ApplicationAcks
+from producers.hl7.bridge import KafkaBridge
 from producers.hl7.decode import MshHeader, decode_message, read_header
 from producers.hl7.errors import (
     APPLICATION_INTERNAL_ERROR,
@@ -65,10 +65,10 @@ from producers.hl7.errors import (
     RefusedEventError,
     TruncatedFrameError,
 )
-from producers.hl7.mapping import SUPPORTED_TYPES, item_location, map_message
+from producers.hl7.mapping import SUPPORTED_TYPES, map_message
 from producers.hl7.mllp import DLQ_MAX_BYTES, FrameReader, FrameTimeout, IdleTimeout, Oversized, Truncated, frame
-from producers.hl7.modes import ORIGINAL, AckModeError, AckModes, ack_modes
-from producers.hl7.verdicts import Feedback, FeedbackFollower, VerdictBoard
+from producers.hl7.modes import AckModeError, AckModes, ack_modes
+from producers.hl7.verdicts import FeedbackFollower, VerdictBoard
 from schemas.catalog import EXAMINATION_EVENT, default_catalog
 
 log = logging.getLogger(__name__)
@@ -82,15 +82,10 @@ SKIPPED = Counter("dids_hl7_skipped_bytes_total", "Bytes outside MLLP frames, sk
 REFUSED = Counter(
     "dids_hl7_refused_connections_total", "Connections closed unread, by reason", ["reason"]
 )  # reason: too_many, stopping, not_allowed
-APPLICATION_ACKS = Counter(
-    "dids_hl7_application_acks_total", "Application acknowledgements, by outcome", ["outcome"]
-)  # AA, AE; not_asked (MSH-16 ER/SU said no), timeout (no verdict in time), dropped (connection gone)
 VERDICT_SECONDS = Histogram(
     "dids_hl7_verdict_seconds", "From a complete frame to its application ACK written", buckets=LATENCY_BUCKETS
 )
 ACKS_RECEIVED = Counter("dids_hl7_acks_received_total", "ACK messages received (acknowledgements of ours): no answer")
-for _outcome in ("AA", "AE", "not_asked", "timeout", "dropped"):
-    APPLICATION_ACKS.labels(_outcome)
 # original-mode code -> its enhanced-mode commit code
 _COMMIT = {"AA": "CA", "AE": "CE", "AR": "CR"}
 
@@ -110,56 +105,6 @@ class ListenerConfig:
     tls: ssl.SSLContext | None = None  # MLLP over TLS when set
     verdict_timeout: float = 300.0  # enhanced mode: how long an application ACK may wait for the verdict
     ack_wait: float = 0.0  # original mode: how long the one ACK may wait for the verdict (0: it does not)
-
-
-class KafkaBridge:
-    """The one producer, polled from a thread; ``deliver`` resolves when Kafka acknowledged."""
-
-    def __init__(self, producer: EventProducer, loop: asyncio.AbstractEventLoop) -> None:
-        self._producer = producer
-        self._loop = loop
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._poll, name="hl7-kafka-poll", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def _poll(self) -> None:
-        while not self._stop.is_set():
-            self._producer.poll(0.1)
-
-    async def deliver(self, topic: str, key: bytes, value: bytes, headers=None) -> None:
-        future = self._loop.create_future()
-
-        def done(err, _msg) -> None:
-            with contextlib.suppress(RuntimeError):  # loop already closed: nobody is waiting
-                self._loop.call_soon_threadsafe(_settle, future, err)
-
-        self._producer.send(topic, key, value, headers, on_delivery=done)
-        await future
-
-    def close(self, timeout: float) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-        try:
-            self._producer.flush(timeout)
-        except Exception as exc:  # failures were already answered with AE; say so and go
-            log.error("producer flush at shutdown: %s", exc)
-
-
-# broker answers about the message itself: sending it again cannot help, it is refused (AR) and dead-lettered
-_REFUSED_MESSAGE = {KafkaError.MSG_SIZE_TOO_LARGE, KafkaError.INVALID_MSG, KafkaError.INVALID_MSG_SIZE}
-
-
-def _settle(future: asyncio.Future, err) -> None:
-    if future.done():
-        return
-    if err is None:
-        future.set_result(None)
-    elif err.code() in _REFUSED_MESSAGE:
-        future.set_exception(RefusedEventError(f"Kafka refused the event itself ({err.name()}): it was not stored"))
-    else:
-        future.set_exception(DeliveryError(f"Kafka did not acknowledge the event ({err.str()}); resend later"))
 
 
 @dataclass
@@ -193,6 +138,7 @@ class Hl7Listener:
         self._bridge: KafkaBridge | None = None
         self._board = VerdictBoard()
         self._follower: FeedbackFollower | None = None
+        self._application = ApplicationAcks(self._board, config.verdict_timeout, config.ack_wait)
 
     async def start(self) -> int:
         """Bind and start serving; returns the bound port."""
@@ -353,11 +299,14 @@ class Hl7Listener:
             self._board.forget(event_ids, futures)
             log.error("message %s from %s: %s", header.control_id[:20], peer, exc.reason)
             return Answer(self._answer(header, label, "AE", modes, exc))
+        if not modes.enhanced and futures:
+            waited = await self._application.original_ack(header, event_ids, futures)
+            if waited is not None:
+                MESSAGES.labels(label, waited[0]).inc()
+                return Answer(waited[1])
         if not modes.enhanced:
-            if futures:
-                return Answer(await self._verdict_within(header, label, event_ids, futures))
-            return Answer(self._answer(header, label, "AA", modes))
-        verdict = self._application_ack(header, modes, event_ids, futures) if futures else None
+            return Answer(self._answer(header, label, "AA", modes))  # the verdict was late, or not waited for
+        verdict = self._application.application_ack(header, modes, event_ids, futures) if futures else None
         return Answer(self._answer(header, label, "AA", modes), verdict)
 
     def _answer(
@@ -382,45 +331,6 @@ class Hl7Listener:
             return Answer(await self._reject(payload, exc, header, peer, code))
         await self._reject(payload, exc, header, peer, code, counted=False)
         return Answer(self._answer(header, _type_label(header), code, modes, exc))
-
-    async def _application_ack(
-        self, header: MshHeader, modes: AckModes, event_ids: list[str], futures: list[asyncio.Future]
-    ) -> bytes | None:
-        """Wait (bounded) for every event's verdict; the application ACK, or None if not to be sent."""
-        try:
-            verdicts = await asyncio.wait_for(asyncio.gather(*futures), self._config.verdict_timeout)
-        except TimeoutError:
-            APPLICATION_ACKS.labels("timeout").inc()
-            log.warning(
-                "no verdict within %gs for message %r: no application ACK",
-                self._config.verdict_timeout,
-                header.control_id[:20],
-            )
-            return None
-        finally:
-            self._board.forget(event_ids, futures)
-        failures = rule_failures(header.message_type, verdicts)
-        success = not any(f.severity == "error" for f in failures)
-        if not modes.sends_application(success):
-            APPLICATION_ACKS.labels("not_asked").inc()
-            return None
-        APPLICATION_ACKS.labels("AA" if success else "AE").inc()
-        return build_application_ack(header, failures)
-
-    async def _verdict_within(
-        self, header: MshHeader, label: str, event_ids: list[str], futures: list[asyncio.Future]
-    ) -> bytes:
-        """Original mode with ``ack_wait``: AA/AE with the rules if the verdict comes in time, else AA."""
-        try:
-            verdicts = await asyncio.wait_for(asyncio.gather(*futures), self._config.ack_wait)
-        except TimeoutError:
-            return self._answer(header, label, "AA", ORIGINAL)  # Kafka has it; the verdict is late
-        finally:
-            self._board.forget(event_ids, futures)
-        failures = rule_failures(header.message_type, verdicts)
-        code = "AE" if any(f.severity == "error" for f in failures) else "AA"
-        MESSAGES.labels(label, code).inc()
-        return build_application_ack(header, failures, enhanced=False)
 
     async def _write_later(
         self, conn: _Connection, writer: asyncio.StreamWriter, verdict: Awaitable[bytes | None], started: float, peer
@@ -498,18 +408,6 @@ class Hl7Listener:
             log.error("dead-letter write failed for a message from %s: %s", peer, err.reason)
             return False
         return True
-
-
-def rule_failures(kind: str, verdicts: list[Feedback]) -> list[RuleFailure]:
-    """The ERR lines of an application ACK: each event's failed rules, located in the message by the
-    mapping (the OBR's place for order fields)."""
-    found = []
-    for ordinal, verdict in enumerate(verdicts, start=1):
-        for failure in verdict.failures:
-            places = (item_location(kind, name, ordinal) for name in failure.fields)
-            locations = tuple(dict.fromkeys(p for p in places if p is not None))
-            found.append(RuleFailure(failure.code, failure.severity, failure.description, locations))
-    return found
 
 
 def _type_label(header: MshHeader | None) -> str:
