@@ -200,7 +200,7 @@ def register(
             if msg.timestamp:
                 LATENCY.observe(max(0.0, time.time() - msg.timestamp))
         if t.feedback:
-            publish_feedback(outputs, t.feedback, catalog, ctx, [decoded for _, decoded in pending], routed_all)
+            publish_feedback(outputs, t.feedback, catalog, [decoded for _, decoded in pending], routed_all)
 
     @app.timer(interval=10.0)
     async def table_size():

@@ -11,7 +11,6 @@ from typing import Any
 from prometheus_client import Counter
 
 from schemas.catalog import EXAMINATION_FEEDBACK, Catalog
-from streams.evaluate import StreamContext
 from streams.feedback import VERDICTS, feedback_records
 from streams.process import Routed
 from streams.runtime.outputs import Outputs
@@ -25,12 +24,11 @@ def publish_feedback(
     outputs: Outputs,
     topic: str,
     catalog: Catalog,
-    ctx: StreamContext,
     events: Sequence[dict[str, Any]],
     routed: Sequence[Routed],
 ) -> int:
     """Send the feedback of a judged batch's HL7 events (none for other sources); returns how many."""
-    records = feedback_records(ctx, events, routed)
+    records = feedback_records(events, routed)
     for record in records:
         outputs.send(topic, record["event_id"].encode(), catalog.encode(EXAMINATION_FEEDBACK, record))
         FEEDBACK_OUT.labels(record["verdict"]).inc()

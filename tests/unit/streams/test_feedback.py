@@ -32,7 +32,7 @@ def _event(seed: int, kind: str, source: str = "hl7", **items) -> dict:
 def _feedback(batch: list[dict]) -> list[dict]:
     table: dict = {}
     routed = process_events(CATALOG, CTX, batch, table.get, NOW)
-    return feedback_records(CTX, batch, routed, NOW)
+    return feedback_records(batch, routed, NOW)
 
 
 def test_only_hl7_events_get_feedback_with_codes_severities_and_items_never_values():
