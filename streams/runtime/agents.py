@@ -16,9 +16,9 @@ from streams.erasure import PURGE_HEADER, index_key, indexed, is_index_key, purg
 from streams.evaluate import StreamContext
 from streams.process import DeadLetter, decode_events, process_events
 from streams.runtime import crash_only
-from streams.runtime.current_event import acting_for
 from streams.runtime.feedback import publish_feedback
 from streams.runtime.outputs import Outputs
+from streams.runtime.state import LifecycleState
 from streams.runtime.watchdog import Liveness
 
 log = logging.getLogger(__name__)
@@ -106,6 +106,8 @@ def register(
         schema=faust.Schema(key_serializer="json", value_serializer="json"),
     )
 
+    state = LifecycleState(table, outputs)
+
     @app.agent(t.events, name="examination_events")
     async def examination_events(stream):
         async for batch in stream.take_events(batching.events, within=batching.seconds):
@@ -124,8 +126,8 @@ def register(
                     EVENTS_IN.inc()
                     await judge(pending)  # the events before the command are judged before it erases
                     pending = []
-                    with acting_for(event):
-                        erase_person(table, ctx, person, msg.partition)
+                    erase_person(state, ctx, person, msg.partition)
+                    state.write()
                     continue
                 decoded = (
                     DeadLetter(
@@ -151,10 +153,10 @@ def register(
                     await judge(pending)
                     pending = []
             await judge(pending)
-            # before the next batch (only then does take_events ack this one): the outputs, and the table's
-            # changelog, which Faust's producer buffers without bound (send_soon) unless someone waits on it
+            # before the next batch (only then does take_events ack this one): the outputs and the table's
+            # changelog acknowledged, then the changelog offsets the table's store holds recorded
             await outputs.flush()
-            await app.producer.flush()
+            state.persist()
 
     def placed(events: list[dict], partition: int) -> list[dict]:
         """The chunk's events whose state lives in ``partition``; any other is sent on, alone, to its own."""
@@ -173,15 +175,25 @@ def register(
         """Judge the decoded events of a batch together, then store, count and publish each in order."""
         if not pending:
             return
-        routed_all = process_events(catalog, ctx, [decoded for _, decoded in pending], table.get)
+        # a key's state lives in its event's partition (a chunk's events were placed there)
+        home = {event_key(decoded): event.message.partition for event, decoded in pending}
+        state.load(home.items())  # one multi-get per partition for the whole batch
+        routed_all = process_events(
+            catalog, ctx, [decoded for _, decoded in pending], lambda key: state.get(key, home[key])
+        )
+        people = {
+            (index_key(routed.state["person_id"], event.message.partition), event.message.partition)
+            for (event, _), routed in zip(pending, routed_all, strict=True)
+            if routed.state is not None and routed.state.get("person_id")
+        }
+        state.load(people)  # and one for their people's index entries
         for (event, decoded), routed in zip(pending, routed_all, strict=True):
             msg = event.message
             key = event_key(decoded)
             MERGES.labels(routed.outcome).inc()
             if routed.state is not None:
-                with acting_for(event):  # the state's changelog goes to its event's partition
-                    table[key] = routed.state
-                    index_person(table, key, routed.state, msg.partition)
+                state.put(key, msg.partition, routed.state)
+                index_person(state, key, routed.state, msg.partition)
             if routed.verdict is not None:
                 VERDICTS.labels(routed.verdict.kind).inc()
                 for code in routed.verdict.rejects:
@@ -199,6 +211,7 @@ def register(
                 REJECTS_OUT.inc()
             if msg.timestamp:
                 LATENCY.observe(max(0.0, time.time() - msg.timestamp))
+        state.write()  # every state and index entry of the batch, once each
         if t.feedback:
             publish_feedback(outputs, t.feedback, catalog, [decoded for _, decoded in pending], routed_all)
 
@@ -229,34 +242,35 @@ def register(
                     )
 
 
-def index_person(table, key: str, state: dict, partition: int) -> None:
-    """Add the examination to its person's index entry (a lookup per event; a write only the first time)."""
-    person = state.get("person_id")
+def index_person(state, key: str, examination: dict, partition: int) -> None:
+    """Add the examination to its person's index entry (written only the first time)."""
+    person = examination.get("person_id")
     if not person:
         return
     entry = index_key(person, partition)
-    updated = indexed(table.get(entry), key)
+    updated = indexed(state.get(entry, partition), key)
     if updated is not None:
-        table[entry] = updated
+        state.put(entry, partition, updated)
 
 
-def erase_person(table, ctx: StreamContext, person: str, partition: int) -> int:
-    """Obey a purge command (read from ``partition``): scrub every state the person's index entry lists."""
+def erase_person(state, ctx: StreamContext, person: str, partition: int) -> int:
+    """Obey a purge command (read from ``partition``): scrub every state the person's index entry lists.
+    ``state`` is the table as ``LifecycleState`` reads and writes it (``get``/``put``/``delete``)."""
     if not ctx.is_withdrawn(person):
         PURGES.labels("refused").inc()  # forged, or reinstated since it was sent: erase nothing
         return 0
     PURGES.labels("obeyed").inc()
     entry = index_key(person, partition)
-    listed = table.get(entry)
+    listed = state.get(entry, partition)
     if listed is None:
         return 0
     erased = 0
     for record_key in listed:
-        state = table.get(record_key)
-        if state is not None and state.get("person_id") == person:
-            table[record_key] = scrubbed(state)
+        examination = state.get(record_key, partition)
+        if examination is not None and examination.get("person_id") == person:
+            state.put(record_key, partition, scrubbed(examination))
             erased += 1
-    del table[entry]
+    state.delete(entry, partition)
     ERASED.inc(erased)
     return erased
 

@@ -5,10 +5,10 @@ Faust's producer (aiokafka) cost about a fifth of the worker's time in a bulk ru
 Python per message; librdkafka batches and compresses in C. Delivery stays at-least-once: ``take_events``
 acks a batch's events only when the agent asks for the next batch, and the agent awaits ``flush`` before
 it does, so no offset is committed past an output Kafka has not acknowledged. A refused send stops the
-worker (``crash_only``) exactly as a refused Faust send does. The lifecycle table's changelog still goes
-through Faust's producer; the agent flushes that too after each batch, as backpressure: Faust's table
-writes queue their changelog records without limit, and a bulk run left 100,000 of them (hundreds of MB,
-and tens of seconds of the event loop) behind.
+worker (``crash_only``) exactly as a refused Faust send does. The lifecycle table's changelog goes out
+here too (``streams.runtime.state``): Faust's own table writes queued their changelog records through
+aiokafka without limit, and a bulk run left 100,000 of them (hundreds of MB, and tens of seconds of the
+event loop) behind.
 """
 
 from __future__ import annotations
@@ -27,9 +27,16 @@ class Outputs:
         self._unflushed = 0
 
     def send(
-        self, topic: str, key: bytes, value: bytes, headers: Headers | None = None, partition: int | None = None
+        self,
+        topic: str,
+        key: bytes,
+        value: bytes | None,
+        headers: Headers | None = None,
+        partition: int | None = None,
+        on_delivery=None,
     ) -> None:
-        self._producer.send(topic, key=key, value=value, headers=headers, partition=partition)
+        """Queue one message (``value`` None: a tombstone); ``on_delivery(err, msg)`` once Kafka answered."""
+        self._producer.send(topic, key=key, value=value, headers=headers, partition=partition, on_delivery=on_delivery)
         self._unflushed += 1
 
     async def flush(self) -> None:

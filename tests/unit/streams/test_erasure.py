@@ -1,4 +1,4 @@
-"""Erasing a withdrawn person from the lifecycle table (pure parts and the purge command, on a dict table)."""
+"""Erasing a withdrawn person from the lifecycle table (pure parts and the purge command, on a dict)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,19 @@ from tests.unit.streams.test_lifecycle import CATALOG, CTX, NOW, _performed
 
 NHS = "9434765919"
 PID = CTX.pseudonymiser.person_id(NHS)
+
+
+class DictState(dict):
+    """The lifecycle table as ``LifecycleState`` reads and writes it, over a dict (one partition)."""
+
+    def get(self, key, partition=0):
+        return dict.get(self, key)
+
+    def put(self, key, partition, value):
+        self[key] = value
+
+    def delete(self, key, partition):
+        del self[key]
 
 
 def _ctx(withdrawn: set[str]) -> StreamContext:
@@ -39,7 +52,7 @@ def test_a_withdrawn_persons_event_is_stored_scrubbed():
 
 
 def test_a_purge_scrubs_the_states_its_index_lists_and_only_the_persons():
-    table: dict = {}
+    table = DictState()
     mine, other = _performed(nhs_number=NHS), _performed(nhs_number="9990000018", radiological_accession_num="ZZ9")
     for event in (mine, other):
         routed = process_event(CATALOG, _ctx(set()), event, None, NOW)
@@ -63,7 +76,7 @@ def test_a_scrubbed_examination_stays_withdrawn_until_a_full_record_names_the_pe
     first = _performed(nhs_number=NHS)
     state = process_event(CATALOG, _ctx(set()), first, None, NOW).state
     published_version = state["version"]
-    table = {_key(first): state, index_key(PID, 0): [_key(first)]}
+    table = DictState({_key(first): state, index_key(PID, 0): [_key(first)]})
     erase_person(table, _ctx({PID}), PID, 0)
     scrubbed = table[_key(first)]
 
