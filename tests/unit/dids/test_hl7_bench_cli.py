@@ -1,4 +1,4 @@
-"""`dids hl7-bench`'s parameters: refused with a message saying what to give, before anything is sent."""
+"""`dids hl7-bench` and the listener's verdict waits: bad parameters are refused before anything runs."""
 
 from __future__ import annotations
 
@@ -33,3 +33,18 @@ def test_no_listener_is_one_line_saying_what_to_start(capsys, monkeypatch):
         main()
     err = capsys.readouterr().err
     assert exited.value.code != 0 and "dids hl7 --listen" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["--ack-wait", "31"], "--ack-wait"),
+        (["--ack-wait", "-1"], "--ack-wait"),
+        (["--ack-wait", "soon"], "--ack-wait"),
+        (["--verdict-timeout", "0"], "--verdict-timeout"),
+        (["--verdict-timeout", "3601"], "--verdict-timeout"),
+    ],
+)
+def test_the_listener_refuses_waits_out_of_range_before_starting(args, said):
+    result = CliRunner().invoke(cli, ["hl7", *args])
+    assert result.exit_code == 2 and said in result.output
