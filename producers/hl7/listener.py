@@ -241,11 +241,14 @@ class Hl7Listener:
                     answer = Answer(await self._oversized(item, peer))
                 else:
                     answer = await self.handle(item.payload, peer)
-                async with conn.lock:  # the application ACK, if any, is written after this one
-                    if answer.verdict is not None:
-                        later = asyncio.create_task(self._write_later(conn, writer, answer.verdict, started, peer))
-                        conn.later.add(later)
-                        later.add_done_callback(conn.later.discard)
+                if answer.verdict is not None:
+                    # a task of the connection's from now on (cancelled with it, so nothing keeps waiting); it
+                    # writes after this ACK: it queues for the lock behind us (asyncio's lock is first come,
+                    # first served) or finds it held, since nothing yields before we take it
+                    later = asyncio.create_task(self._write_later(conn, writer, answer.verdict, started, peer))
+                    conn.later.add(later)
+                    later.add_done_callback(conn.later.discard)
+                async with conn.lock:
                     if answer.ack is not None:
                         writer.write(frame(answer.ack))
                         await asyncio.wait_for(writer.drain(), self._config.idle_timeout)
@@ -299,6 +302,9 @@ class Hl7Listener:
             self._board.forget(event_ids, futures)
             log.error("message %s from %s: %s", header.control_id[:20], peer, exc.reason)
             return Answer(self._answer(header, label, "AE", modes, exc))
+        except asyncio.CancelledError:  # the connection is closing: nobody will wait for these verdicts
+            self._board.forget(event_ids, futures)
+            raise
         if not modes.enhanced and futures:
             waited = await self._application.original_ack(header, event_ids, futures)
             if waited is not None:

@@ -73,3 +73,23 @@ def test_other_bytes_and_other_schemas_are_refused():
         with pytest.raises(MalformedFeedbackError) as caught:
             read_feedback(CATALOG, value)
         assert "9434765919" not in str(caught.value)
+
+
+def test_the_board_settles_every_waiter_of_an_event_and_forgets_cleanly():
+    import asyncio
+
+    from producers.hl7.verdicts import VerdictBoard
+
+    async def scenario():
+        board = VerdictBoard()
+        verdict = read_feedback(CATALOG, CATALOG.encode(EXAMINATION_FEEDBACK, GOOD))
+        first, second = board.expect([verdict.event_id]), board.expect([verdict.event_id])  # a resend meanwhile
+        gone = board.expect(["other"])
+        board.forget(["other"], gone)
+        board.forget(["nothing waited"], [])  # a refused message registered nothing
+        assert board.size == 2 and gone[0].cancelled()
+        board.settle(verdict)
+        assert first[0].result() is verdict and second[0].result() is verdict and board.size == 0
+        board.settle(verdict)  # again (a redelivery): nobody waits, nothing breaks
+
+    asyncio.run(scenario())
