@@ -310,6 +310,10 @@ PROVIDERS: tuple[Provider, ...] = (
 )  # fmt: skip
 
 MAIN_SITE_SHARE = 0.7  # the rest is split evenly across a provider's other sites
+# providers whose RIS sends the test's time (HL7 OBR-7 with a time, or a DIDS v2 start timestamp); the
+# others send the date only, as many still do, so equipment utilisation shows both kinds (about two
+# thirds of the five demo trusts' tests carry a time)
+TIMED_PROVIDERS = frozenset({"RR8", "RJ1", "RGT"})
 PSEUDO_POSTCODE = "ZZ99 3VZ"  # no fixed abode / not known (SPEC §2.1 item 6)
 
 # Patient code mixes (England-like; assumptions). None = item left blank.

@@ -5,8 +5,9 @@ Three views of the same simulated radiology departments:
 * ``examinations(config, now)``: examinations in the order they first show in the stream, each with
   its lifecycle timeline (requested, performed, reported; sometimes cancelled or corrected).
 * ``events(config, now)``: those lifecycle events interleaved across examinations in event-time
-  order, as dicts with exactly the fields of ``schemas/avro/examination_event.v1.avsc``. Each event
-  carries every item as the RIS knows it at that moment.
+  order, as dicts with exactly the fields of ``schemas/avro/examination_event.v1.avsc`` plus the v2
+  item ``coded_procedure_start_timestamp`` (the test's time, from the providers in
+  ``catalogue.TIMED_PROVIDERS``). Each event carries every item as the RIS knows it at that moment.
 * ``records(config, n, now)``: ``n`` final-state records of the 18 items, as a monthly extract sent at
   ``now`` would carry them (performed examinations only; reports issued after ``now`` are blank).
 
@@ -35,9 +36,10 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid5
 
 from dids.kernel.errors import DidsError
+from dids.kernel.timestamps import UK_CLOCK
 from producers.breakage import DEFAULT_BREAK_RULES, SUPPORTED_RULES
 from producers.builder import MS_PER_DAY, ExaminationBuilder, day_ms
-from producers.catalogue import PROVIDERS, Provider
+from producers.catalogue import PROVIDERS, TIMED_PROVIDERS, Provider
 from producers.record import EPOCH_ORDINAL, ITEM_FIELDS, Examination
 
 __all__ = [
@@ -56,6 +58,7 @@ __all__ = [
     "window_start",
 ]
 
+START_TIMESTAMP = "coded_procedure_start_timestamp"  # the DIDS v2 item: when the test started
 EVENT_FIELDS: tuple[str, ...] = (
     "event_id",
     "event_type",
@@ -66,7 +69,9 @@ EVENT_FIELDS: tuple[str, ...] = (
     "submitter_org",
     "row_number",
     *ITEM_FIELDS,
+    START_TIMESTAMP,
 )
+_TIMED_EVENTS = frozenset({"performed", "reported", "corrected"})  # the events that carry the test date
 _EVENT_NAMESPACE = UUID("5b0c3a52-6f0e-5d7e-9a8e-1d1d5c0d1d50")  # fixed: event ids never change
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _DAILY_VOLUME_PER_PROVIDER = 1000  # a large acute trust: ~20-40k records a month (SPEC §8.7)
@@ -248,7 +253,20 @@ def _event(exam: Examination, seq: int, seed: int) -> dict[str, object]:
         "row_number": None,
     }
     event.update(exam.items_at(seq))
+    event[START_TIMESTAMP] = _start_timestamp(exam, event_type)
     return event
+
+
+def _start_timestamp(exam: Examination, event_type: str) -> str | None:
+    """The test's start as a v2 timestamp (UK local clock) on the events that carry the test date, for
+    the providers in ``TIMED_PROVIDERS``; None for the others (date only)."""
+    if exam.provider not in TIMED_PROVIDERS or event_type not in _TIMED_EVENTS:
+        return None
+    performed = next((ms for kind, ms, _ in exam.timeline if kind == "performed"), None)
+    if performed is None:
+        return None
+    local = (_EPOCH + timedelta(milliseconds=performed)).astimezone(UK_CLOCK)
+    return local.strftime("%Y-%m-%dT%H:%M:%S") + ("+01:00" if local.utcoffset() else "+00:00")
 
 
 def _ms(moment: datetime) -> int:

@@ -16,6 +16,7 @@ from typing import Any
 import polars as pl
 
 from dids.kernel.pseudonyms import Pseudonymiser
+from dids.kernel.timestamps import clock_hour
 from streams.columnar.cleansing import raw_frame
 from streams.columnar.derivations import derive
 from streams.columnar.engine import Options, failures, outcome, prepare
@@ -36,6 +37,7 @@ _NOT_PUBLISHED = {
     "MPSConfidence",
 }
 REUSED_ACCESSION = "ACCESSION_REUSED_FOR_OTHER_PATIENT"
+START_TIMESTAMP = "coded_procedure_start_timestamp"  # v2 extracts; HL7 OBR-7 with a time
 # pending examinations whose rules are reported anyway (to the RIS, in an HL7 application ACK)
 PREVIEWED_SOURCE = "hl7"
 # failed by a requested or scheduled examination only because it has not happened yet: test date blank
@@ -171,6 +173,8 @@ def _verdict(key, state, row, columns, ctx: StreamContext, now) -> Verdict:
         not_checked=list(row["not_checked"]),
         flags=flags,
         restricted=restricted,
+        # equipment utilisation: the hour when the source gave the test's time on its date, else None
+        test_hour=clock_hour(state["items"].get(START_TIMESTAMP), columns["DIAGNOSTIC_TEST_DATE"]),
     )
     if restricted:
         out = coarsen_restricted(out)

@@ -47,7 +47,7 @@ def surrogate_nhs_number(value: str | None) -> str | None:
 
 
 # a restricted (fertility-related) record's published copy: its dates carry only their month, and it
-# loses the place and the practice as well as the person (§7.8, §11). The accession number stays: it is
+# loses the place, the practice and the test's hour as well as the person (§7.8, §11). The accession number stays: it is
 # half of the warehouse's key (a record recoded into or out of the list must replace its own row), and
 # no analyst view shows it.
 RESTRICTED_DATE_COLUMNS = (
@@ -56,12 +56,12 @@ RESTRICTED_DATE_COLUMNS = (
     "diagnostic_test_date",
     "service_report_issue_date",
 )
-RESTRICTED_BLANK_COLUMNS = ("location_lsoa", "location_msoa", "gp_code", "gp_description")
+RESTRICTED_BLANK_COLUMNS = ("location_lsoa", "location_msoa", "gp_code", "gp_description", "test_hour")
 
 
 def coarsen_restricted(record: dict[str, Any]) -> dict[str, Any]:
     """The published record of a restricted code: each date as the first day of its month, and no LSOA,
-    MSOA or GP practice."""
+    MSOA, GP practice or test hour."""
     out = dict(record)
     for column in RESTRICTED_DATE_COLUMNS:
         value = out.get(column)

@@ -39,6 +39,8 @@ ANALYST_TABLES = frozenset(
         "pub_provider_modality_month",
         "pub_waiting_times",
         "pub_early_cancer_gp_direct",
+        "utilisation_hourly",
+        "pub_utilisation_hourly",
         "disclosure_rules",
         "snapshot_revisions",
         "snapshots",

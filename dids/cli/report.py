@@ -54,8 +54,10 @@ def command(month: str, out: Path, source: str, raw: bool) -> None:
 
     The statistics of the national monthly release (DIDS-SPEC 9): activity by modality over the 13
     months to it, waiting times (median, 90th and 95th percentile) by modality, GP direct access to
-    tests for early cancer diagnosis, the busiest providers, and data-quality rejects by rule and by
-    provider. Plots are inline SVG: the file needs no network and no scripts, so it can be mailed or
+    tests for early cancer diagnosis, the busiest providers, equipment utilisation (a weekday x hour
+    heatmap per modality with the tests that have a date only beside it, and the busiest and idlest
+    hours of CT and MRI per site; always live), and data-quality rejects by rule and by provider. Plots
+    are inline SVG: the file needs no network and no scripts, so it can be mailed or
     archived as it is. The statistics are the published, disclosure-controlled ones (pub_* views: small
     counts shown as *, others rounded, DIDS_DISCLOSURE_* at `dids db migrate`) unless
     --no-disclosure-control, for internal use, asks for the raw ones.

@@ -25,6 +25,8 @@ REFERRING_ORG_CODE              ORC-21 (XON.10, else XON.3), ORC-17.1
 DIAGNOSTIC_TEST_REQUEST_DATE    OBR-6, ORC-15, ORC-9 (ORC-9 only when ORC-1 = NW)
 DIAG_TEST_REQUEST_REC_DATE      OBR-14 (specimen received = request received in the department)
 DIAGNOSTIC_TEST_DATE            OBR-7, on performed / reported / corrected events only
+CODED_PROCEDURE_START_TIMESTAMP OBR-7 with its time (to the hour at least), same events: a v2 timestamp
+                                in UK local time (see TEST TIME below)
 IMAGING_CODE_NICIP              OBR-4 triplet with coding system NICIP, L, 99xxx or blank
 IMAGING_CODE_SNOMED             OBR-4 triplet with coding system SCT (or SNOMED CT spellings)
 SERVICE_REPORT_DATE             OBR-22, on reported / corrected events only; ORU: else ORC-9
@@ -39,6 +41,13 @@ O -> requested, I/A/P/R/F/C -> performed; ORC-1 NW/SN/NA/OK -> requested; anythi
 Dates keep the local clock date written in the value (no time-zone conversion, as DIDS does). A value
 that is not ``CCYYMMDD[HHMM[SS[.S]]][+ZZZZ]`` is passed on unchanged so national validation flags it;
 HL7 null (``""``) and blanks become missing. Codes are case-sensitive.
+
+TEST TIME: OBR-7 ``CCYYMMDDHH[MM[SS[.S]]][+ZZZZ]`` also becomes the v2 item CODED PROCEDURE START
+TIMESTAMP (``CCYY-MM-DDThh:mm:ss+01:00``), the clock time as written: without an offset it is UK local
+time; with one, the offset must be what UK clocks showed then (``+0100`` in BST, ``+0000``/``-0000`` in
+GMT). A time the clocks skip, an offset that contradicts the UK clock, or any malformed time leaves the
+timestamp out: the examination then counts by its date only (never guessed into an hour), and the test
+date is read from OBR-7 as before. ``dids.kernel.timestamps`` holds the rule.
 """
 
 from __future__ import annotations
@@ -51,6 +60,7 @@ from zoneinfo import ZoneInfo
 
 import hl7
 
+from dids.kernel.timestamps import uk_timestamp
 from producers.hl7.errors import (
     DATA_TYPE_ERROR,
     REQUIRED_FIELD_MISSING,
@@ -86,6 +96,11 @@ NICIP_SYSTEMS = {"NICIP", "L", ""}
 _EXAMINED = {"performed", "reported", "corrected"}
 _REPORTED = {"reported", "corrected"}
 _DTM = re.compile(r"\d{8}(?:\d{2}(?:\d{2}(?:\d{2}(?:\.\d{1,4})?)?)?)?(?:[+-]\d{4})?")  # to the day at least
+# OBR-7 with a time: date, hour, then optional minutes, seconds (fraction ignored) and offset
+_TIME = re.compile(
+    r"(\d{4})(\d{2})(\d{2})(\d{2})(?:(\d{2})(?:(\d{2})(?:\.\d{1,4})?)?)?(?:([+-])(\d{2})(\d{2}))?", re.ASCII
+)
+START_TIMESTAMP = "coded_procedure_start_timestamp"
 _DATE = re.compile(r"(\d{4})(\d{2})(\d{2})(?:\d{2}(?:\d{2}(?:\d{2}(?:\.\d{1,4})?)?)?)?(?:[+-]\d{4})?")
 
 
@@ -161,6 +176,7 @@ def map_message(message: hl7.Message, received_time: datetime) -> list[dict[str,
             "row_number": None,
         }
         event.update({name: items[name] or None for name in ITEM_FIELDS})
+        event[START_TIMESTAMP] = start_timestamp(value(order.obr, 7)) if event_type in _EXAMINED else None
         events.append(event)
     _check_lengths(events[0] if events else {}, control_id, facility)
     for event in events[1:]:
@@ -256,6 +272,27 @@ def iso_date(raw: str) -> str | None:
         return None
     m = _DATE.fullmatch(raw)
     return f"{m[1]}-{m[2]}-{m[3]}" if m else raw
+
+
+def start_timestamp(raw: str) -> str | None:
+    """OBR-7 as a v2 timestamp in UK local time (module docstring, TEST TIME), or None: no time in it
+    (a date only), a malformed time, a wall time the UK clocks skip, or an offset they did not show."""
+    m = _TIME.fullmatch(raw)
+    if m is None:
+        return None
+    year, month, day, hour = int(m[1]), int(m[2]), int(m[3]), int(m[4])
+    minute, second = int(m[5] or 0), int(m[6] or 0)
+    offset = None
+    if m[7]:
+        hours, minutes = int(m[8]), int(m[9])
+        if minutes >= 60:
+            return None
+        offset = (hours * 60 + minutes) * (-1 if m[7] == "-" else 1)
+    try:
+        wall = datetime(year, month, day, hour, minute, second)
+    except ValueError:
+        return None
+    return uk_timestamp(wall, offset)
 
 
 def value(seg: hl7.Segment | None, field: int, component: int = 1, repetition: int = 1) -> str:

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from dids.kernel.errors import DidsError
+from dids.kernel.timestamps import clock_hour
 from producers.hl7.mapping import GENDER_TO_HL7, OMI, ORM, ORU, SOURCE_TO_PATIENT_CLASS
 
 SEPARATORS = "|^~\\&"
@@ -99,7 +100,7 @@ def write_message(
     obr[2] = _esc(accession)
     obr[3] = _codes(get("imaging_code_nicip"), get("imaging_code_snomed"))
     obr[5] = _date(get("diagnostic_test_request_date"))
-    obr[6] = _date(get("diagnostic_test_date"))
+    obr[6] = _test_time(get("coded_procedure_start_timestamp"), get("diagnostic_test_date"))
     obr[13] = _date(get("diag_test_request_rec_date"))
     obr[15] = _esc(referrer)
     obr[17] = _esc(accession)
@@ -170,6 +171,15 @@ def _date(text: str) -> str:
     """``CCYY-MM-DD`` -> HL7 ``CCYYMMDD``; any other text (a deliberately malformed date) as it is."""
     m = _ISO_DATE.fullmatch(text)
     return f"{m[1]}{m[2]}{m[3]}" if m else _esc(text)
+
+
+def _test_time(timestamp: str, test_date: str) -> str:
+    """OBR-7: the test's v2 start timestamp as HL7 ``CCYYMMDDHHMMSS+ZZZZ`` when it has one on the test
+    date (the mapping reads it back as the same timestamp), else the test date alone."""
+    if clock_hour(timestamp, test_date) is None:
+        return _date(test_date)
+    digits = re.sub(r"[-:T]", "", timestamp[:19])
+    return digits + timestamp[19:].replace(":", "")
 
 
 def _xon(code: str) -> str:

@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from dids.kernel.errors import DidsError
 from sinks import snapshots
 from sinks.disclosure import current_rules
+from sinks.report.utilisation import UtilisationCell, fetch_utilisation
 
 SOURCES = ("live", "provisional", "final")
 WINDOW_MONTHS = 13  # the monthly release's rolling window (DIDS-SPEC 9.1)
@@ -104,6 +105,8 @@ class ReportData:
     rejects_by_provider: list[tuple[str | None, int]] = field(default_factory=list)  # (provider, records)
     warnings_by_rule: list[tuple[str, int]] = field(default_factory=list)
     snapshot: SnapshotInfo | None = None  # the snapshot read, for source provisional / final
+    # equipment utilisation, live whatever the source (utilisation_hourly / pub_utilisation_hourly)
+    utilisation: list[UtilisationCell] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -200,6 +203,7 @@ def fetch_report_data(
             "GROUP BY rule ORDER BY n DESC, rule"
         )
     ]
+    data.utilisation = fetch_utilisation(rows, "m", disclosure_control)
     if source != "live":
         snap = rows(
             "SELECT taken_at, cutoff, records FROM snapshots FINAL WHERE month = {m:String} AND kind = {s:String}"

@@ -10,6 +10,7 @@ from html import escape
 
 from sinks.report.data import ReportData, activity_table, check_month, top_providers
 from sinks.report.plots import plot_activity, plot_rejects_by_provider, plot_rejects_by_rule, plot_waiting_times
+from sinks.report.utilisation_html import utilisation_section
 
 _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Arial,sans-serif;color:#212b32;margin:2rem auto;max-width:72rem;
@@ -304,6 +305,7 @@ def build_report(data: ReportData) -> str:
         _waiting_section(data),
         _cancer_section(data),
         _providers_section(data),
+        utilisation_section(data.utilisation, data.month, data.disclosure_control),
         _quality_section(data),
         '<h2>Notes</h2><p class="note">Counts are of records (tests), not patients, by the provider and the month '
         f"of the test date (DIDS-SPEC 9.5). {_disclosure_note(data)} Modality 'Unknown': no modality could be "

@@ -53,7 +53,7 @@ def db(settings_factory):
     insert(
         "examinations",
         [
-            exam("A1", test_request_to_test=2, test_to_service_report_issued=1),
+            exam("A1", test_request_to_test=2, test_to_service_report_issued=1, test_hour=10),
             exam("A2", test_request_to_test=4, warnings=["W10"]),
             exam("A3", modality="CT", test_request_to_test=10),
             # RBB's September came in an extract file, the last good file for that provider-month
@@ -190,6 +190,12 @@ def test_activity_panels_show_the_current_examinations_in_range(db):
     assert set(waits) == {("2026-10", "Plain radiography"), ("2026-10", "CT"), ("2026-09", "MRI")}
     last_seen = panel_rows(db, activity, "Provider last seen (warehouse)")
     assert sorted((p, t.replace(tzinfo=timezone.utc)) for p, t, _ in last_seen) == [("RAA", T0), ("RBB", T0)]
+    # Thursday 15 October: A1 at 10:00, A2 and A3 date only; Sunday 20 September: B1 date only
+    utilisation = panel_rows(db, activity, "Tests by weekday and hour (equipment utilisation)")
+    assert [(r[0], r[1 + 10], sum(r[1:25]), r[25]) for r in utilisation] == [("Thu", 1, 1, 2), ("Sun", 0, 0, 1)]
+    assert panel_rows(db, activity, "Tests by weekday and hour (equipment utilisation)", provider="RBB") == [
+        ("Sun", *[0] * 24, 1)
+    ]
     submissions = panel_rows(db, activity, "Submissions (extract files)")
     assert [(r[1], r[2], r[8]) for r in submissions] == [("S2", "rejected", "F03"), ("S1", "accepted", None)]
 

@@ -19,11 +19,12 @@ from dids.cli.sql import command as sql_command
 from tests.integration.rows import CT, exam, migrated, reject
 
 ROWS = [
-    # 2026-10, RAA: 3 CT (request->test 1, 2, 3; test->report 0, 2, none), 2 X-ray, one more X-ray cancelled
-    exam("C1", modality=CT, test_request_to_test=1, test_to_service_report_issued=0),
-    exam("C2", modality=CT, test_request_to_test=2, test_to_service_report_issued=2),
+    # 2026-10, RAA: 3 CT (request->test 1, 2, 3; test->report 0, 2, none), 2 X-ray, one more X-ray cancelled;
+    # the test's hour known for C1 and C2 (09:00) and X1 (14:00), the others date only
+    exam("C1", modality=CT, test_request_to_test=1, test_to_service_report_issued=0, test_hour=9),
+    exam("C2", modality=CT, test_request_to_test=2, test_to_service_report_issued=2, test_hour=9),
     exam("C3", modality=CT, test_request_to_test=3),
-    exam("X1", test_request_to_test=5, patient_source_setting="04", early_cancer_diagnosis="Chest X-ray"),
+    exam("X1", test_request_to_test=5, patient_source_setting="04", early_cancer_diagnosis="Chest X-ray", test_hour=14),
     exam("X2", test_request_to_test=9, early_cancer_diagnosis="Chest X-ray", warnings=["DIDS061"]),
     exam("X9", status="cancelled"),
     # 2026-10, RBB: 1 X-ray
@@ -78,6 +79,8 @@ def test_report_uses_the_published_views_by_default(warehouse_db, tmp_path):
     assert row_after(html, "Chest X-ray", 6) == ["Chest X-ray", "*", "*", "*", "*", "*"]
     assert row_after(html, "Y56", 6) == ["Y56", "RAA", "RAA &lt;Trust&gt; &amp; Co", "*", "*", "*"]
     assert "counts 1 to 7 suppressed" in html and "* : hidden by disclosure control" in html
+    # utilisation from pub_utilisation_hourly: RAA01's CT hour 09:00 (2 tests) and its date-only test hidden
+    assert row_after(html, "RAA01", 9) == ["RAA01", "RAA", "CT", "09:00–09:59", "*", "09:00–09:59", "*", "*", "*"]
 
 
 def test_report_without_disclosure_control_says_internal_use_only(warehouse_db, tmp_path):
@@ -88,7 +91,8 @@ def test_report_without_disclosure_control_says_internal_use_only(warehouse_db, 
     assert f"wrote {out}" in result.output and "KiB" in result.output
     assert "INTERNAL USE ONLY, no disclosure control" in result.output
     html = out.read_text(encoding="utf-8")
-    assert html.count("<svg") == 4  # activity, waiting times, rejects by rule, rejects by provider
+    # activity, waiting times, rejects by rule, rejects by provider, a utilisation heatmap for CT and X-ray
+    assert html.count("<svg") == 6
     assert "<title>DIDS report 2026-10 (live) INTERNAL USE ONLY</title>" in html
     assert "<strong>INTERNAL USE ONLY: no disclosure control.</strong>" in html
     assert f"from database {warehouse_db.clickhouse_database}." in html
@@ -114,6 +118,8 @@ def test_report_without_disclosure_control_says_internal_use_only(warehouse_db, 
     c = cells(html)
     assert c[c.index("DIDS061") + 3 : c.index("DIDS061") + 7] == ["RAA", "2", "RBB", "1"]
     assert "DIDS077" not in html  # rejected in another month
+    # utilisation: RAA01's CT busiest (and only) hour 09:00 with 2 tests, 1 more with a date only
+    assert row_after(html, "RAA01", 9) == ["RAA01", "RAA", "CT", "09:00–09:59", "2", "09:00–09:59", "2", "2", "1"]
     # self-contained: no scripts, nothing fetched from elsewhere
     assert "<script" not in html
     assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", html)
@@ -132,7 +138,7 @@ def test_report_for_an_empty_month_and_a_missing_snapshot(warehouse_db, tmp_path
     assert result.exit_code == 0, result.output
     html = out.read_text(encoding="utf-8")
     assert "No final snapshot of 2026-10 has been taken" in html
-    assert html.count("<svg") == 2  # only the (live) data-quality plots
+    assert html.count("<svg") == 4  # only the live ones: data quality, and utilisation (CT and X-ray heatmaps)
 
 
 def test_report_refuses_a_bad_month_and_explains_a_database_without_migrations(settings_factory, tmp_path):

@@ -11,7 +11,7 @@ sql_string() { printf "'%s'" "$(printf %s "$1" | sed -e "s/\\\\/\\\\\\\\/g" -e "
 ANALYST_VIEWS="analyst_examinations activity_daily activity_monthly dq_rejects_by_rule dq_warnings_by_rule
 stats_activity_by_modality stats_provider_modality_month stats_waiting_times stats_early_cancer_gp_direct
 pub_activity_by_modality pub_provider_modality_month pub_waiting_times pub_early_cancer_gp_direct disclosure_rules
-snapshot_revisions snapshots"
+snapshot_revisions snapshots utilisation_hourly pub_utilisation_hourly"
 
 {
   cat <<SQL

@@ -213,8 +213,9 @@ def stream():
 
 def test_event_fields_are_exactly_the_avro_schema_fields(stream):
     names = [f["name"] for f in json.loads(SCHEMA.read_text())["fields"]]
+    names.append("coded_procedure_start_timestamp")  # the one v2 item the simulator sends: the test's time
     assert list(EVENT_FIELDS) == names
-    assert list(ITEM_FIELDS) == names[8:]
+    assert list(ITEM_FIELDS) == names[8:-1]
     _, evs, _ = stream
     for event in evs[:2000]:
         assert list(event) == names
@@ -529,3 +530,37 @@ def test_event_key_is_site_and_accession_with_blanks_for_missing_parts(stream):
             assert key == f"|{exam.accession}"
         elif exam.broken_rule not in ("DIDS069", "DIDS072"):
             assert key == f"{exam.site}|{exam.accession}"
+
+
+def test_the_timed_trusts_send_the_tests_time_on_the_uk_clock():
+    """Equipment utilisation needs a share of tests with a time: the trusts of ``TIMED_PROVIDERS`` send
+    the performed time as a v2 start timestamp on the events that carry the test date, the others none."""
+    from zoneinfo import ZoneInfo
+
+    from dids.kernel.timestamps import clock_hour
+    from producers.catalogue import TIMED_PROVIDERS
+
+    config = SimulationConfig(seed=8, providers=5, invalid_rate=0.0)
+    # the 1st of April 2025 is in BST, the clock starts in February (GMT): both offsets show up
+    evts = list(events(config, now=datetime(2025, 4, 20, tzinfo=UTC), limit=4000))
+    sites = {site.code: p.code for p in PROVIDERS for site in p.sites}
+    performed_at = {event_key(e): e["event_time"] for e in evts if e["event_type"] == "performed"}
+    timed, offsets, hours = Counter(), Counter(), Counter()
+    for event in evts:
+        provider, start = sites[event["site_code_imaging"]], event["coded_procedure_start_timestamp"]
+        carries_date = event["event_type"] in ("performed", "reported", "corrected")
+        if provider not in TIMED_PROVIDERS or not carries_date:
+            assert start is None, event["event_type"]
+            continue
+        local = performed_at[event_key(event)].astimezone(ZoneInfo("Europe/London"))
+        assert start == local.strftime("%Y-%m-%dT%H:%M:%S") + ("+01:00" if local.utcoffset() else "+00:00")
+        assert clock_hour(start, event["diagnostic_test_date"]) == local.hour  # on the UK clock, on its date
+        timed[event["event_type"]] += 1
+        offsets[start[-6:]] += 1
+        hours[local.hour] += 1
+    assert set(offsets) == {"+00:00", "+01:00"}
+    assert timed["performed"] > 100 and timed["reported"] > 50
+    assert len(hours) >= 10  # the working day, not one hour
+    performed = [e for e in evts if e["event_type"] == "performed"]
+    share = sum(bool(e["coded_procedure_start_timestamp"]) for e in performed) / len(performed)
+    assert 0.5 < share < 0.85  # about two thirds: the three timed trusts' volume of the five
