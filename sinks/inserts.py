@@ -86,10 +86,12 @@ class Inserter:
         while True:
             started = time.monotonic()
             try:
+                names = self.shapes[table].columns
                 self.client.insert(
                     table,
-                    rows,
-                    column_names=self.shapes[table].columns,
+                    columns_of(rows, len(names)),
+                    column_names=names,
+                    column_oriented=True,
                     settings={"insert_deduplication_token": token},
                 )
             except (OperationalError, DatabaseError, *_CLIENT_DATA_ERRORS) as exc:
@@ -116,6 +118,12 @@ class Inserter:
             ROWS.labels(table).inc(len(rows))
             BATCHES.labels(table).inc()
             return None
+
+
+def columns_of(rows: list[list[Any]], width: int) -> list[list[Any]]:
+    """The rows as columns, transposed in C (``zip``): clickhouse-connect serialises column by column, and
+    given rows it transposes them itself, a Python loop over every value."""
+    return [list(column) for column in zip(*rows, strict=True)] if rows else [[] for _ in range(width)]
 
 
 def short(exc: BaseException) -> str:

@@ -1,4 +1,4 @@
-"""The ClickHouse sink: dids.examinations, dids.rejects, dids.submissions and dids.consent into their tables,
+"""The ClickHouse sink: dids.examinations, dids.rejects, dids.submissions, dids.consent and dids.optout into tables,
 exactly once. This module is the consumer loop; ``routes`` says which topic goes into which table and how
 a record becomes a row, ``batches`` holds rows between inserts, ``inserts`` inserts a batch.
 
@@ -35,7 +35,7 @@ from sinks.batches import Batch, Batches
 from sinks.clickhouse import OperationalError, connect
 from sinks.inserts import Inserter, SinkStoppedError, short
 from sinks.metrics import DEAD_LETTERS, ERRORS, FRESHNESS, LAG
-from sinks.routes import CONSENT_TABLE, BadRowError, Route, TableShape, consent_record, routes
+from sinks.routes import BadRowError, Route, TableShape, routes
 
 log = logging.getLogger(__name__)
 
@@ -119,9 +119,9 @@ class ClickHouseSink:
         route = self.routes[topic]
         batch = self.batches.batch(route, topic, partition, offset)
         try:
-            if route.table == CONSENT_TABLE:
+            if route.check is not None:  # a hashed list (consent, opt-out): tombstones count too
                 value = None if msg.value() is None else self.catalog.decode(msg.value(), route.schema)
-                record = consent_record(msg.key(), value, msg.timestamp()[1])
+                record = route.check(msg.key(), value, msg.timestamp()[1])
             else:
                 record = self.catalog.decode(msg.value(), route.schema)
             row = self.shapes[route.table].row(record, topic, partition, offset)

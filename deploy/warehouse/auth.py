@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from deploy.warehouse.errors import QueryError, readonly_error
+from deploy.warehouse.guard import ANALYST_TABLES, LINKAGE_TABLES
 from deploy.warehouse.sql import READ_KINDS, Statement
 from dids.kernel.errors import ConfigError
 from dids.kernel.settings import Settings
@@ -32,6 +33,7 @@ class User:
     name: str
     readonly: int  # the ClickHouse `readonly` level the account is held to: 0 or 1
     profile: Mapping[str, int | str] = field(default_factory=dict)  # limits set after the client's settings
+    tables: frozenset[str] = ANALYST_TABLES  # what a read-only account reads of the DIDS database
 
 
 _GIB = 1 << 30
@@ -60,6 +62,9 @@ class Accounts:
     analyst_user: str = "analyst"
     analyst_password: str = "analyst"
     analyst_max_seconds: float = 60.0
+    # the cancer-registry feed's account: reads linkage_feed only; no password, no account
+    linkage_user: str = "linkage"
+    linkage_password: str = ""
 
     def __post_init__(self):
         if not self.admin_password:
@@ -72,6 +77,8 @@ class Accounts:
             settings.analyst_user,
             settings.analyst_password,
             settings.warehouse_analyst_max_seconds,
+            settings.linkage_user,
+            settings.linkage_password,
         )
 
     def authenticate(self, headers: Mapping[str, str], params: Mapping[str, str]) -> User:
@@ -85,6 +92,14 @@ class Accounts:
             and _same(password, self.analyst_password)
         ):
             return User(name, readonly=1, profile=analyst_profile(self.analyst_max_seconds))
+        if (
+            self.linkage_user
+            and self.linkage_password
+            and name == self.linkage_user
+            and name not in (ADMIN_USER, self.analyst_user)
+            and _same(password, self.linkage_password)
+        ):
+            return User(name, readonly=1, profile=analyst_profile(self.analyst_max_seconds), tables=LINKAGE_TABLES)
         raise QueryError(
             516,
             f"{name}: Authentication failed: password is incorrect, or there is no user with such name",

@@ -9,7 +9,8 @@ and aliases do not matter: `` `file`(…) ``, ``"file"(…)`` and ``FILE(…)`` 
   the warehouse (files, URLs, other servers, scripts, this process's Python objects), no BACKUP,
   RESTORE or ATTACH (their paths), no scalar function that reads files, no setting naming a file;
 * the analyst: only the analyst views of the DIDS database and a few metadata tables of ``system``,
-  only the table functions that generate data, and none of the functions that read tables by name.
+  only the table functions that generate data, and none of the functions that read tables by name;
+* the linkage account: the same, with the linkage feed in place of the analyst views.
 
 ``EXPLAIN AST`` only parses: it runs nothing (``EXPLAIN QUERY TREE`` would fold constants, which
 executes ``file()``), so the check is safe to run before the statement is allowed.
@@ -44,8 +45,12 @@ ANALYST_TABLES = frozenset(
         "disclosure_rules",
         "snapshot_revisions",
         "snapshots",
+        "dissemination_audit",  # every extract and linkage run: read, never changed, by analysts
     }
 )
+# what the linkage account reads (the cancer-registry feed, migration 0012): nothing an analyst reads, and
+# no analyst reads it
+LINKAGE_TABLES = frozenset({"linkage_feed"})
 # metadata tools and drivers read (no other session's queries, no paths)
 ANALYST_SYSTEM_TABLES = frozenset(
     {
@@ -146,8 +151,16 @@ def parse_ast(text: str) -> list[Node]:
     return nodes
 
 
-def check(nodes: Iterable[Node], *, analyst: bool, database: str, current_database: str) -> None:
-    """Raise QueryError for the first thing in the statement its account may not touch."""
+def check(
+    nodes: Iterable[Node],
+    *,
+    analyst: bool,
+    database: str,
+    current_database: str,
+    tables: frozenset[str] = ANALYST_TABLES,
+) -> None:
+    """Raise QueryError for the first thing in the statement its account may not touch. ``analyst``: a
+    read-only account, which reads only ``tables`` of the DIDS database (and metadata)."""
     for node in nodes:
         lower = node.name.lower()
         if node.kind in _REFUSED_NODES:
@@ -165,16 +178,17 @@ def check(nodes: Iterable[Node], *, analyst: bool, database: str, current_databa
             ):
                 raise _refused(f"function {node.name} is not available to this account")
         elif node.kind == "TableIdentifier" and analyst:
-            _check_analyst_table(node.name, database, current_database)
+            _check_analyst_table(node.name, database, current_database, tables)
 
 
-def _check_analyst_table(name: str, database: str, current_database: str) -> None:
+def _check_analyst_table(name: str, database: str, current_database: str, tables: frozenset[str]) -> None:
     db, dot, table = name.rpartition(".")
     db = db if dot else current_database
-    if (db == database and table in ANALYST_TABLES) or (db == "system" and table in ANALYST_SYSTEM_TABLES):
+    if (db == database and table in tables) or (db == "system" and table in ANALYST_SYSTEM_TABLES):
         return
+    account = "linkage" if tables == LINKAGE_TABLES else "analyst"
     raise _refused(
-        f"the analyst account reads only the analyst views of {database} ({', '.join(sorted(ANALYST_TABLES))}) "
+        f"the {account} account reads only the {account} views of {database} ({', '.join(sorted(tables))}) "
         f"and metadata tables of system, not {name}; a WITH query used as a table counts as a table here: "
         "write it as a subquery"
     )

@@ -64,6 +64,8 @@ def start_warehouse(
     admin_password: str,
     analyst_user: str = "analyst",
     analyst_password: str = "analyst",
+    linkage_user: str = "linkage",
+    linkage_password: str = "",
     database: str | None = None,
     pid_file: Path | None = None,
     timeout: float = 60.0,
@@ -83,6 +85,11 @@ def start_warehouse(
         DIDS_ANALYST_PASSWORD_FILE=str(write_secret(folder / "analyst_password", analyst_password)),
         PYTHONUNBUFFERED="1",
     )
+    if linkage_password:  # the linkage account exists only with a password of its own
+        env.update(
+            DIDS_LINKAGE_USER=linkage_user,
+            DIDS_LINKAGE_PASSWORD_FILE=str(write_secret(folder / "linkage_password", linkage_password)),
+        )
     if database:
         env["DIDS_CLICKHOUSE_DATABASE"] = database
     # the child imports this checkout even when the project is not installed

@@ -232,6 +232,7 @@ class WarehouseServer:
                 analyst=bool(user.readonly),
                 database=self.database,
                 current_database=rp.database or "default",
+                tables=user.tables,
             )
 
         decoder = decoder_for(request.headers.get("Content-Encoding")) if body is not None else None

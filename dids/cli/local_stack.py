@@ -146,6 +146,8 @@ def start_part(settings: Settings, layout: Layout, part: str, *, simulate_args: 
             admin_password=settings.admin_password,
             analyst_user=settings.analyst_user,
             analyst_password=settings.analyst_password,
+            linkage_user=settings.linkage_user,
+            linkage_password=settings.linkage_password,
             database=settings.clickhouse_database,
             pid_file=layout.pid_file(part),
         )

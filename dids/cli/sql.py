@@ -95,6 +95,10 @@ def _print(stream, fmt: str, names: list[str], rows, *, to_file: bool) -> None:
         writer = csv.writer(stream, delimiter="," if fmt == "csv" else "\t", lineterminator="\n")
         writer.writerow(names)
         writer.writerows([spreadsheet_safe(v) for v in row] for row in rows)
+    elif not names:
+        # ClickHouse sends no header for an empty result: say so rather than print nothing, which reads
+        # as a failure (a month compared to '2026-10-01' instead of '2026-10' matches no row)
+        click.echo("0 rows", file=stream)
     else:
         from rich.console import Console
         from rich.table import Table

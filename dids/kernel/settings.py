@@ -21,6 +21,7 @@ SECRET_FIELDS = {
     "pseudonymisation_key",
     "kafka_sasl_password",
     "kafka_ssl_key_password",
+    "linkage_password",
 }
 
 # secrets that may also come from a file named by DIDS_<SECRET>_FILE (the key has its own _file setting)
@@ -83,6 +84,12 @@ class Settings:
     # privacy: the keyed hash of NHS numbers; a key file (or the key itself) is required unless demo is on
     pseudonymisation_key: str = ""
     pseudonymisation_key_file: str = ""
+    # the cancer-registry linkage feed: the key shared with the registry (a 0600 file); without it the stream
+    # computes no linkage pseudonym and `dids linkage` says how to configure one
+    linkage_key_file: str = ""
+    # the embedded warehouse's linkage account, which alone reads linkage_feed (no password: no account)
+    linkage_user: str = "linkage"
+    linkage_password: str = ""
     demo: int = 0  # 1: local demo, a fixed well-known pseudonymisation key is allowed (never in production)
     # reference data folder (CSV files, streams/refdata/FORMATS.md); empty = the shipped samples in demo mode
     refdata_dir: str = ""

@@ -21,6 +21,8 @@ EXAMINATIONS = "dids.examinations"  # compacted, key site_code|accession; Avro e
 REJECTS = "dids.rejects"  # record-level rejects with rule codes
 DLQ = "dids.dlq"  # undecodable messages: original bytes, error in headers
 SUBMISSIONS = "dids.submissions"  # compacted, key submission_id; Avro submission_manifest
+OPTOUT = "dids.optout"  # compacted, key hashed NHS number; Avro optout_change (national data opt-out)
+LINKAGE = "dids.linkage"  # compacted, key site_code|accession; Avro linkage_pseudonym (with a linkage key only)
 # the stream's verdict on each HL7 event, for the listener's application ACK: key event_id; Avro
 # examination_feedback (rule codes, never a patient value); kept a day: a verdict is wanted within seconds
 FEEDBACK = "dids.feedback"
@@ -66,6 +68,8 @@ def topic_specs() -> list[TopicSpec]:
         TopicSpec(REJECTS),
         TopicSpec(DLQ),
         TopicSpec(SUBMISSIONS, _COMPACTED),
+        TopicSpec(OPTOUT, _COMPACTED),
+        TopicSpec(LINKAGE, _COMPACTED),
         TopicSpec(FEEDBACK, {"retention.ms": str(_DAY_MS)}),
     ]
 

@@ -17,6 +17,7 @@ from streams.evaluate import StreamContext
 from streams.process import DeadLetter, decode_events, process_events
 from streams.runtime import crash_only
 from streams.runtime.feedback import publish_feedback
+from streams.runtime.linkage import LinkageFeed
 from streams.runtime.outputs import Outputs
 from streams.runtime.state import LifecycleState
 from streams.runtime.watchdog import Liveness
@@ -94,7 +95,13 @@ class Batching:
 
 
 def register(
-    app: faust.App, t: Topics, ctx: StreamContext, liveness: Liveness, batching: Batching, outputs: Outputs
+    app: faust.App,
+    t: Topics,
+    ctx: StreamContext,
+    liveness: Liveness,
+    batching: Batching,
+    outputs: Outputs,
+    linkage: LinkageFeed | None = None,
 ) -> None:
     catalog = default_catalog()
     events_topic = t.events.get_topic_name()
@@ -206,6 +213,8 @@ def register(
             if routed.examination is not None:
                 outputs.send(t.examinations, routed.examination.key.encode(), routed.examination.value)
                 RECORDS_OUT.inc()
+                if linkage is not None:  # with a linkage key only (streams.runtime.linkage)
+                    linkage.publish(outputs, routed)
             if routed.reject is not None:
                 outputs.send(t.rejects, routed.reject.key.encode(), routed.reject.value)
                 REJECTS_OUT.inc()

@@ -11,6 +11,7 @@ from dids.kernel.settings import Settings
 from streams.evaluate import StreamContext
 from streams.runtime import agents, crash_only, faust_fixes, watchdog
 from streams.runtime.datadir import claim as claim_datadir
+from streams.runtime.linkage import LinkageFeed
 from streams.runtime.outputs import Outputs
 
 STORES = ("rocksdb", "memory")
@@ -64,7 +65,8 @@ def make_app(settings: Settings, ctx: StreamContext) -> faust.App:
     )
     liveness = watchdog.Liveness(limit=settings.streams_liveness_seconds)
     batching = agents.Batching(settings.streams_batch_events, settings.streams_batch_seconds)
-    agents.register(app, wiring, ctx, liveness, batching, Outputs(settings))
+    linkage = LinkageFeed.from_settings(settings)  # None without DIDS_LINKAGE_KEY_FILE
+    agents.register(app, wiring, ctx, liveness, batching, Outputs(settings), linkage)
     crash_only.install(app)  # a refused send ends the worker before its offset is committed
     watchdog.register(app, settings.topic(topics.RIS_EVENTS), liveness=liveness)
     return app

@@ -299,3 +299,26 @@ def test_random_tables_keep_no_line_with_one_hidden_cell(settings_factory):
         cells.pop((None, "Total"))
         for line, members in lines(cells).items():
             assert sum(v is None for v in members) != 1, (month, line, members)
+
+
+def test_dids_sql_shows_a_months_published_rows_and_says_when_there_are_none(db, settings_factory):
+    """The month column is text 'YYYY-MM': compared with it, `dids sql` shows the month's published rows;
+    compared with another string ('2026-10-01') nothing matches, and the command says 0 rows instead of
+    printing nothing (which read as the views being empty); a number or a date is a type error."""
+    from click.testing import CliRunner
+
+    from dids.cli.sql import command as sql_command
+
+    settings = settings_factory(clickhouse_database=db.database)
+
+    def sql(query):
+        return CliRunner().invoke(sql_command, [query], env=settings_env(settings), catch_exceptions=False)
+
+    view = "SELECT modality, tests FROM pub_activity_by_modality WHERE source = 'live' AND month = "
+    shown = sql(view + "'2026-10' ORDER BY modality")
+    assert shown.exit_code == 0, shown.output
+    assert "Total" in shown.output and "343" in shown.output and "5 rows" in shown.output
+    none = sql(view + "'2026-10-01'")
+    assert none.exit_code == 0 and none.output.strip() == "0 rows"
+    wrong_type = sql(view + "202610")
+    assert wrong_type.exit_code == 1 and "NO_COMMON_TYPE" in wrong_type.output

@@ -48,3 +48,21 @@ def test_a_hostile_password_stays_a_string(tmp_path):
     tree = chdb.query("EXPLAIN AST " + create.rstrip(";"), "TSV").bytes().decode()
     assert tree.startswith("CreateUserQuery") or "CreateUser" in tree
     assert not any(s.startswith("DROP") for s in statements)
+
+
+def test_the_linkage_role_reads_the_feed_only_and_the_operators_not_at_all(tmp_path):
+    from deploy.warehouse.guard import LINKAGE_TABLES
+
+    sql = _run(tmp_path, "a-secret")
+    assert set(re.findall(r"GRANT SELECT ON dids\.(\w+) TO dids_linkage_reader;", sql)) == set(LINKAGE_TABLES)
+    assert not LINKAGE_TABLES & set(ANALYST_TABLES) and "linkage_pseudonyms" not in ANALYST_TABLES
+    for table in ("linkage_pseudonyms", "linkage_feed"):
+        assert f"REVOKE SELECT ON dids.{table} FROM dids_operator_reader;" in sql
+    assert "CREATE USER IF NOT EXISTS linkage" not in sql  # no password given: no account
+
+
+def test_the_linkage_account_is_created_with_its_password(tmp_path, monkeypatch):
+    monkeypatch.setenv("DIDS_LINKAGE_PASSWORD", "l'secret")
+    sql = _run(tmp_path, "a-secret")
+    assert "CREATE USER IF NOT EXISTS linkage IDENTIFIED WITH sha256_password BY 'l\\'secret'" in sql
+    assert "GRANT dids_linkage_reader TO linkage;" in sql
