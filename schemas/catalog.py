@@ -32,6 +32,7 @@ CONSENT_CHANGE = "consent_change"
 OPTOUT_CHANGE = "optout_change"  # the national data opt-out list (`dids optout`)
 LINKAGE_PSEUDONYM = "linkage_pseudonym"  # the cancer-registry linkage pseudonym of a record (`dids linkage`)
 EXAMINATION_CHUNK = "examination_chunk"  # many examination events in one message (`dids submit`)
+EXAMINATION_FEEDBACK = "examination_feedback"  # the verdict on one HL7 event, for its application ACK
 
 
 class Catalog:

@@ -38,6 +38,10 @@ _NOT_PUBLISHED = {
 }
 REUSED_ACCESSION = "ACCESSION_REUSED_FOR_OTHER_PATIENT"
 START_TIMESTAMP = "coded_procedure_start_timestamp"  # v2 extracts; HL7 OBR-7 with a time
+# pending examinations whose rules are reported anyway (to the RIS, in an HL7 application ACK)
+PREVIEWED_SOURCE = "hl7"
+# failed by a requested or scheduled examination only because it has not happened yet: test date blank
+NOT_YET = frozenset({"DIDS050"})
 # the published (lower-case) name of every national column, worked out once instead of per record
 _LOWER_NAMES = {col: col.lower() for col in NATIONAL_COLUMNS}
 
@@ -64,6 +68,8 @@ class Verdict:
     rejects: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     restricted: bool = False  # a restricted code: its person is linked nowhere, the lifecycle state included
+    # (code, severity name, item names) of every failed rule, rejects and warnings, in code order
+    failures: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
 
 
 def evaluate(key: str, state: dict[str, Any], ctx: StreamContext, now: datetime | None = None) -> Verdict:
@@ -75,17 +81,23 @@ def evaluate_batch(
     items: Sequence[tuple[str, dict[str, Any]]], ctx: StreamContext, now: datetime | None = None
 ) -> list[Verdict]:
     """The verdict of each (key, state), in order, judged together by the columnar engine
-    (``streams.columnar``): one cleansing, one pass of every national rule and derivation for the batch."""
+    (``streams.columnar``): one cleansing, one pass of every national rule and derivation for the batch.
+
+    A pending examination (requested or scheduled) is not judged, except one from HL7: its RIS hears the
+    rules its items already fail (``streams.feedback``), so it joins the rules' pass, not the derivations'.
+    """
     verdicts: list[Verdict | None] = [None] * len(items)
-    judged = []
+    judged, previewed = [], []
     for i, (_, state) in enumerate(items):
-        if state["meta"]["event_type"] in PENDING_EVENTS:
-            verdicts[i] = Verdict("pending")
-        else:
+        if state["meta"]["event_type"] not in PENDING_EVENTS:
             judged.append(i)
-    if not judged:
+        elif state["meta"].get("source") == PREVIEWED_SOURCE:
+            previewed.append(i)
+        else:
+            verdicts[i] = Verdict("pending")
+    if not judged and not previewed:
         return verdicts  # type: ignore[return-value]
-    states = [items[i][1] for i in judged]
+    states = [items[i][1] for i in judged + previewed]
     raw = raw_frame([state["items"] for state in states]).with_columns(
         pl.Series("submitted_ms", [state["received_time"] for state in states], dtype=pl.Int64),
         pl.Series("duplicate", [_duplicate(state["meta"]) for state in states], dtype=pl.Boolean),
@@ -93,11 +105,13 @@ def evaluate_batch(
     )
     options = Options(refdata=ctx.refdata, grace=ctx.grace)
     frame = prepare(raw, options)
-    rows = outcome(frame, options).select(*_VERDICT_COLUMNS, pl.col("^r_DIDS.*$")).iter_rows(named=True)
-    derived = derive(frame, options).select(*NATIONAL_COLUMNS, *_DERIVED_EXTRAS).iter_rows(named=True)
-    for i, row, columns in zip(judged, rows, derived, strict=True):
+    rows = list(outcome(frame, options).select(*_VERDICT_COLUMNS, pl.col("^r_DIDS.*$")).iter_rows(named=True))
+    derived = derive(frame.head(len(judged)), options).select(*NATIONAL_COLUMNS, *_DERIVED_EXTRAS)
+    for i, row, columns in zip(judged, rows[: len(judged)], derived.iter_rows(named=True), strict=True):
         key, state = items[i]
         verdicts[i] = _verdict(key, state, row, columns, ctx, now)
+    for i, row in zip(previewed, rows[len(judged) :], strict=True):
+        verdicts[i] = Verdict("pending", failures=tuple(f for f in failures(row) if f[0] not in NOT_YET))
     return verdicts  # type: ignore[return-value]
 
 
@@ -120,6 +134,7 @@ def _verdict(key, state, row, columns, ctx: StreamContext, now) -> Verdict:
     if state["meta"]["event_type"] == "cancelled":
         return Verdict("cancelled", record=_base(key, state, "cancelled", now), person_id=person_id)
     restricted = columns["restricted"]
+    failed = tuple(failures(row))
     flags = []
     if person_id and state.get("person_id") and person_id != state["person_id"]:
         flags.append(REUSED_ACCESSION)
@@ -134,9 +149,7 @@ def _verdict(key, state, row, columns, ctx: StreamContext, now) -> Verdict:
             rejects=list(row["rejects"]),
             warnings=list(row["warnings"]),
             not_checked=list(row["not_checked"]),
-            failures=[
-                {"code": code, "severity": severity, "fields": list(fields)} for code, severity, fields in failures(row)
-            ],
+            failures=[{"code": code, "severity": level, "fields": list(fields)} for code, level, fields in failed],
         )
         return Verdict(
             "rejected",
@@ -146,6 +159,7 @@ def _verdict(key, state, row, columns, ctx: StreamContext, now) -> Verdict:
             rejects=tuple(row["rejects"]),
             warnings=tuple(row["warnings"]),
             restricted=restricted,
+            failures=failed,
         )
     out = _base(key, state, "active", now)
     names = _LOWER_NAMES
@@ -164,7 +178,14 @@ def _verdict(key, state, row, columns, ctx: StreamContext, now) -> Verdict:
     )
     if restricted:
         out = coarsen_restricted(out)
-    return Verdict("accepted", record=out, person_id=person_id, warnings=tuple(row["warnings"]), restricted=restricted)
+    return Verdict(
+        "accepted",
+        record=out,
+        person_id=person_id,
+        warnings=tuple(row["warnings"]),
+        restricted=restricted,
+        failures=failed,
+    )
 
 
 def _base(key: str, state: dict[str, Any], status: str, now: datetime | None) -> dict[str, Any]:

@@ -22,6 +22,7 @@ COMMANDS = {
     "sink": "sink",
     "simulate": "simulate",
     "hl7": "hl7",
+    "hl7-bench": "hl7_bench",
     "submit": "submit",
     "sql": "sql",
     "db": "db",

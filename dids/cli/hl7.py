@@ -103,6 +103,26 @@ def _address(value: str) -> tuple[str, int]:
     show_envvar=True,
     help="PEM CA: senders must present a client certificate it signed (mutual TLS).",
 )
+@click.option(
+    "--verdict-timeout",
+    type=click.FloatRange(min=1, max=3600),
+    default=300.0,
+    show_default=True,
+    envvar="DIDS_HL7_VERDICT_TIMEOUT",
+    show_envvar=True,
+    help="Enhanced mode (MSH-16 AL/ER/SU): seconds an application ACK may wait for the stream's verdict; "
+    "later, none is sent (the sender's own timeout resends; the duplicate is recognised).",
+)
+@click.option(
+    "--ack-wait",
+    type=click.FloatRange(min=0, max=30),
+    default=0.0,
+    show_default=True,
+    envvar="DIDS_HL7_ACK_WAIT",
+    show_envvar=True,
+    help="Original mode (no MSH-15/16): seconds the one ACK may wait for the verdict, then carry the "
+    "failed rules (AE when one rejects); a plain AA when the verdict is later. 0: AA as soon as Kafka has it.",
+)
 @click.option("--metrics-port", type=int, default=None, help="Port for /metrics [DIDS_HL7_METRICS_PORT, 9104].")
 def command(
     listen: str,
@@ -115,12 +135,17 @@ def command(
     tls_cert: str,
     tls_key: str,
     tls_client_ca: str,
+    verdict_timeout: float,
+    ack_wait: float,
     metrics_port: int | None,
 ):
     """Receive HL7 v2 ORM^O01, OMI^O23 and ORU^R01 over MLLP and publish examination events.
 
     Each message is acknowledged AA only after Kafka stored its events; AE (cannot be mapped) and
     AR (cannot be read) carry the reason in MSA-3 and ERR, and the raw message goes to dids.dlq.
+    A message with MSH-15/16 (enhanced mode: AL, ER, SU, NE) gets a commit ACK (CA/CE/CR) and then,
+    on the same connection, an application ACK (AA/AE) with one ERR per failed national rule once the
+    stream has judged it (the verdicts come back on dids.feedback; run `dids streams` too).
     Field-by-field mapping: producers/hl7/MAPPING.md. Stop with Ctrl-C or SIGTERM: no new
     connections, in-flight messages are finished and acknowledged, the producer is flushed.
 
@@ -131,6 +156,8 @@ def command(
       DIDS_KAFKA_BOOTSTRAP=kafka:9092 dids hl7 --listen 0.0.0.0:2575 --max-message-bytes 900000
       dids hl7 --listen 0.0.0.0:2575 --allow-from 10.20.0.0/16 --allow-facility RXX \\
         --tls-cert hl7.pem --tls-key hl7.key
+      dids hl7 --listen 0.0.0.0:2575 --verdict-timeout 60     # enhanced-mode senders
+      dids hl7 --listen 0.0.0.0:2575 --ack-wait 2             # original mode: the verdict in the one ACK
     """
     from producers.hl7.access import SourcePolicy, parse_facilities, parse_networks, tls_context
     from producers.hl7.listener import ListenerConfig, run_listener
@@ -148,5 +175,7 @@ def command(
         max_connections=max_connections,
         sources=SourcePolicy(parse_networks(allow_from), parse_facilities(allow_facility)),
         tls=tls_context(tls_cert, tls_key, tls_client_ca),
+        verdict_timeout=verdict_timeout,
+        ack_wait=ack_wait,
     )
     run_listener(settings, config, settings.hl7_metrics_port)

@@ -23,6 +23,9 @@ DLQ = "dids.dlq"  # undecodable messages: original bytes, error in headers
 SUBMISSIONS = "dids.submissions"  # compacted, key submission_id; Avro submission_manifest
 OPTOUT = "dids.optout"  # compacted, key hashed NHS number; Avro optout_change (national data opt-out)
 LINKAGE = "dids.linkage"  # compacted, key site_code|accession; Avro linkage_pseudonym (with a linkage key only)
+# the stream's verdict on each HL7 event, for the listener's application ACK: key event_id; Avro
+# examination_feedback (rule codes, never a patient value); kept a day: a verdict is wanted within seconds
+FEEDBACK = "dids.feedback"
 
 _DAY_MS = 24 * 3600 * 1000
 _COMPACTED = {"cleanup.policy": "compact", "min.compaction.lag.ms": "60000"}
@@ -67,6 +70,7 @@ def topic_specs() -> list[TopicSpec]:
         TopicSpec(SUBMISSIONS, _COMPACTED),
         TopicSpec(OPTOUT, _COMPACTED),
         TopicSpec(LINKAGE, _COMPACTED),
+        TopicSpec(FEEDBACK, {"retention.ms": str(_DAY_MS)}),
     ]
 
 

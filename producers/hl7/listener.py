@@ -1,6 +1,7 @@
-"""`dids hl7`: the MLLP listener. HL7 v2 in, examination events to Kafka, one ACK per message.
+"""`dids hl7`: the MLLP listener. HL7 v2 in, examination events to Kafka, acknowledgements back.
 
-Per message (connections are served concurrently, messages on one connection in order):
+Original mode (MSH-15/16 empty), per message (connections are served concurrently, messages on one
+connection in order):
 
 * decoded and mapped -> every event sent to ``dids.ris.events`` -> ``AA`` only after Kafka
   acknowledged all of them (the delivery callback settles an asyncio future; a thread polls the
@@ -12,6 +13,16 @@ Per message (connections are served concurrently, messages on one connection in 
 * a frame not complete within the frame deadline -> dead-lettered as truncated, connection closed;
 * no AE/AR is ever sent for a message whose dead-letter copy was not stored: the connection is dropped;
 * a frame cut off by a disconnect -> no ACK possible.
+
+Enhanced mode (MSH-15/16 valued, ``producers/hl7/modes.py``): the same, answered with the commit codes
+(``CA`` for AA, ``CE`` for AE, ``CR`` for AR) when MSH-15 asks for them; then, when MSH-16 asks, the
+application acknowledgement (``AA``/``AE`` with one ERR per failed national rule) is written on the same
+connection once the stream's verdict on every event of the message arrived on ``dids.feedback``
+(``producers/hl7/verdicts.py``), while the connection goes on serving the next messages. A connection
+waiting for a verdict is not closed for being idle; one that closes drops its pending verdicts (the
+sender resends; the stream recognises the duplicate and judges it again). Original mode may wait for the
+verdict too (``ack_wait``), bounded: its single ACK then carries the rules, or is a plain AA when late.
+An incoming ``ACK`` message (a sender acknowledging our acknowledgement) gets no answer.
 
 Everything that does not become an event (AR, AE for content, truncated frames) goes to ``dids.dlq``
 with its raw bytes and the headers ``dids.error``, ``dids.error.message``, ``dids.source`` = hl7,
@@ -26,12 +37,11 @@ import contextlib
 import logging
 import signal
 import ssl
-import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Awaitable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from confluent_kafka import KafkaError
 from prometheus_client import Counter, Gauge, Histogram
 
 from dids.kernel import topics
@@ -41,6 +51,8 @@ from dids.kernel.producer import EventProducer
 from dids.kernel.settings import Settings
 from producers.hl7.access import SourcePolicy, UnknownSourceError
 from producers.hl7.ack import build_ack
+from producers.hl7.application import APPLICATION_ACKS, ApplicationAcks
+from producers.hl7.bridge import KafkaBridge
 from producers.hl7.decode import MshHeader, decode_message, read_header
 from producers.hl7.errors import (
     APPLICATION_INTERNAL_ERROR,
@@ -55,6 +67,8 @@ from producers.hl7.errors import (
 )
 from producers.hl7.mapping import SUPPORTED_TYPES, map_message
 from producers.hl7.mllp import DLQ_MAX_BYTES, FrameReader, FrameTimeout, IdleTimeout, Oversized, Truncated, frame
+from producers.hl7.modes import AckModeError, AckModes, ack_modes
+from producers.hl7.verdicts import FeedbackFollower, VerdictBoard
 from schemas.catalog import EXAMINATION_EVENT, default_catalog
 
 log = logging.getLogger(__name__)
@@ -68,6 +82,12 @@ SKIPPED = Counter("dids_hl7_skipped_bytes_total", "Bytes outside MLLP frames, sk
 REFUSED = Counter(
     "dids_hl7_refused_connections_total", "Connections closed unread, by reason", ["reason"]
 )  # reason: too_many, stopping, not_allowed
+VERDICT_SECONDS = Histogram(
+    "dids_hl7_verdict_seconds", "From a complete frame to its application ACK written", buckets=LATENCY_BUCKETS
+)
+ACKS_RECEIVED = Counter("dids_hl7_acks_received_total", "ACK messages received (acknowledgements of ours): no answer")
+# original-mode code -> its enhanced-mode commit code
+_COMMIT = {"AA": "CA", "AE": "CE", "AR": "CR"}
 
 
 @dataclass(frozen=True)
@@ -83,62 +103,25 @@ class ListenerConfig:
     shutdown_grace: float = 30.0  # SIGTERM: how long in-flight messages may take
     sources: SourcePolicy = SourcePolicy()  # who may send (producers/hl7/access.py)
     tls: ssl.SSLContext | None = None  # MLLP over TLS when set
-
-
-class KafkaBridge:
-    """The one producer, polled from a thread; ``deliver`` resolves when Kafka acknowledged."""
-
-    def __init__(self, producer: EventProducer, loop: asyncio.AbstractEventLoop) -> None:
-        self._producer = producer
-        self._loop = loop
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._poll, name="hl7-kafka-poll", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def _poll(self) -> None:
-        while not self._stop.is_set():
-            self._producer.poll(0.1)
-
-    async def deliver(self, topic: str, key: bytes, value: bytes, headers=None) -> None:
-        future = self._loop.create_future()
-
-        def done(err, _msg) -> None:
-            with contextlib.suppress(RuntimeError):  # loop already closed: nobody is waiting
-                self._loop.call_soon_threadsafe(_settle, future, err)
-
-        self._producer.send(topic, key, value, headers, on_delivery=done)
-        await future
-
-    def close(self, timeout: float) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-        try:
-            self._producer.flush(timeout)
-        except Exception as exc:  # failures were already answered with AE; say so and go
-            log.error("producer flush at shutdown: %s", exc)
-
-
-# broker answers about the message itself: sending it again cannot help, it is refused (AR) and dead-lettered
-_REFUSED_MESSAGE = {KafkaError.MSG_SIZE_TOO_LARGE, KafkaError.INVALID_MSG, KafkaError.INVALID_MSG_SIZE}
-
-
-def _settle(future: asyncio.Future, err) -> None:
-    if future.done():
-        return
-    if err is None:
-        future.set_result(None)
-    elif err.code() in _REFUSED_MESSAGE:
-        future.set_exception(RefusedEventError(f"Kafka refused the event itself ({err.name()}): it was not stored"))
-    else:
-        future.set_exception(DeliveryError(f"Kafka did not acknowledge the event ({err.str()}); resend later"))
+    verdict_timeout: float = 300.0  # enhanced mode: how long an application ACK may wait for the verdict
+    ack_wait: float = 0.0  # original mode: how long the one ACK may wait for the verdict (0: it does not)
 
 
 @dataclass
 class _Connection:
     task: asyncio.Task
     busy: bool = False
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one acknowledgement written at a time
+    later: set[asyncio.Task] = field(default_factory=set)  # application ACKs waiting for their verdict
+
+
+@dataclass
+class Answer:
+    """What a message gets: ``ack`` at once (None: nothing, as MSH-15 asked), and ``verdict``, the
+    application acknowledgement to write when it resolves (None from it: nothing to send)."""
+
+    ack: bytes | None
+    verdict: Awaitable[bytes | None] | None = None
 
 
 class Hl7Listener:
@@ -153,11 +136,17 @@ class Hl7Listener:
         self._stopping = False
         self._server: asyncio.Server | None = None
         self._bridge: KafkaBridge | None = None
+        self._board = VerdictBoard()
+        self._follower: FeedbackFollower | None = None
+        self._application = ApplicationAcks(self._board, config.verdict_timeout, config.ack_wait)
 
     async def start(self) -> int:
         """Bind and start serving; returns the bound port."""
         self._bridge = KafkaBridge(self._producer, asyncio.get_running_loop())
         self._bridge.start()
+        # before the first message: a verdict published after this is seen
+        self._follower = FeedbackFollower(self._settings, self._board, asyncio.get_running_loop())
+        await asyncio.to_thread(self._follower.start)
         self._server = await asyncio.start_server(
             self._serve, self._config.host, self._config.port, ssl=self._config.tls
         )
@@ -178,6 +167,8 @@ class Hl7Listener:
             await asyncio.wait(tasks, timeout=self._config.shutdown_grace)
         if self._bridge is not None:
             self._bridge.close(self._config.shutdown_grace)
+        if self._follower is not None:
+            await asyncio.to_thread(self._follower.close)
         log.info("HL7 listener stopped")
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -204,6 +195,9 @@ class Hl7Listener:
         except Exception as exc:  # a bug: drop this connection, keep serving; the type only (values may identify)
             log.error("connection from %s failed: %s", peer, type(exc).__name__)
         finally:
+            for later in list(conn.later):  # the sender is gone: no one to tell the verdict to
+                later.cancel()
+                APPLICATION_ACKS.labels("dropped").inc()
             SKIPPED.inc(frames.skipped)
             CONNECTIONS.dec()
             del self._connections[task]
@@ -231,6 +225,8 @@ class Hl7Listener:
                 await self._truncated(Truncated(exc.partial), peer)
                 return
             except IdleTimeout as exc:
+                if conn.later:  # the sender is waiting for an application ACK: not idle
+                    continue
                 log.info("closing connection from %s: %s", peer, exc)
                 return
             if item is None:
@@ -242,57 +238,135 @@ class Hl7Listener:
                     continue
                 started = time.monotonic()
                 if isinstance(item, Oversized):
-                    ack = await self._oversized(item, peer)
+                    answer = Answer(await self._oversized(item, peer))
                 else:
-                    ack = await self.handle(item.payload, peer)
-                writer.write(frame(ack))
-                await asyncio.wait_for(writer.drain(), self._config.idle_timeout)
-                ACK_SECONDS.observe(time.monotonic() - started)
+                    answer = await self.handle(item.payload, peer)
+                if answer.verdict is not None:
+                    # a task of the connection's from now on (cancelled with it, so nothing keeps waiting); it
+                    # writes after this ACK: it queues for the lock behind us (asyncio's lock is first come,
+                    # first served) or finds it held, since nothing yields before we take it
+                    later = asyncio.create_task(self._write_later(conn, writer, answer.verdict, started, peer))
+                    conn.later.add(later)
+                    later.add_done_callback(conn.later.discard)
+                async with conn.lock:
+                    if answer.ack is not None:
+                        writer.write(frame(answer.ack))
+                        await asyncio.wait_for(writer.drain(), self._config.idle_timeout)
+                        ACK_SECONDS.observe(time.monotonic() - started)
                 if isinstance(item, Oversized):
                     return
             finally:
                 conn.busy = False
 
-    async def handle(self, payload: bytes, peer: str) -> bytes:
-        """One message -> its ACK (without framing), after Kafka acknowledged what it had to."""
+    async def handle(self, payload: bytes, peer: str) -> Answer:
+        """One message -> its acknowledgement (without framing), after Kafka acknowledged what it had to,
+        and in enhanced mode the application acknowledgement to come."""
         received = datetime.now(UTC)
         try:
             # decoding and mapping a large message takes CPU-seconds: off the event loop, so that every
             # other connection keeps being served meanwhile
             decoded = await asyncio.to_thread(decode_message, payload)
         except DecodeError as exc:
-            return await self._reject(payload, exc, exc.header, peer, "AR")
+            return Answer(await self._reject(payload, exc, exc.header, peer, "AR"))
         header, label = decoded.header, _type_label(decoded.header)
+        if header.component(9, 1) == "ACK":  # the sender acknowledging one of ours: never answered
+            ACKS_RECEIVED.inc()
+            return Answer(None)
+        try:
+            modes = ack_modes(header)
+        except AckModeError as exc:  # which acknowledgements to send is unknown: the original-mode refusal
+            return Answer(await self._reject(payload, exc, header, peer, "AR"))
         try:
             self._config.sources.check_facility(header)
         except UnknownSourceError as exc:
-            return await self._reject(payload, exc, header, peer, "AR")
+            return await self._refuse(payload, exc, header, peer, "AR", modes)
         try:
             values = await asyncio.to_thread(self._encoded_events, decoded.message, received)
         except MappingError as exc:
-            return await self._reject(payload, exc, header, peer, "AE")
+            return await self._refuse(payload, exc, header, peer, "AE", modes)
         except Exception as exc:  # a bug, not the sender's fault; log the type only (values may identify)
             log.error("mapping failed with %s (message type %s from %s)", type(exc).__name__, label, peer)
             error = MappingError(f"internal error while mapping ({type(exc).__name__})", APPLICATION_INTERNAL_ERROR)
-            return await self._reject(payload, error, header, peer, "AE")
+            return await self._refuse(payload, error, header, peer, "AE", modes)
+        event_ids = [event_id for event_id, _, _ in values]
+        waits = modes.wants_verdict or (not modes.enhanced and self._config.ack_wait > 0)
+        # registered before the events are sent: the verdict cannot arrive before someone waits for it
+        futures = self._board.expect(event_ids) if waits else []
         try:
-            await asyncio.gather(*(self._bridge.deliver(self._events_topic, k, v) for k, v in values))
+            await asyncio.gather(*(self._bridge.deliver(self._events_topic, k, v) for _, k, v in values))
         except RefusedEventError as exc:
             # an ordered RIS would resend it forever: refuse it, keep a copy, and move on
-            return await self._reject(payload, exc, header, peer, "AR")
+            self._board.forget(event_ids, futures)
+            return await self._refuse(payload, exc, header, peer, "AR", modes)
         except DeliveryError as exc:
+            self._board.forget(event_ids, futures)
             log.error("message %s from %s: %s", header.control_id[:20], peer, exc.reason)
-            MESSAGES.labels(label, "AE").inc()
-            return build_ack(header, "AE", exc)
-        MESSAGES.labels(label, "AA").inc()
-        return build_ack(header, "AA")
+            return Answer(self._answer(header, label, "AE", modes, exc))
+        except asyncio.CancelledError:  # the connection is closing: nobody will wait for these verdicts
+            self._board.forget(event_ids, futures)
+            raise
+        if not modes.enhanced and futures:
+            waited = await self._application.original_ack(header, event_ids, futures)
+            if waited is not None:
+                MESSAGES.labels(label, waited[0]).inc()
+                return Answer(waited[1])
+        if not modes.enhanced:
+            return Answer(self._answer(header, label, "AA", modes))  # the verdict was late, or not waited for
+        verdict = self._application.application_ack(header, modes, event_ids, futures) if futures else None
+        return Answer(self._answer(header, label, "AA", modes), verdict)
 
-    def _encoded_events(self, message, received: datetime) -> list[tuple[bytes, bytes]]:
+    def _answer(
+        self, header: MshHeader, label: str, code: str, modes: AckModes, error: Hl7Error | None = None
+    ) -> bytes | None:
+        """The ACK for ``code`` (AA/AE/AR), as a commit code in enhanced mode, or None if MSH-15 says none."""
+        if not modes.enhanced:
+            MESSAGES.labels(label, code).inc()
+            return build_ack(header, code, error)
+        commit = _COMMIT[code]
+        if not modes.sends_commit(code == "AA"):
+            MESSAGES.labels(label, "none").inc()
+            return None
+        MESSAGES.labels(label, commit).inc()
+        return build_ack(header, commit, error, enhanced=True)
+
+    async def _refuse(
+        self, payload: bytes, exc: Hl7Error, header: MshHeader, peer: str, code: str, modes: AckModes
+    ) -> Answer:
+        """Dead-letter a message refused in either mode, then answer AE/AR (CE/CR) if it asked for that."""
+        if not modes.enhanced:
+            return Answer(await self._reject(payload, exc, header, peer, code))
+        await self._reject(payload, exc, header, peer, code, counted=False)
+        return Answer(self._answer(header, _type_label(header), code, modes, exc))
+
+    async def _write_later(
+        self, conn: _Connection, writer: asyncio.StreamWriter, verdict: Awaitable[bytes | None], started: float, peer
+    ) -> None:
+        ack = await verdict
+        if ack is None:
+            return
+        async with conn.lock:
+            try:
+                writer.write(frame(ack))
+                await asyncio.wait_for(writer.drain(), self._config.idle_timeout)
+            except (ConnectionError, OSError, TimeoutError) as exc:
+                APPLICATION_ACKS.labels("dropped").inc()
+                log.info("application ACK to %s not written: %s", peer, type(exc).__name__)
+                return
+        VERDICT_SECONDS.observe(time.monotonic() - started)
+
+    def _encoded_events(self, message, received: datetime) -> list[tuple[str, bytes, bytes]]:
         events = map_message(message, received)
-        return [(event_key(e).encode(), self._catalog.encode(EXAMINATION_EVENT, e)) for e in events]
+        return [(e["event_id"], event_key(e).encode(), self._catalog.encode(EXAMINATION_EVENT, e)) for e in events]
 
     async def _reject(
-        self, payload: bytes, exc: Hl7Error, header: MshHeader | None, peer: str, code: str, size: int | None = None
+        self,
+        payload: bytes,
+        exc: Hl7Error,
+        header: MshHeader | None,
+        peer: str,
+        code: str,
+        size: int | None = None,
+        counted: bool = True,
     ) -> bytes:
         """Dead-letter the message, then answer AE/AR. If the copy cannot be written there is no answer:
         ``DeadLetterFailed`` drops the connection and the sender still holds the message."""
@@ -301,7 +375,8 @@ class Hl7Listener:
         log.warning("%s for message %r (%s) from %s: %s", code, control, label, peer, exc.reason)
         if not await self._dead_letter(payload, exc, header, peer, size):
             raise DeadLetterFailedError(f"the dead-letter copy of a message from {peer} was not stored: no {code} sent")
-        MESSAGES.labels(label, code).inc()
+        if counted:
+            MESSAGES.labels(label, code).inc()
         return build_ack(header, code, exc)
 
     async def _oversized(self, item: Oversized, peer: str) -> bytes:

@@ -111,6 +111,45 @@ class _Order:
     ipc: hl7.Segment | None = None
 
 
+# The field the mapping reads an item from first (the table above): what an application acknowledgement's
+# ERR-2 names for a national rule about that item. Order segments (ORC, OBR, IPC) are counted per order.
+ITEM_FIELDS_HL7: dict[str, tuple[str, int]] = {
+    "nhs_number": ("PID", 3),
+    "nhs_number_status_ind": ("PID", 32),
+    "person_birth_date": ("PID", 7),
+    "ethnic_category": ("PID", 22),
+    "person_gender_code": ("PID", 8),
+    "postcode": ("PID", 11),
+    "practice_code": ("PD1", 3),
+    "patient_source_setting": ("PV1", 18),
+    "referrer": ("ORC", 12),
+    "referring_org_code": ("ORC", 21),
+    "diagnostic_test_request_date": ("OBR", 6),
+    "diag_test_request_rec_date": ("OBR", 14),
+    "diagnostic_test_date": ("OBR", 7),
+    "imaging_code_nicip": ("OBR", 4),
+    "imaging_code_snomed": ("OBR", 4),
+    "service_report_date": ("OBR", 22),
+    "site_code_imaging": ("PV1", 39),
+    "radiological_accession_num": ("OBR", 18),
+}
+_ITEM_FIELDS_BY_TYPE = {
+    ORU: {"referrer": ("OBR", 16)},  # an ORU need not have an ORC
+    OMI: {"radiological_accession_num": ("IPC", 1)},
+}
+_ORDER_SEGMENTS = {"ORC", "OBR", "IPC"}
+
+
+def item_location(kind: str, item: str, ordinal: int) -> tuple[str, int, int] | None:
+    """(segment id, segment sequence, field) where ``kind`` messages carry ``item`` for the ``ordinal``-th
+    OBR, or None for a name that is not one of the 18 items."""
+    found = _ITEM_FIELDS_BY_TYPE.get(kind, {}).get(item) or ITEM_FIELDS_HL7.get(item)
+    if found is None:
+        return None
+    segment, field = found
+    return segment, ordinal if segment in _ORDER_SEGMENTS else 1, field
+
+
 def map_message(message: hl7.Message, received_time: datetime) -> list[dict[str, object]]:
     """One examination event per OBR, or ``MappingError`` naming the segment/field at fault."""
     msh = message.segment("MSH")

@@ -36,8 +36,16 @@ class WriterError(DidsError, ValueError):
     """The event cannot be written as HL7 (e.g. an extract ``submitted`` row has no lifecycle step)."""
 
 
-def write_message(event: Mapping[str, object], *, orders: str = "ORM", sending_application: str = "DIDS-SIM") -> str:
-    """One HL7 message (segments joined by CR, no MLLP framing) carrying ``event``."""
+def write_message(
+    event: Mapping[str, object],
+    *,
+    orders: str = "ORM",
+    sending_application: str = "DIDS-SIM",
+    accept_ack: str = "",
+    application_ack: str = "",
+) -> str:
+    """One HL7 message (segments joined by CR, no MLLP framing) carrying ``event``; ``accept_ack`` and
+    ``application_ack`` (MSH-15/16: AL, ER, SU or NE) ask for enhanced-mode acknowledgements."""
     event_type = str(event.get("event_type"))
     if event_type not in ORDER_CODES:
         raise WriterError(f"event type {event_type!r} has no HL7 message (expected one of {', '.join(ORDER_CODES)})")
@@ -64,7 +72,11 @@ def write_message(event: Mapping[str, object], *, orders: str = "ORM", sending_a
             _control_id(event),
             "P",
             "2.5" if kind == OMI else "2.4",
-            *[""] * 5,
+            "",
+            "",
+            _esc(accept_ack),
+            _esc(application_ack),
+            "",
             "UNICODE UTF-8",
         ),
         _pid(get),

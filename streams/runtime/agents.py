@@ -16,6 +16,7 @@ from streams.erasure import PURGE_HEADER, index_key, indexed, is_index_key, purg
 from streams.evaluate import StreamContext
 from streams.process import DeadLetter, decode_events, process_events
 from streams.runtime import crash_only
+from streams.runtime.feedback import publish_feedback
 from streams.runtime.linkage import LinkageFeed
 from streams.runtime.outputs import Outputs
 from streams.runtime.state import LifecycleState
@@ -81,6 +82,7 @@ class Topics:
     examinations: str
     rejects: str
     dlq: str
+    feedback: str = ""  # verdicts on HL7 events for the listener (streams.runtime.feedback); "" sends none
 
 
 @dataclass(frozen=True)
@@ -219,6 +221,8 @@ def register(
             if msg.timestamp:
                 LATENCY.observe(max(0.0, time.time() - msg.timestamp))
         state.write()  # every state and index entry of the batch, once each
+        if t.feedback:
+            publish_feedback(outputs, t.feedback, catalog, [decoded for _, decoded in pending], routed_all)
 
     @app.timer(interval=10.0)
     async def table_size():

@@ -61,6 +61,7 @@ def make_app(settings: Settings, ctx: StreamContext) -> faust.App:
         examinations=settings.topic(topics.EXAMINATIONS),
         rejects=settings.topic(topics.REJECTS),
         dlq=settings.topic(topics.DLQ),
+        feedback=settings.topic(topics.FEEDBACK),
     )
     liveness = watchdog.Liveness(limit=settings.streams_liveness_seconds)
     batching = agents.Batching(settings.streams_batch_events, settings.streams_batch_seconds)

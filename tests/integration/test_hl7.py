@@ -6,6 +6,7 @@ Every wait is bounded; nothing here asserts on timing.
 from __future__ import annotations
 
 import contextlib
+import functools
 import socket
 import ssl
 import subprocess
@@ -95,8 +96,14 @@ def msa(ack: hl7.Message, n: int) -> str:
 
 
 def good_message() -> bytes:
-    event = next(events(SimulationConfig(seed=99, invalid_rate=0.0), now=NOW, limit=1))
-    return encode_message(dict(event, event_id=str(uuid.uuid4())))
+    return encode_message(dict(_good_event(), event_id=str(uuid.uuid4())))
+
+
+@functools.cache
+def _good_event() -> dict[str, object]:
+    """Made once: the generator takes seconds on a busy machine, longer than the listener's idle timeout
+    here (2 s), and a test that connected first saw its connection closed before it sent a byte."""
+    return next(events(SimulationConfig(seed=99, invalid_rate=0.0), now=NOW, limit=1))
 
 
 def assert_still_serving(port: int) -> None:

@@ -59,3 +59,22 @@ def test_sender_separators_are_used():
     raw = build_ack(header, "AE", MappingError("bad # value", 103, "ORC-1"))
     assert raw.startswith(b"MSH#*$!%#DIDS#NHS#RIS#RR8#")
     assert b"ACK*O01*ACK" in raw and b"MSA#AE#C1#bad !F! value" in raw
+
+
+def test_application_ack_has_one_err_per_rule_with_its_fields_and_severity():
+    from producers.hl7.ack import RuleFailure, build_application_ack
+
+    failures = [
+        RuleFailure("DIDS001", "error", "NHS number not valid | checked", (("PID", 1, 3),)),
+        RuleFailure("DIDS062", "warning", "report late", (("OBR", 2, 7), ("OBR", 2, 22))),
+    ]
+    ack = parse(build_application_ack(HEADER, failures, now=NOW))
+    assert [str(f) for f in ack.segment("MSA")[1:3]] == ["AE", "MSG42"]
+    assert "DIDS001" in str(ack.segment("MSA")[3]) and "DIDS062" not in str(ack.segment("MSA")[3])
+    assert str(ack.segment("MSH")(15)) == "NE" and str(ack.segment("MSH")(16)) == "NE"
+    first, second = ack.segments("ERR")
+    assert str(first(2)) == "PID^1^3" and str(first(4)) == "E" and first.extract_field(1, 3, 1, 1) == "DIDS001"
+    assert first.extract_field(1, 3, 1, 3) == "DIDS" and "\\F\\" in str(first(8))  # the wording is escaped
+    assert str(second(2)) == "OBR^2^7~OBR^2^22" and str(second(4)) == "W"
+    only_warning = parse(build_application_ack(HEADER, failures[1:], now=NOW))
+    assert str(only_warning.segment("MSA")[1]) == "AA" and len(only_warning.segments("ERR")) == 1
