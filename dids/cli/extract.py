@@ -63,12 +63,12 @@ def command(agreement: Path | None, out: Path | None, list_columns: bool) -> Non
     if agreement is None or out is None:
         raise click.UsageError("give --agreement FILE.yaml and --out FILE.parquet|FILE.csv (or --list-columns)")
 
+    from dids.cli.release import refuse_while_optouts_pending, say_released
     from dids.kernel.pseudonyms import load_pseudonymisation_key
     from sinks.clickhouse import connect
     from sinks.dissemination.agreement import load_agreement
     from sinks.dissemination.columns import PERSON_ID
     from sinks.dissemination.extract import run_extract
-    from sinks.dissemination.optout import changes_not_copied
     from sinks.dissemination.output import check_output
 
     settings = Settings.from_env()
@@ -76,21 +76,6 @@ def command(agreement: Path | None, out: Path | None, list_columns: bool) -> Non
     check_output(out)
     key = load_pseudonymisation_key(settings) if PERSON_ID in terms.columns else b""
     client = connect(settings)
-    if terms.applies_opt_out:
-        waiting = changes_not_copied(settings, client)
-        if waiting:
-            raise click.ClickException(
-                f"{waiting:,} opt-out change(s) are on dids.optout but not in the warehouse yet, so the extract "
-                "could release someone who has opted out: start or wait for `dids sink` (`dids optout count` "
-                "shows it), then run again. Nothing was written."
-            )
+    refuse_while_optouts_pending(settings, client, terms, "extract")
     result = run_extract(client, settings.clickhouse_database, terms, out, key=key)
-    click.echo(
-        f"wrote {result.rows:,} record(s) to {out} for {terms.recipient} ({terms.reference}); "
-        + (
-            f"{result.opted_out_left_out:,} left out by the national data opt-out"
-            if terms.applies_opt_out
-            else "exempt from the national data opt-out"
-        )
-    )
-    click.echo(f"manifest {result.manifest}; audit run {result.run_id}; sha256 {result.sha256}")
+    say_released(result, terms, out)

@@ -59,10 +59,10 @@ def command(agreement: Path, month: str | None, since: str | None, out: Path) ->
         if day is None or day.year < 1990:
             raise click.BadParameter("a day is YYYY-MM-DD, e.g. 2026-11-03", param_hint="--since")
 
+    from dids.cli.release import refuse_while_optouts_pending, say_released
     from sinks.clickhouse import connect
     from sinks.dissemination.agreement import load_agreement
     from sinks.dissemination.linkage import Window, run_linkage
-    from sinks.dissemination.optout import changes_not_copied
     from sinks.dissemination.output import check_output
     from streams.runtime.linkage import MAKE_A_LINKAGE_KEY, load_linkage_key
 
@@ -75,20 +75,6 @@ def command(agreement: Path, month: str | None, since: str | None, out: Path) ->
     terms = load_agreement(agreement, today=datetime.now(timezone.utc).date(), linkage=True)
     check_output(out)
     client = connect(settings)
-    if terms.applies_opt_out:
-        waiting = changes_not_copied(settings, client)
-        if waiting:
-            raise click.ClickException(
-                f"{waiting:,} opt-out change(s) are on dids.optout but not in the warehouse yet: start or wait "
-                "for `dids sink` (`dids optout count` shows it), then run again. Nothing was written."
-            )
+    refuse_while_optouts_pending(settings, client, terms, "feed")
     result = run_linkage(client, settings.clickhouse_database, terms, Window(month, day), out)
-    click.echo(
-        f"wrote {result.rows:,} record(s) to {out} for {terms.recipient} ({terms.reference}); "
-        + (
-            f"{result.opted_out_left_out:,} left out by the national data opt-out"
-            if terms.applies_opt_out
-            else "exempt from the national data opt-out"
-        )
-    )
-    click.echo(f"manifest {result.manifest}; audit run {result.run_id}; sha256 {result.sha256}")
+    say_released(result, terms, out)
