@@ -35,9 +35,12 @@ from pathlib import Path
 from aiohttp import web
 from multidict import CIMultiDict
 
+from deploy.warehouse import native
 from deploy.warehouse.auth import Accounts, authorize, authorize_settings
 from deploy.warehouse.body import (
     CHUNK,
+    MAX_SPOOL_BYTES,
+    PREFIX_LIMIT,
     Compressor,
     Prepared,
     choose_encoding,
@@ -51,6 +54,7 @@ from deploy.warehouse.engine import Engine, Outcome, QuerySpec, Stream
 from deploy.warehouse.errors import QueryError
 from deploy.warehouse.guard import check, check_setting_names, parse_ast, setting_words
 from deploy.warehouse.metrics import Metrics
+from deploy.warehouse.native import BlockDecoder
 from deploy.warehouse.params import RequestParams
 from deploy.warehouse.sql import Statement, tokens, with_account
 from deploy.warehouse.streaming import streamable
@@ -102,7 +106,7 @@ class WarehouseServer:
         self.started = time.monotonic()
 
     def app(self) -> web.Application:
-        app = web.Application()
+        app = web.Application(middlewares=[self._framework_errors])
         app.router.add_get("/ping", self.ping)
         app.router.add_get("/health", self.health)
         app.router.add_get("/ready", self.health)  # ready is healthy here: the engine answers
@@ -110,6 +114,28 @@ class WarehouseServer:
         app.router.add_route("GET", "/", self.query)
         app.router.add_route("POST", "/", self.query)
         return app
+
+    @web.middleware
+    async def _framework_errors(self, request: web.Request, handler) -> web.StreamResponse:
+        """The web framework's own refusals (no such path, wrong method, body too large) in ClickHouse's
+        format, with an exception code, like every other answer of the port."""
+        try:
+            return await handler(request)
+        except web.HTTPException as exc:
+            if exc.status < 400:
+                raise
+            if exc.status == 404:
+                message = f"There is no handle {request.path}: send queries to / (GET ?query=... or POST), see /ping"
+            elif exc.status == 405:
+                allowed = ", ".join(sorted(getattr(exc, "allowed_methods", ()) or ()))
+                message = f"Method {request.method} is not allowed on {request.path}" + (
+                    f": use {allowed}" if allowed else ""
+                )
+            else:
+                message = f"{exc.reason} ({exc.text or exc.reason})".strip()
+            error = QueryError(36, message, "BAD_ARGUMENTS", status=exc.status)
+            self.metrics.observe("query", exc.status, 0.0, str(error.code))
+            return self._error(error, request.query.get("query_id") or str(uuid.uuid4()))
 
     async def ping(self, request: web.Request) -> web.Response:
         self.metrics.observe("ping", 200, 0.0)
@@ -155,12 +181,14 @@ class WarehouseServer:
                 )
             response = await self._answer(request, exchange)
         except QueryError as exc:
-            response = self._error(exc, exchange.query_id)
+            response = self._error(exc, exchange.query_id, exchange.native)
             log.info("%s %s: code %d (%s)", exchange.kind, exchange.query_id, exc.code, exc.name)
             log.debug("%s %s: %s", exchange.kind, exchange.query_id, exc.message)
         except Exception as exc:  # a bug here, not in the query: still answer like ClickHouse
             log.exception("%s %s failed", exchange.kind, exchange.query_id)
-            response = self._error(QueryError(1001, f"{type(exc).__name__}: {exc}", "STD_EXCEPTION"), exchange.query_id)
+            response = self._error(
+                QueryError(1001, f"{type(exc).__name__}: {exc}", "STD_EXCEPTION"), exchange.query_id, exchange.native
+            )
         finally:
             self._in_flight -= 1
             if exchange.prepared is not None:
@@ -214,6 +242,7 @@ class WarehouseServer:
         values, body = await _values_and_body(request)
         rp = RequestParams.parse(values, request.headers)
         exchange.query_id = rp.query_id or exchange.query_id
+        exchange.native = rp.native_method
         readonly = rp.readonly_level(user.readonly, request.method)
         profile = authorize_settings(user, rp.settings)
         check_setting_names(rp.settings)
@@ -235,11 +264,12 @@ class WarehouseServer:
             )
 
         decoder = decoder_for(request.headers.get("Content-Encoding")) if body is not None else None
+        chunks = decoded(body or _nothing(), decoder)
+        if rp.native_request and body is not None:  # HTTP's encoding is taken off first, as a server does
+            chunks = decoded(chunks, BlockDecoder(MAX_SPOOL_BYTES + PREFIX_LIMIT))
         try:
             async with asyncio.timeout(BODY_SECONDS):  # a client trickling its body holds nothing for ever
-                exchange.prepared = prepared = await prepare(
-                    rp.query, decoded(body or _nothing(), decoder), self.spool_dir, allowed
-                )
+                exchange.prepared = prepared = await prepare(rp.query, chunks, self.spool_dir, allowed)
         except TimeoutError:
             raise QueryError(
                 209, f"Timeout exceeded while reading the request body ({BODY_SECONDS:.0f} s)", "SOCKET_TIMEOUT"
@@ -285,21 +315,20 @@ class WarehouseServer:
             if second is None:  # one chunk: an ordinary response with its exact size and summary
                 outcome = Outcome(memoryview(first or b""), stream.summary)
                 return await self._result(request, rp, fmt, outcome, exchange.query_id)
-            response = web.StreamResponse(headers=self._result_headers(fmt, stream.summary, exchange.query_id))
+            response = web.StreamResponse(headers=self._result_headers(fmt, stream.summary, exchange.query_id, rp))
             encoding = choose_encoding(request.headers.get("Accept-Encoding")) if rp.compress_response else None
-            compressor = Compressor(encoding) if encoding else None
+            compressor = _Wrapped(Compressor(encoding) if encoding else None, rp.native_method)
             if encoding:
                 response.headers["Content-Encoding"] = encoding
             await response.prepare(request)
             chunk: bytes | None = first
             try:
                 while chunk is not None:
-                    await response.write(compressor.feed(chunk) if compressor else chunk)
+                    await response.write(compressor.feed(chunk))
                     chunk, second = second, None
                     if chunk is None:
                         chunk = await self._watched(request, spec.tag, stream.next)
-                if compressor:
-                    await response.write(compressor.finish())
+                await response.write(compressor.finish())
             except QueryError as exc:
                 # headers are gone: the error goes into the body, and the connection is closed so that
                 # no client takes what came before it for the whole result
@@ -307,7 +336,7 @@ class WarehouseServer:
                 log.info("query %s failed after its first chunk: code %d (%s)", exchange.query_id, exc.code, exc.name)
                 text = exc.body(self.engine.version).encode()
                 with contextlib.suppress(ConnectionError):
-                    await response.write(compressor.feed(text) + compressor.finish() if compressor else text)
+                    await response.write(compressor.feed(text) + compressor.finish())
                 if request.transport is not None:
                     request.transport.close()
             except ConnectionError:  # the client went away between chunks
@@ -319,8 +348,15 @@ class WarehouseServer:
             await loop.run_in_executor(self.aside, stream.close)
 
     async def _result(self, request: web.Request, rp: RequestParams, fmt: str | None, outcome: Outcome, query_id: str):
-        headers = self._result_headers(fmt, outcome.summary, query_id)
+        headers = self._result_headers(fmt, outcome.summary, query_id, rp)
         body = outcome.body
+        if rp.native_method is not None and body:
+            if len(body) > COMPRESS_INLINE:
+                body = await asyncio.get_running_loop().run_in_executor(
+                    self.executor, native.encode, body, rp.native_method
+                )
+            else:
+                body = native.encode(body, rp.native_method)
         encoding = choose_encoding(request.headers.get("Accept-Encoding")) if rp.compress_response else None
         if encoding and body:
             if len(body) > COMPRESS_INLINE:
@@ -330,8 +366,14 @@ class WarehouseServer:
             headers["Content-Encoding"] = encoding
         return web.Response(body=body, headers=headers)
 
-    def _result_headers(self, fmt: str | None, summary: dict[str, str], query_id: str) -> CIMultiDict:
+    def _result_headers(
+        self, fmt: str | None, summary: dict[str, str], query_id: str, rp: RequestParams
+    ) -> CIMultiDict:
         headers = self._headers(query_id)
+        if rp.progress_headers:
+            # the engine reports progress once the result (or its first chunk) is ready: one header, as a
+            # server sends its last one, with what was read by then
+            headers.add("X-ClickHouse-Progress", json.dumps(_progress(summary), separators=(",", ":")))
         headers["X-ClickHouse-Summary"] = json.dumps(summary, separators=(",", ":"))
         headers["Content-Type"] = content_type(fmt)
         if fmt:
@@ -347,11 +389,14 @@ class WarehouseServer:
             }
         )
 
-    def _error(self, exc: QueryError, query_id: str) -> web.Response:
+    def _error(self, exc: QueryError, query_id: str, native_method: int | None = None) -> web.Response:
         headers = self._headers(query_id)
         headers["X-ClickHouse-Exception-Code"] = str(exc.code)
         headers["Content-Type"] = "text/plain; charset=UTF-8"
-        return web.Response(status=exc.http_status, text=exc.body(self.engine.version), headers=headers)
+        body = exc.body(self.engine.version).encode()
+        if native_method is not None:  # compress=1: the error is in compressed blocks too, as a server sends it
+            body = native.encode(body, native_method)
+        return web.Response(status=exc.http_status, body=body, headers=headers)
 
     def close(self, deadline: float = STOP_DEADLINE) -> bool:
         """Stop taking work and wait up to ``deadline`` seconds for running queries; False if some still run."""
@@ -377,6 +422,29 @@ class _Exchange:
     # of a streamed result, where the response headers were sent before the end
     summary: dict[str, str] | None = None
     error_code: str | None = None
+    native: int | None = None  # compress=1: the method of the response's compressed blocks
+
+
+class _Wrapped:
+    """A streamed response's encoders: ClickHouse's compressed blocks (compress=1) inside the HTTP
+    encoding (enable_http_compression=1), either or both or neither."""
+
+    def __init__(self, compressor: Compressor | None, native_method: int | None) -> None:
+        self.compressor = compressor
+        self.native_method = native_method
+
+    def feed(self, data: bytes) -> bytes:
+        if self.native_method is not None and data:
+            data = native.encode(data, self.native_method)
+        return self.compressor.feed(data) if self.compressor else data
+
+    def finish(self) -> bytes:
+        return self.compressor.finish() if self.compressor else b""
+
+
+def _progress(summary: dict[str, str]) -> dict[str, str]:
+    keys = ("read_rows", "read_bytes", "written_rows", "written_bytes", "total_rows_to_read", "elapsed_ns")
+    return {key: summary.get(key, "0") for key in keys}
 
 
 def _gone(request: web.Request) -> bool:
@@ -398,7 +466,18 @@ async def _values_and_body(request: web.Request) -> tuple[dict[str, str], AsyncI
             raise QueryError(
                 48, "External data (file parts of a multipart request) is not supported", "NOT_IMPLEMENTED"
             )
-        values[part.name or ""] = await part.text()
+        field = bytearray()
+        while chunk := await part.read_chunk(CHUNK):
+            field += chunk
+            if len(field) > MAX_URL:
+                raise QueryError(
+                    36,
+                    f"Form field {part.name!r} is over {MAX_URL >> 20} MiB (the limit of a URL, which it stands for): "
+                    "send a long query in the POST body instead",
+                    "BAD_ARGUMENTS",
+                    status=413,
+                )
+        values[part.name or ""] = part.decode(bytes(field)).decode(part.get_charset(default="utf-8"))
     return values, None
 
 
