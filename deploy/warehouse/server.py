@@ -57,7 +57,7 @@ from deploy.warehouse.metrics import Metrics
 from deploy.warehouse.native import BlockDecoder
 from deploy.warehouse.params import RequestParams
 from deploy.warehouse.sql import Statement, tokens, with_account
-from deploy.warehouse.streaming import streamable
+from deploy.warehouse.streaming import has_header, streamable
 from dids.kernel.errors import DidsError
 from dids.kernel.settings import Settings
 
@@ -312,6 +312,11 @@ class WarehouseServer:
         try:
             first = await self._watched(request, spec.tag, stream.next)
             second = await self._watched(request, spec.tag, stream.next) if first is not None else None
+            if first is None and has_header(fmt):
+                # no rows: chDB's stream gives no chunk at all, not even the header that a server sends
+                # (and that drivers read the columns from), so the empty result is asked for whole
+                outcome = await self._watched(request, spec.tag, self.engine.run, spec)
+                return await self._result(request, rp, fmt, outcome, exchange.query_id)
             if second is None:  # one chunk: an ordinary response with its exact size and summary
                 outcome = Outcome(memoryview(first or b""), stream.summary)
                 return await self._result(request, rp, fmt, outcome, exchange.query_id)
