@@ -59,6 +59,13 @@ _TRUE = ("1", "true", "True")
 _FALSE = ("", "0", "false", "False")
 
 
+def _number(values: Mapping[str, str], name: str) -> int:
+    value = values.get(name, "") or "0"
+    if not value.isdigit():
+        raise QueryError(72, f"Cannot parse {name}={value!r} as a number", "CANNOT_PARSE_NUMBER")
+    return int(value)
+
+
 def _flag(values: Mapping[str, str], name: str) -> bool:
     """A boolean URL parameter as a server reads it (1/0, true/false); anything else is an error."""
     value = values.get(name, "0")
@@ -80,6 +87,7 @@ class RequestParams:
     native_method: int | None = None  # compress=1: the response in ClickHouse's compressed blocks, this method
     native_request: bool = False  # decompress=1: the body is in ClickHouse's compressed blocks
     progress_headers: bool = False  # send_progress_in_http_headers
+    client_revision: int = 0  # client_protocol_version: the layout of Native blocks the client reads
     settings: dict[str, str] = field(default_factory=dict)
     params: dict[str, str] = field(default_factory=dict)  # param_x=... -> {"x": ...}
 
@@ -114,6 +122,7 @@ class RequestParams:
             native_method=native_method,
             native_request=_flag(values, "decompress"),
             progress_headers=_flag(values, "send_progress_in_http_headers"),
+            client_revision=_number(values, "client_protocol_version"),
             settings=settings,
             params=params,
         )

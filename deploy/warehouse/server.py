@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -35,7 +36,7 @@ from pathlib import Path
 from aiohttp import web
 from multidict import CIMultiDict
 
-from deploy.warehouse import native
+from deploy.warehouse import native, native_blocks
 from deploy.warehouse.auth import Accounts, authorize, authorize_settings
 from deploy.warehouse.body import (
     CHUNK,
@@ -322,7 +323,7 @@ class WarehouseServer:
                 return await self._result(request, rp, fmt, outcome, exchange.query_id)
             response = web.StreamResponse(headers=self._result_headers(fmt, stream.summary, exchange.query_id, rp))
             encoding = choose_encoding(request.headers.get("Accept-Encoding")) if rp.compress_response else None
-            compressor = _Wrapped(Compressor(encoding) if encoding else None, rp.native_method)
+            compressor = _Wrapped(Compressor(encoding) if encoding else None, rp.native_method, _rewriter(rp, fmt))
             if encoding:
                 response.headers["Content-Encoding"] = encoding
             await response.prepare(request)
@@ -341,7 +342,7 @@ class WarehouseServer:
                 log.info("query %s failed after its first chunk: code %d (%s)", exchange.query_id, exc.code, exc.name)
                 text = exc.body(self.engine.version).encode()
                 with contextlib.suppress(ConnectionError):
-                    await response.write(compressor.feed(text) + compressor.finish())
+                    await response.write(compressor.feed(text, result=False) + compressor.finish())
                 if request.transport is not None:
                     request.transport.close()
             except ConnectionError:  # the client went away between chunks
@@ -355,6 +356,9 @@ class WarehouseServer:
     async def _result(self, request: web.Request, rp: RequestParams, fmt: str | None, outcome: Outcome, query_id: str):
         headers = self._result_headers(fmt, outcome.summary, query_id, rp)
         body = outcome.body
+        rewrite = _rewriter(rp, fmt)
+        if rewrite is not None and body:
+            body = await asyncio.get_running_loop().run_in_executor(self.executor, rewrite, body)
         if rp.native_method is not None and body:
             if len(body) > COMPRESS_INLINE:
                 body = await asyncio.get_running_loop().run_in_executor(
@@ -434,17 +438,27 @@ class _Wrapped:
     """A streamed response's encoders: ClickHouse's compressed blocks (compress=1) inside the HTTP
     encoding (enable_http_compression=1), either or both or neither."""
 
-    def __init__(self, compressor: Compressor | None, native_method: int | None) -> None:
+    def __init__(self, compressor: Compressor | None, native_method: int | None, rewrite=None) -> None:
         self.compressor = compressor
         self.native_method = native_method
+        self.rewrite = rewrite
 
-    def feed(self, data: bytes) -> bytes:
+    def feed(self, data: bytes, *, result: bool = True) -> bytes:
+        if self.rewrite is not None and result and data:
+            data = self.rewrite(data)
         if self.native_method is not None and data:
             data = native.encode(data, self.native_method)
         return self.compressor.feed(data) if self.compressor else data
 
     def finish(self) -> bytes:
         return self.compressor.finish() if self.compressor else b""
+
+
+def _rewriter(rp: RequestParams, fmt: str | None):
+    """For a Native result asked for with client_protocol_version: the engine's blocks in that layout."""
+    if rp.client_revision and fmt and fmt.lower() == "native":
+        return functools.partial(native_blocks.for_revision, revision=rp.client_revision)
+    return None
 
 
 def _progress(summary: dict[str, str]) -> dict[str, str]:

@@ -78,8 +78,8 @@ def go() -> Path:
     if not done:
         env = dict(os.environ)
         env.update(
-            GOPATH=str(CACHE / "go-path"),  # the module cache, shared by every build of the program
-            GOCACHE=str(CACHE / "go-build"),
+            GOPATH=str(CACHE / "go" / "path"),  # the module cache, shared by every build of the program
+            GOCACHE=str(CACHE / "go" / "build"),
             GOFLAGS="-modcacherw -mod=readonly",
             GOTOOLCHAIN="local",
         )
