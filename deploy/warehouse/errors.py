@@ -50,6 +50,7 @@ _BAD_REQUEST = frozenset(
         "BAD_ARGUMENTS",
         "CANNOT_DECOMPRESS",
         "CHECKSUM_DOESNT_MATCH",
+        "INVALID_SESSION_TIMEOUT",
         "UNKNOWN_COMPRESSION_METHOD",
         "UNKNOWN_QUERY_PARAMETER",
         "BAD_QUERY_PARAMETER",
@@ -70,6 +71,7 @@ _NOT_FOUND = frozenset(
         "UNKNOWN_DATABASE_ENGINE",
         "UNKNOWN_TYPE_OF_QUERY",
         "DICTIONARY_NOT_EXIST",
+        "SESSION_NOT_FOUND",
     }
 )
 

@@ -88,6 +88,9 @@ class RequestParams:
     native_request: bool = False  # decompress=1: the body is in ClickHouse's compressed blocks
     progress_headers: bool = False  # send_progress_in_http_headers
     client_revision: int = 0  # client_protocol_version: the layout of Native blocks the client reads
+    session_id: str | None = None
+    session_timeout: str | None = None  # as sent: deploy.warehouse.sessions reads it
+    session_check: bool = False
     settings: dict[str, str] = field(default_factory=dict)
     params: dict[str, str] = field(default_factory=dict)  # param_x=... -> {"x": ...}
 
@@ -123,6 +126,9 @@ class RequestParams:
             native_request=_flag(values, "decompress"),
             progress_headers=_flag(values, "send_progress_in_http_headers"),
             client_revision=_number(values, "client_protocol_version"),
+            session_id=values.get("session_id") or None,
+            session_timeout=values.get("session_timeout"),
+            session_check=_flag(values, "session_check"),
             settings=settings,
             params=params,
         )

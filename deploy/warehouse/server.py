@@ -37,7 +37,7 @@ from aiohttp import web
 from multidict import CIMultiDict
 
 from deploy.warehouse import native, native_blocks
-from deploy.warehouse.auth import Accounts, authorize, authorize_settings
+from deploy.warehouse.auth import Accounts, User, authorize, authorize_settings
 from deploy.warehouse.body import (
     CHUNK,
     MAX_SPOOL_BYTES,
@@ -57,6 +57,7 @@ from deploy.warehouse.guard import check, check_setting_names, parse_ast, settin
 from deploy.warehouse.metrics import Metrics
 from deploy.warehouse.native import BlockDecoder
 from deploy.warehouse.params import RequestParams
+from deploy.warehouse.sessions import Session, Sessions
 from deploy.warehouse.sql import Statement, tokens, with_account
 from deploy.warehouse.streaming import has_header, streamable
 from dids.kernel.errors import DidsError
@@ -103,6 +104,7 @@ class WarehouseServer:
         # KILL QUERY and stream cancels: never queued behind the queries they are meant to stop
         self.aside = ThreadPoolExecutor(max_workers=2, thread_name_prefix="chdb-kill")
         self.metrics = Metrics()
+        self.sessions = Sessions()
         self.display_name = socket.gethostname()
         self.started = time.monotonic()
 
@@ -244,6 +246,25 @@ class WarehouseServer:
         rp = RequestParams.parse(values, request.headers)
         exchange.query_id = rp.query_id or exchange.query_id
         exchange.native = rp.native_method
+        if not rp.session_id:
+            return await self._answer_in(request, exchange, user, rp, body, None)
+        session = self.sessions.enter(user.name, rp.session_id, rp.session_timeout, rp.session_check)
+        try:
+            # the session's settings and database, under this request's own
+            rp = replace(rp, settings={**session.settings, **rp.settings}, database=rp.database or session.database)
+            return await self._answer_in(request, exchange, user, rp, body, session)
+        finally:
+            self.sessions.leave(session)
+
+    async def _answer_in(
+        self,
+        request: web.Request,
+        exchange: _Exchange,
+        user: User,
+        rp: RequestParams,
+        body: AsyncIterator[bytes] | None,
+        session: Session | None,
+    ) -> web.StreamResponse:
         readonly = rp.readonly_level(user.readonly, request.method)
         profile = authorize_settings(user, rp.settings)
         check_setting_names(rp.settings)
@@ -253,7 +274,15 @@ class WarehouseServer:
             exchange.kind = "insert" if statement.kind == "INSERT" else "query"
             exchange.sql = sql  # for the query log: the statement, never an INSERT's data
             authorize(user, statement, readonly)
-            check_setting_names(setting_words(tokens(sql)))
+            words = setting_words(tokens(sql))
+            check_setting_names(words)
+            if session is not None and statement.kind == "CREATE" and "TEMPORARY" in (w.upper() for w in words[:3]):
+                raise QueryError(
+                    48,
+                    "Temporary tables do not outlive a request in the embedded warehouse, so a session cannot keep "
+                    "one: use a subquery or WITH, or (as the admin) an ordinary table you drop afterwards",
+                    "NOT_IMPLEMENTED",
+                )
             tree = await asyncio.get_running_loop().run_in_executor(
                 self.executor, self.engine.explain_ast, sql, rp.params
             )
@@ -286,6 +315,18 @@ class WarehouseServer:
             profile=profile,
             tag=f"{TAG_PREFIX}{uuid.uuid4()}",
         )
+        if session is not None and statement.kind in ("SET", "USE"):
+            # run on a handle of its own, then what it changed is kept for the session's next requests; the
+            # read-only analyst's SET runs at readonly=2 and is kept only if its account could send it
+            spec = replace(spec, capture=True, readonly=2 if readonly == 1 and statement.kind == "SET" else readonly)
+            outcome = await self._watched(request, spec.tag, self.engine.run, spec)
+            changed = outcome.changed or {}
+            authorize_settings(user, changed)
+            check_setting_names(changed)
+            session.settings.update(changed)
+            if statement.kind == "USE" and outcome.database:
+                session.database = outcome.database
+            return await self._result(request, rp, None, outcome, exchange.query_id)
         fmt = statement.output_format or (spec.output_format if statement.produces_result else None)
         if statement.kind in STREAM_KINDS and fmt and streamable(fmt):
             return await self._streamed(request, rp, fmt, replace(spec, output_format=fmt), exchange)

@@ -209,3 +209,81 @@ def test_progress_headers_on_request(wh, table):
     progress = json.loads(headers.get_all("X-ClickHouse-Progress")[-1])
     assert progress == {key: summary[key] for key in progress} and int(progress["read_rows"]) >= 1234
     assert http(wh, params={"query": query["query"]})[1].get_all("X-ClickHouse-Progress") is None
+
+
+# --- sessions ---------------------------------------------------------------------------------------
+
+
+def in_session(wh, sql: str, session: str, auth=ADMIN, **params):
+    return http(wh, params={"session_id": session, **params}, data=sql.encode(), auth=auth)
+
+
+def test_a_session_keeps_its_settings_and_database(wh):
+    sid = f"s-{uuid.uuid4().hex}"
+    assert in_session(wh, "SET max_threads = 3, output_format_decimal_trailing_zeros = 1", sid)[0] == 200
+    assert in_session(wh, "USE system", sid)[0] == 200
+    status, _, body = in_session(wh, "SELECT getSetting('max_threads'), currentDatabase()", sid)
+    assert (status, body) == (200, b"3\tsystem\n")
+    # a URL setting applies to its own request only, over the session's
+    status, _, body = in_session(wh, "SELECT getSetting('max_threads')", sid, max_threads="5")
+    assert (status, body) == (200, b"5\n")
+    assert in_session(wh, "SELECT getSetting('max_threads')", sid)[2] == b"3\n"
+    # another session, and no session, start afresh
+    assert in_session(wh, "SELECT currentDatabase()", f"s-{uuid.uuid4().hex}")[2] == b"default\n"
+    assert http(wh, data=b"SELECT getSetting('max_threads') = 3")[2] == b"0\n"
+    # the same id from another account is not this session
+    assert in_session(wh, "SELECT currentDatabase()", sid, auth=ANALYST)[2] == b"default\n"
+
+
+def test_session_check_and_timeout(wh):
+    sid = f"s-{uuid.uuid4().hex}"
+    status, headers, body = in_session(wh, "SELECT 1", sid, session_check="1")
+    assert (status, headers["X-ClickHouse-Exception-Code"]) == (404, "372"), body
+    assert in_session(wh, "SET max_threads = 2", sid, session_timeout="0")[0] == 200
+    # a timeout of 0 ends the session as soon as its request is answered
+    status, headers, _ = in_session(wh, "SELECT 1", sid, session_check="1")
+    assert (status, headers["X-ClickHouse-Exception-Code"]) == (404, "372")
+    assert in_session(wh, "SET max_threads = 2", sid, session_timeout="600")[0] == 200
+    status, _, body = in_session(wh, "SELECT getSetting('max_threads')", sid, session_check="1")
+    assert (status, body) == (200, b"2\n")
+
+
+@pytest.mark.parametrize(
+    "params, code",
+    [
+        ({"session_id": "x" * 129}, "36"),
+        ({"session_id": "a b"}, "36"),
+        ({"session_id": "ok", "session_timeout": "3601"}, "374"),
+        ({"session_id": "ok", "session_timeout": "-1"}, "374"),
+        ({"session_id": "ok", "session_check": "maybe"}, "72"),
+    ],
+)
+def test_hostile_session_parameters(wh, params, code):
+    status, headers, body = http(wh, params={"query": "SELECT 1", **params})
+    assert (status, headers["X-ClickHouse-Exception-Code"]) == (400, code), body
+
+
+def test_temporary_tables_are_refused_in_a_session_by_name(wh):
+    sid = f"s-{uuid.uuid4().hex}"
+    status, headers, body = in_session(wh, "CREATE TEMPORARY TABLE tmp (x UInt8)", sid)
+    assert (status, headers["X-ClickHouse-Exception-Code"]) == (501, "48")
+    assert b"Temporary tables do not outlive a request" in body
+
+
+def test_what_the_read_only_analyst_may_do_in_a_session(wh):
+    sid = f"s-{uuid.uuid4().hex}"
+    # output settings and lower limits: kept, as a readonly=2 profile with constraints allows
+    assert in_session(wh, "SET output_format_json_quote_64bit_integers = 0", sid, auth=ANALYST)[0] == 200
+    assert in_session(wh, "SET max_result_rows = 5", sid, auth=ANALYST)[0] == 200
+    status, _, body = in_session(wh, "SELECT number FROM numbers(3) FORMAT JSONEachRow", sid, auth=ANALYST)
+    assert (status, body) == (200, b'{"number":0}\n{"number":1}\n{"number":2}\n')
+    status, headers, _ = in_session(wh, "SELECT number FROM numbers(10)", sid, auth=ANALYST)
+    assert (status, headers["X-ClickHouse-Exception-Code"]) == (500, "396")  # TOO_MANY_ROWS_OR_BYTES: its own limit
+    # a raised limit, a write, readonly itself: refused, and nothing of them kept
+    for sql in ("SET max_execution_time = 100000", "SET readonly = 0", "SET allow_ddl = 1"):
+        status, headers, body = in_session(wh, sql, sid, auth=ANALYST)
+        assert (status, headers["X-ClickHouse-Exception-Code"]) == (403, "164"), (sql, body)
+    status, headers, _ = in_session(wh, "CREATE TABLE dids.mine (x UInt8) ENGINE = Memory", sid, auth=ANALYST)
+    assert (status, headers["X-ClickHouse-Exception-Code"]) == (403, "164")
+    status, _, body = in_session(wh, "SELECT getSetting('max_execution_time') < 100000", sid, auth=ANALYST)
+    assert (status, body) == (200, b"1\n")
