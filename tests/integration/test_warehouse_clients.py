@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from pathlib import Path
 
 import clickhouse_connect
 import pytest
@@ -159,3 +160,34 @@ def test_javascript_client_admin(wh, jscheck):
 def test_javascript_client_as_the_read_only_analyst(wh, jscheck):
     got = one(run(["node", "check.mjs", wh.url, ANALYST[0]], ANALYST[1], cwd=jscheck))
     assert {k: got[k] for k in EXPECTED_COMMON} == EXPECTED_COMMON and got["done"] == "analyst"
+
+
+# --- the README's recipes ---------------------------------------------------------------------------
+
+
+def readme_section() -> str:
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    start = text.index("### Connect your tools")
+    return text[start : text.index("\n### ", start + 1)]
+
+
+def test_the_readme_names_the_urls_these_tests_use():
+    section = readme_section()
+    assert f"jdbc:clickhouse://127.0.0.1:8123/{DATABASE}" in section  # test_jdbc_*: the same URL, our port
+    assert "`com.clickhouse:clickhouse-jdbc` 0.10.0" in section
+    assert "0.10.0" in (Path(build.HERE) / "jdbc" / "pom.xml").read_text()
+    assert 'url: "http://127.0.0.1:8123", username: "analyst"' in section
+
+
+def test_the_readme_curl_recipes_run_as_written(wh):
+    lines = [line for line in readme_section().splitlines() if line.startswith("curl ")]
+    assert len(lines) == 4
+    outputs = []
+    for line in lines:
+        line = line.replace("127.0.0.1:8123", f"{wh.host}:{wh.port}").replace("analyst:analyst", ":".join(ANALYST))
+        result = subprocess.run(["bash", "-c", line], capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, (line, result.stderr)
+        outputs.append(result.stdout)
+    assert int(outputs[0]) > 10  # the analyst views and tables of dids, by name
+    assert outputs[2] == '{"s":"45"}\n'  # the session kept the SET: 64-bit integers quoted
+    assert "X-ClickHouse-Progress:" in outputs[3] and "Content-Encoding: zstd" in outputs[3]

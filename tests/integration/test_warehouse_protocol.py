@@ -273,10 +273,10 @@ def test_temporary_tables_are_refused_in_a_session_by_name(wh):
 def test_what_the_read_only_analyst_may_do_in_a_session(wh):
     sid = f"s-{uuid.uuid4().hex}"
     # output settings and lower limits: kept, as a readonly=2 profile with constraints allows
-    assert in_session(wh, "SET output_format_json_quote_64bit_integers = 0", sid, auth=ANALYST)[0] == 200
+    assert in_session(wh, "SET output_format_json_quote_64bit_integers = 1", sid, auth=ANALYST)[0] == 200
     assert in_session(wh, "SET max_result_rows = 5", sid, auth=ANALYST)[0] == 200
     status, _, body = in_session(wh, "SELECT number FROM numbers(3) FORMAT JSONEachRow", sid, auth=ANALYST)
-    assert (status, body) == (200, b'{"number":0}\n{"number":1}\n{"number":2}\n')
+    assert (status, body) == (200, b'{"number":"0"}\n{"number":"1"}\n{"number":"2"}\n')
     status, headers, _ = in_session(wh, "SELECT number FROM numbers(10)", sid, auth=ANALYST)
     assert (status, headers["X-ClickHouse-Exception-Code"]) == (500, "396")  # TOO_MANY_ROWS_OR_BYTES: its own limit
     # a raised limit, a write, readonly itself: refused, and nothing of them kept
