@@ -184,14 +184,12 @@ class WarehouseServer:
                 )
             response = await self._answer(request, exchange)
         except QueryError as exc:
-            response = self._error(exc, exchange.query_id, exchange.native)
+            response = self._error(exc, exchange.query_id)
             log.info("%s %s: code %d (%s)", exchange.kind, exchange.query_id, exc.code, exc.name)
             log.debug("%s %s: %s", exchange.kind, exchange.query_id, exc.message)
         except Exception as exc:  # a bug here, not in the query: still answer like ClickHouse
             log.exception("%s %s failed", exchange.kind, exchange.query_id)
-            response = self._error(
-                QueryError(1001, f"{type(exc).__name__}: {exc}", "STD_EXCEPTION"), exchange.query_id, exchange.native
-            )
+            response = self._error(QueryError(1001, f"{type(exc).__name__}: {exc}", "STD_EXCEPTION"), exchange.query_id)
         finally:
             self._in_flight -= 1
             if exchange.prepared is not None:
@@ -245,7 +243,6 @@ class WarehouseServer:
         values, body = await _values_and_body(request)
         rp = RequestParams.parse(values, request.headers)
         exchange.query_id = rp.query_id or exchange.query_id
-        exchange.native = rp.native_method
         if not rp.session_id:
             return await self._answer_in(request, exchange, user, rp, body, None)
         session = self.sessions.enter(user.name, rp.session_id, rp.session_timeout, rp.session_check)
@@ -439,14 +436,13 @@ class WarehouseServer:
             }
         )
 
-    def _error(self, exc: QueryError, query_id: str, native_method: int | None = None) -> web.Response:
+    def _error(self, exc: QueryError, query_id: str) -> web.Response:
         headers = self._headers(query_id)
         headers["X-ClickHouse-Exception-Code"] = str(exc.code)
         headers["Content-Type"] = "text/plain; charset=UTF-8"
-        body = exc.body(self.engine.version).encode()
-        if native_method is not None:  # compress=1: the error is in compressed blocks too, as a server sends it
-            body = native.encode(body, native_method)
-        return web.Response(status=exc.http_status, body=body, headers=headers)
+        # plain text even with compress=1, as a server sends an error before its result: the JDBC driver and
+        # clickhouse-go read an error's body as it is (a compressed one reached their users as noise)
+        return web.Response(status=exc.http_status, text=exc.body(self.engine.version), headers=headers)
 
     def close(self, deadline: float = STOP_DEADLINE) -> bool:
         """Stop taking work and wait up to ``deadline`` seconds for running queries; False if some still run."""
@@ -472,7 +468,6 @@ class _Exchange:
     # of a streamed result, where the response headers were sent before the end
     summary: dict[str, str] | None = None
     error_code: str | None = None
-    native: int | None = None  # compress=1: the method of the response's compressed blocks
 
 
 class _Wrapped:

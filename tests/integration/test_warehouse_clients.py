@@ -114,6 +114,9 @@ def test_jdbc_driver_as_the_read_only_analyst(wh, jdbc, dids_tables):
     assert sorted(got["table_names"].strip(",").split(",")) == dids_tables
     assert {k: got[k] for k in EXPECTED_COMMON} == EXPECTED_COMMON
     assert (got["prepared"], got["select_nullable"]) == ("0,7,14,", "null/true/0.0/2.5")
+    # an error reaches the tool's user whole and readable, with its code and name
+    assert got["refused"].startswith("Code: 497. DB::Exception: table function file is not available to this account.")
+    assert "(ACCESS_DENIED)" in got["refused"]
 
 
 # --- clickhouse-go (Grafana) -----------------------------------------------------------------------
@@ -131,6 +134,8 @@ def test_clickhouse_go_over_http(wh, gocheck, mode):
     assert {k: got[k] for k in EXPECTED_COMMON} == EXPECTED_COMMON
     assert (got["select_nullable"], got["bound"]) == ("true/2.5", "0,7,14,")
     assert facts["row"] == ["1|2024-02-29|1.5", "2|1999-12-31|null"]
+    assert "table function file is not available to this account" in got["refused"]
+    assert "[HTTP 403] code: 497" in got["refused"] and "(ACCESS_DENIED)" in got["refused"]
     assert got["done"] == mode
 
 

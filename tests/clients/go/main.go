@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -55,6 +56,12 @@ func main() {
 	}
 	must(rows.Err())
 	fmt.Printf("bound=%s\n", out)
+
+	if err := conn.QueryRow(ctx, "SELECT count() FROM file('/etc/passwd')").Scan(&count); err != nil {
+		fmt.Printf("refused=%s\n", strings.ReplaceAll(err.Error(), "\n", " "))
+	} else {
+		fmt.Printf("refused=no\n")
+	}
 
 	if user == "default" {
 		table := fmt.Sprintf("dids.go_check_%d", time.Now().UnixNano())

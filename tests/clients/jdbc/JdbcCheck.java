@@ -64,6 +64,12 @@ public class JdbcCheck {
                 System.out.println("select_nullable=" + rs.getObject("n") + "/" + nWasNull + "/" + n + "/"
                         + rs.getObject("v"));
             }
+            try (Statement st = conn.createStatement()) {
+                st.executeQuery("SELECT * FROM file('/etc/passwd')");
+                System.out.println("refused=no");
+            } catch (java.sql.SQLException e) {
+                System.out.println("refused=" + e.getMessage().replace('\n', ' '));
+            }
             if (mode.equals("admin")) {
                 admin(conn);
             }
