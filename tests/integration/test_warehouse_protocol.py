@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
 import struct
 import urllib.error
 import urllib.parse
@@ -288,3 +289,23 @@ def test_what_the_read_only_analyst_may_do_in_a_session(wh):
     assert (status, headers["X-ClickHouse-Exception-Code"]) == (403, "164")
     status, _, body = in_session(wh, "SELECT getSetting('max_execution_time') < 100000", sid, auth=ANALYST)
     assert (status, body) == (200, b"1\n")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"NOT HTTP AT ALL\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: x\r\nX-Long: " + b"a" * (70 << 10) + b"\r\n\r\n",
+        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: banana\r\n\r\n",
+    ],
+)
+def test_requests_the_framework_cannot_parse_are_refused_in_clickhouse_format(wh, raw):
+    with socket.create_connection((wh.host, wh.port), timeout=30) as conn:
+        conn.sendall(raw)
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.split(b" ", 2)[1] == b"400", answer[:300]
+    assert b"X-ClickHouse-Exception-Code: 36" in head
+    assert body.startswith(b"Code: 36. DB::Exception: Bad Request") and body.endswith(b"(BAD_ARGUMENTS)\n")
