@@ -1,9 +1,10 @@
 """URL parameters of a ClickHouse HTTP request: transport options, query parameters, settings.
 
 ClickHouse treats every URL parameter that is not a transport option or a ``param_*`` query
-parameter as a setting for that one query. The HTTP-only settings clients send as a matter of
-course (progress headers, compression switches, wait_end_of_query...) are accepted and dropped:
-they have no meaning for an engine in the same process.
+parameter as a setting for that one query. The transport options steer the HTTP layer (compression,
+sessions, the Native layout, progress headers); the other HTTP-only settings clients send as a matter
+of course (wait_end_of_query, buffer sizes...) are accepted and dropped: they have no meaning for an
+engine in the same process.
 """
 
 from __future__ import annotations

@@ -3,8 +3,12 @@
 Speaks what clickhouse-connect, curl and Grafana send to a ClickHouse server: the query in the
 ``query`` parameter and/or the POST body, settings and ``param_*`` as URL parameters, compressed
 request bodies (lz4, zstd, gzip, deflate), compressed responses on ``enable_http_compression=1``,
-the ``X-ClickHouse-*`` response headers, and errors as ``Code: N. DB::Exception: ...`` with the
-matching status. Engine calls block, so they run in a thread pool; the event loop only moves bytes.
+ClickHouse's native compressed blocks (``compress=1``/``decompress=1``: ``deploy.warehouse.native``),
+Native blocks in the layout of the client's ``client_protocol_version`` (``native_blocks``), sessions
+(``session_id``: ``sessions``), the ``X-ClickHouse-*`` response headers (``X-ClickHouse-Progress`` on
+``send_progress_in_http_headers=1``), and errors as ``Code: N. DB::Exception: ...`` with the matching
+status, the web framework's own refusals included. Engine calls block, so they run in a thread pool;
+the event loop only moves bytes.
 
 A result in a format that streams (TSV, CSV, JSONEachRow, Native, RowBinary and their ``…WithNames``
 forms: ``deploy.warehouse.streaming``) larger than one engine chunk is streamed (chunked, compressed
