@@ -188,6 +188,7 @@ async def prepare(
                             241,
                             f"INSERT data over {max_spool >> 20} MiB in one request: send it in parts",
                             "MEMORY_LIMIT_EXCEEDED",
+                            status=413,
                         )
                     spool.write(chunk)
     except BaseException:

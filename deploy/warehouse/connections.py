@@ -13,12 +13,36 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from http import HTTPStatus
 
 from aiohttp import web
+from aiohttp.web_protocol import RequestHandler
 
 log = logging.getLogger(__name__)
 
 TOO_MANY = 202  # TOO_MANY_SIMULTANEOUS_QUERIES: what clients retry on
+MESSAGE_CHARS = 300  # of the framework's reason for refusing a malformed request (it may quote the request)
+
+
+class _ClickHouseErrors(RequestHandler):
+    """aiohttp's connection handler, but a request it cannot even parse (a bad request line, a header
+    over the limit) is refused in ClickHouse's format, not the framework's plain text: these refusals
+    never reach the application's middlewares."""
+
+    __slots__ = ()
+
+    def handle_error(self, request, status=500, exc=None, message=None):  # aiohttp's signature
+        super().handle_error(request, status, exc, message)  # logs it; raises if a response was begun
+        code, name = (1001, "STD_EXCEPTION") if status >= 500 else (36, "BAD_ARGUMENTS")
+        reason = message.splitlines()[0][:MESSAGE_CHARS].rstrip(" :") if message else ""
+        text = f"{HTTPStatus(status).phrase}{': ' + reason if reason else ''}"
+        response = web.Response(
+            status=status,
+            text=f"Code: {code}. DB::Exception: {text}. ({name})\n",
+            headers={"X-ClickHouse-Exception-Code": str(code)},
+        )
+        response.force_close()
+        return response
 
 
 class _Refused(asyncio.Protocol):
@@ -59,7 +83,9 @@ class CappedSite(web.TCPSite):
                 if self.refused == 1 or self.refused % 1000 == 0:
                     log.warning("%d connections refused: at the cap of %d", self.refused, self.max_connections)
                 return _Refused(self.max_connections)
-            return server()
+            handler = server()
+            handler.__class__ = _ClickHouseErrors  # the same object and layout, with ClickHouse's error format
+            return handler
 
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(

@@ -60,6 +60,7 @@ class QuerySpec:
     readonly: int = 0
     profile: Mapping[str, int | str] = field(default_factory=dict)  # the account's locked limits
     tag: str = ""  # log_comment of the handle: what `Engine.kill` finds the running query by
+    capture: bool = False  # report the settings and database the statement changed (SET, USE in a session)
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,8 @@ class Outcome:
     body: memoryview  # the engine's own result buffer, not a copy
     summary: dict[str, str]
     result: object = None  # keeps that buffer alive until the response is sent
+    changed: dict[str, str] | None = None  # with QuerySpec.capture: settings the statement set
+    database: str | None = None  # with QuerySpec.capture: the current database after it
 
 
 class Engine:
@@ -129,8 +132,15 @@ class Engine:
     def run(self, spec: QuerySpec) -> Outcome:
         conn = self._handle(spec)
         try:
+            before = _changed_settings(conn) if spec.capture else {}
             result = conn.query(spec.sql, spec.output_format, params=dict(spec.params))
-            return Outcome(result.get_memview().view(), _summary(result), result)
+            outcome = Outcome(result.get_memview().view(), _summary(result), result)
+            if spec.capture:
+                after = _changed_settings(conn)
+                changed = {name: value for name, value in after.items() if before.get(name) != value}
+                database = bytes(conn.query("SELECT currentDatabase()", "TabSeparatedRaw").bytes()).decode().strip()
+                outcome = Outcome(outcome.body, outcome.summary, result, changed, database)
+            return outcome
         except Exception as exc:
             raise QueryError.from_engine(exc) from exc
         finally:
@@ -241,6 +251,13 @@ class Stream:
             log.debug("cancel of a finished stream: %s", exc)
         finally:
             self._conn.close()
+
+
+def _changed_settings(conn) -> dict[str, str]:
+    """The handle's changed settings, in one row (so a max_result_rows the statement just set cannot cut it)."""
+    sql = "SELECT groupArray(name), groupArray(value) FROM system.settings WHERE changed"
+    names, values = json.loads(bytes(conn.query(sql, "JSONCompactEachRow").bytes()))
+    return dict(zip(names, values, strict=True))
 
 
 def _summary(result) -> dict[str, str]:

@@ -19,6 +19,8 @@ _VERSION = re.compile(r"\.?\s*\([A-Z][A-Z0-9_]+\)\s*\(version [^)]*\)\.?")
 # (It also answers 503 for a few I/O errors; we keep those at 500 because clickhouse-connect
 # retries a 503 and a retry of a failed local query only fails again.)
 _UNAUTHORIZED = frozenset({"AUTHENTICATION_FAILED", "UNKNOWN_USER", "WRONG_PASSWORD", "REQUIRED_PASSWORD"})
+# a request body (or a block of it) over the warehouse's limits: 413, so that no client retries it as it is
+_TOO_LARGE = frozenset({"TOO_LARGE_SIZE_COMPRESSED"})
 _FORBIDDEN = frozenset({"READONLY", "ACCESS_DENIED", "FUNCTION_NOT_ALLOWED", "QUERY_IS_PROHIBITED"})
 _BAD_REQUEST = frozenset(
     {
@@ -47,6 +49,9 @@ _BAD_REQUEST = frozenset(
         "VALUE_IS_OUT_OF_RANGE_OF_DATA_TYPE",
         "BAD_ARGUMENTS",
         "CANNOT_DECOMPRESS",
+        "CHECKSUM_DOESNT_MATCH",
+        "INVALID_SESSION_TIMEOUT",
+        "UNKNOWN_COMPRESSION_METHOD",
         "UNKNOWN_QUERY_PARAMETER",
         "BAD_QUERY_PARAMETER",
     }
@@ -66,6 +71,7 @@ _NOT_FOUND = frozenset(
         "UNKNOWN_DATABASE_ENGINE",
         "UNKNOWN_TYPE_OF_QUERY",
         "DICTIONARY_NOT_EXIST",
+        "SESSION_NOT_FOUND",
     }
 )
 
@@ -73,11 +79,12 @@ _NOT_FOUND = frozenset(
 class QueryError(DidsError):
     """A request the warehouse refuses or the engine fails; sent back as ClickHouse would."""
 
-    def __init__(self, code: int, message: str, name: str | None = None):
+    def __init__(self, code: int, message: str, name: str | None = None, *, status: int | None = None):
         super().__init__(message)
         self.code = code
         self.message = message
         self.name = name
+        self.status = status  # an HTTP status of its own, where the name's is not the right one
 
     @classmethod
     def from_engine(cls, exc: BaseException) -> QueryError:
@@ -97,6 +104,10 @@ class QueryError(DidsError):
     @property
     def http_status(self) -> int:
         name = self.name or ""
+        if self.status is not None:
+            return self.status
+        if name in _TOO_LARGE:
+            return 413
         if name in _UNAUTHORIZED:
             return 401
         if name in _FORBIDDEN:

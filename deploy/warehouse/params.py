@@ -1,9 +1,10 @@
 """URL parameters of a ClickHouse HTTP request: transport options, query parameters, settings.
 
 ClickHouse treats every URL parameter that is not a transport option or a ``param_*`` query
-parameter as a setting for that one query. The HTTP-only settings clients send as a matter of
-course (progress headers, compression switches, wait_end_of_query...) are accepted and dropped:
-they have no meaning for an engine in the same process.
+parameter as a setting for that one query. The transport options steer the HTTP layer (compression,
+sessions, the Native layout, progress headers); the other HTTP-only settings clients send as a matter
+of course (wait_end_of_query, buffer sizes...) are accepted and dropped: they have no meaning for an
+engine in the same process.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from deploy.warehouse.errors import QueryError
+from deploy.warehouse.native import method_of
 
 _SETTING_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -55,6 +57,24 @@ HTTP_ONLY = frozenset(
     }
 )
 _TRUE = ("1", "true", "True")
+_FALSE = ("", "0", "false", "False")
+
+
+def _number(values: Mapping[str, str], name: str) -> int:
+    value = values.get(name, "") or "0"
+    if not value.isdigit():
+        raise QueryError(72, f"Cannot parse {name}={value!r} as a number", "CANNOT_PARSE_NUMBER")
+    return int(value)
+
+
+def _flag(values: Mapping[str, str], name: str) -> bool:
+    """A boolean URL parameter as a server reads it (1/0, true/false); anything else is an error."""
+    value = values.get(name, "0")
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise QueryError(72, f"Cannot parse {name}={value!r} as a boolean: use 1 or 0", "CANNOT_PARSE_NUMBER")
 
 
 @dataclass(frozen=True)
@@ -65,6 +85,13 @@ class RequestParams:
     query_id: str | None = None
     readonly: int | None = None  # the `readonly` setting, when the request names it
     compress_response: bool = False  # enable_http_compression
+    native_method: int | None = None  # compress=1: the response in ClickHouse's compressed blocks, this method
+    native_request: bool = False  # decompress=1: the body is in ClickHouse's compressed blocks
+    progress_headers: bool = False  # send_progress_in_http_headers
+    client_revision: int = 0  # client_protocol_version: the layout of Native blocks the client reads
+    session_id: str | None = None
+    session_timeout: str | None = None  # as sent: deploy.warehouse.sessions reads it
+    session_check: bool = False
     settings: dict[str, str] = field(default_factory=dict)
     params: dict[str, str] = field(default_factory=dict)  # param_x=... -> {"x": ...}
 
@@ -81,12 +108,9 @@ class RequestParams:
                 raise QueryError(115, f"Unknown setting '{name}'", "UNKNOWN_SETTING")
             else:
                 settings[name] = value
-        if values.get("compress", "0") in _TRUE or values.get("decompress", "0") in _TRUE:
-            raise QueryError(
-                48,
-                "ClickHouse's native compression (compress/decompress=1) is not supported: use HTTP compression",
-                "NOT_IMPLEMENTED",
-            )
+        native_method = None
+        if _flag(values, "compress"):
+            native_method = method_of(values.get("network_compression_method"))
         readonly = values.get("readonly")
         try:
             readonly_level = int(readonly) if readonly not in (None, "") else None
@@ -98,7 +122,14 @@ class RequestParams:
             default_format=values.get("default_format") or headers.get("X-ClickHouse-Format") or None,
             query_id=values.get("query_id") or None,
             readonly=readonly_level,
-            compress_response=values.get("enable_http_compression", "0") in _TRUE,
+            compress_response=_flag(values, "enable_http_compression"),
+            native_method=native_method,
+            native_request=_flag(values, "decompress"),
+            progress_headers=_flag(values, "send_progress_in_http_headers"),
+            client_revision=_number(values, "client_protocol_version"),
+            session_id=values.get("session_id") or None,
+            session_timeout=values.get("session_timeout"),
+            session_check=_flag(values, "session_check"),
             settings=settings,
             params=params,
         )

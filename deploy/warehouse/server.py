@@ -3,8 +3,12 @@
 Speaks what clickhouse-connect, curl and Grafana send to a ClickHouse server: the query in the
 ``query`` parameter and/or the POST body, settings and ``param_*`` as URL parameters, compressed
 request bodies (lz4, zstd, gzip, deflate), compressed responses on ``enable_http_compression=1``,
-the ``X-ClickHouse-*`` response headers, and errors as ``Code: N. DB::Exception: ...`` with the
-matching status. Engine calls block, so they run in a thread pool; the event loop only moves bytes.
+ClickHouse's native compressed blocks (``compress=1``/``decompress=1``: ``deploy.warehouse.native``),
+Native blocks in the layout of the client's ``client_protocol_version`` (``native_blocks``), sessions
+(``session_id``: ``sessions``), the ``X-ClickHouse-*`` response headers (``X-ClickHouse-Progress`` on
+``send_progress_in_http_headers=1``), and errors as ``Code: N. DB::Exception: ...`` with the matching
+status, the web framework's own refusals included. Engine calls block, so they run in a thread pool;
+the event loop only moves bytes.
 
 A result in a format that streams (TSV, CSV, JSONEachRow, Native, RowBinary and their ``…WithNames``
 forms: ``deploy.warehouse.streaming``) larger than one engine chunk is streamed (chunked, compressed
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -35,9 +40,12 @@ from pathlib import Path
 from aiohttp import web
 from multidict import CIMultiDict
 
-from deploy.warehouse.auth import Accounts, authorize, authorize_settings
+from deploy.warehouse import native, native_blocks
+from deploy.warehouse.auth import Accounts, User, authorize, authorize_settings
 from deploy.warehouse.body import (
     CHUNK,
+    MAX_SPOOL_BYTES,
+    PREFIX_LIMIT,
     Compressor,
     Prepared,
     choose_encoding,
@@ -51,9 +59,11 @@ from deploy.warehouse.engine import Engine, Outcome, QuerySpec, Stream
 from deploy.warehouse.errors import QueryError
 from deploy.warehouse.guard import check, check_setting_names, parse_ast, setting_words
 from deploy.warehouse.metrics import Metrics
+from deploy.warehouse.native import BlockDecoder
 from deploy.warehouse.params import RequestParams
+from deploy.warehouse.sessions import Session, Sessions
 from deploy.warehouse.sql import Statement, tokens, with_account
-from deploy.warehouse.streaming import streamable
+from deploy.warehouse.streaming import has_header, streamable
 from dids.kernel.errors import DidsError
 from dids.kernel.settings import Settings
 
@@ -98,11 +108,12 @@ class WarehouseServer:
         # KILL QUERY and stream cancels: never queued behind the queries they are meant to stop
         self.aside = ThreadPoolExecutor(max_workers=2, thread_name_prefix="chdb-kill")
         self.metrics = Metrics()
+        self.sessions = Sessions()
         self.display_name = socket.gethostname()
         self.started = time.monotonic()
 
     def app(self) -> web.Application:
-        app = web.Application()
+        app = web.Application(middlewares=[self._framework_errors])
         app.router.add_get("/ping", self.ping)
         app.router.add_get("/health", self.health)
         app.router.add_get("/ready", self.health)  # ready is healthy here: the engine answers
@@ -110,6 +121,28 @@ class WarehouseServer:
         app.router.add_route("GET", "/", self.query)
         app.router.add_route("POST", "/", self.query)
         return app
+
+    @web.middleware
+    async def _framework_errors(self, request: web.Request, handler) -> web.StreamResponse:
+        """The web framework's own refusals (no such path, wrong method, body too large) in ClickHouse's
+        format, with an exception code, like every other answer of the port."""
+        try:
+            return await handler(request)
+        except web.HTTPException as exc:
+            if exc.status < 400:
+                raise
+            if exc.status == 404:
+                message = f"There is no handle {request.path}: send queries to / (GET ?query=... or POST), see /ping"
+            elif exc.status == 405:
+                allowed = ", ".join(sorted(getattr(exc, "allowed_methods", ()) or ()))
+                message = f"Method {request.method} is not allowed on {request.path}" + (
+                    f": use {allowed}" if allowed else ""
+                )
+            else:
+                message = f"{exc.reason} ({exc.text or exc.reason})".strip()
+            error = QueryError(36, message, "BAD_ARGUMENTS", status=exc.status)
+            self.metrics.observe("query", exc.status, 0.0, str(error.code))
+            return self._error(error, request.query.get("query_id") or str(uuid.uuid4()))
 
     async def ping(self, request: web.Request) -> web.Response:
         self.metrics.observe("ping", 200, 0.0)
@@ -214,6 +247,25 @@ class WarehouseServer:
         values, body = await _values_and_body(request)
         rp = RequestParams.parse(values, request.headers)
         exchange.query_id = rp.query_id or exchange.query_id
+        if not rp.session_id:
+            return await self._answer_in(request, exchange, user, rp, body, None)
+        session = self.sessions.enter(user.name, rp.session_id, rp.session_timeout, rp.session_check)
+        try:
+            # the session's settings and database, under this request's own
+            rp = replace(rp, settings={**session.settings, **rp.settings}, database=rp.database or session.database)
+            return await self._answer_in(request, exchange, user, rp, body, session)
+        finally:
+            self.sessions.leave(session)
+
+    async def _answer_in(
+        self,
+        request: web.Request,
+        exchange: _Exchange,
+        user: User,
+        rp: RequestParams,
+        body: AsyncIterator[bytes] | None,
+        session: Session | None,
+    ) -> web.StreamResponse:
         readonly = rp.readonly_level(user.readonly, request.method)
         profile = authorize_settings(user, rp.settings)
         check_setting_names(rp.settings)
@@ -223,7 +275,15 @@ class WarehouseServer:
             exchange.kind = "insert" if statement.kind == "INSERT" else "query"
             exchange.sql = sql  # for the query log: the statement, never an INSERT's data
             authorize(user, statement, readonly)
-            check_setting_names(setting_words(tokens(sql)))
+            words = setting_words(tokens(sql))
+            check_setting_names(words)
+            if session is not None and statement.kind == "CREATE" and "TEMPORARY" in (w.upper() for w in words[:3]):
+                raise QueryError(
+                    48,
+                    "Temporary tables do not outlive a request in the embedded warehouse, so a session cannot keep "
+                    "one: use a subquery or WITH, or (as the admin) an ordinary table you drop afterwards",
+                    "NOT_IMPLEMENTED",
+                )
             tree = await asyncio.get_running_loop().run_in_executor(
                 self.executor, self.engine.explain_ast, sql, rp.params
             )
@@ -236,11 +296,12 @@ class WarehouseServer:
             )
 
         decoder = decoder_for(request.headers.get("Content-Encoding")) if body is not None else None
+        chunks = decoded(body or _nothing(), decoder)
+        if rp.native_request and body is not None:  # HTTP's encoding is taken off first, as a server does
+            chunks = decoded(chunks, BlockDecoder(MAX_SPOOL_BYTES + PREFIX_LIMIT))
         try:
             async with asyncio.timeout(BODY_SECONDS):  # a client trickling its body holds nothing for ever
-                exchange.prepared = prepared = await prepare(
-                    rp.query, decoded(body or _nothing(), decoder), self.spool_dir, allowed
-                )
+                exchange.prepared = prepared = await prepare(rp.query, chunks, self.spool_dir, allowed)
         except TimeoutError:
             raise QueryError(
                 209, f"Timeout exceeded while reading the request body ({BODY_SECONDS:.0f} s)", "SOCKET_TIMEOUT"
@@ -256,6 +317,18 @@ class WarehouseServer:
             profile=profile,
             tag=f"{TAG_PREFIX}{uuid.uuid4()}",
         )
+        if session is not None and statement.kind in ("SET", "USE"):
+            # run on a handle of its own, then what it changed is kept for the session's next requests; the
+            # read-only analyst's SET runs at readonly=2 and is kept only if its account could send it
+            spec = replace(spec, capture=True, readonly=2 if readonly == 1 and statement.kind == "SET" else readonly)
+            outcome = await self._watched(request, spec.tag, self.engine.run, spec)
+            changed = outcome.changed or {}
+            authorize_settings(user, changed)
+            check_setting_names(changed)
+            session.settings.update(changed)
+            if statement.kind == "USE" and outcome.database:
+                session.database = outcome.database
+            return await self._result(request, rp, None, outcome, exchange.query_id)
         fmt = statement.output_format or (spec.output_format if statement.produces_result else None)
         if statement.kind in STREAM_KINDS and fmt and streamable(fmt):
             return await self._streamed(request, rp, fmt, replace(spec, output_format=fmt), exchange)
@@ -283,24 +356,28 @@ class WarehouseServer:
         try:
             first = await self._watched(request, spec.tag, stream.next)
             second = await self._watched(request, spec.tag, stream.next) if first is not None else None
+            if first is None and has_header(fmt):
+                # no rows: chDB's stream gives no chunk at all, not even the header that a server sends
+                # (and that drivers read the columns from), so the empty result is asked for whole
+                outcome = await self._watched(request, spec.tag, self.engine.run, spec)
+                return await self._result(request, rp, fmt, outcome, exchange.query_id)
             if second is None:  # one chunk: an ordinary response with its exact size and summary
                 outcome = Outcome(memoryview(first or b""), stream.summary)
                 return await self._result(request, rp, fmt, outcome, exchange.query_id)
-            response = web.StreamResponse(headers=self._result_headers(fmt, stream.summary, exchange.query_id))
+            response = web.StreamResponse(headers=self._result_headers(fmt, stream.summary, exchange.query_id, rp))
             encoding = choose_encoding(request.headers.get("Accept-Encoding")) if rp.compress_response else None
-            compressor = Compressor(encoding) if encoding else None
+            compressor = _Wrapped(Compressor(encoding) if encoding else None, rp.native_method, _rewriter(rp, fmt))
             if encoding:
                 response.headers["Content-Encoding"] = encoding
             await response.prepare(request)
             chunk: bytes | None = first
             try:
                 while chunk is not None:
-                    await response.write(compressor.feed(chunk) if compressor else chunk)
+                    await response.write(compressor.feed(chunk))
                     chunk, second = second, None
                     if chunk is None:
                         chunk = await self._watched(request, spec.tag, stream.next)
-                if compressor:
-                    await response.write(compressor.finish())
+                await response.write(compressor.finish())
             except QueryError as exc:
                 # headers are gone: the error goes into the body, and the connection is closed so that
                 # no client takes what came before it for the whole result
@@ -308,7 +385,7 @@ class WarehouseServer:
                 log.info("query %s failed after its first chunk: code %d (%s)", exchange.query_id, exc.code, exc.name)
                 text = exc.body(self.engine.version).encode()
                 with contextlib.suppress(ConnectionError):
-                    await response.write(compressor.feed(text) + compressor.finish() if compressor else text)
+                    await response.write(compressor.feed(text, result=False) + compressor.finish())
                 if request.transport is not None:
                     request.transport.close()
             except ConnectionError:  # the client went away between chunks
@@ -320,8 +397,18 @@ class WarehouseServer:
             await loop.run_in_executor(self.aside, stream.close)
 
     async def _result(self, request: web.Request, rp: RequestParams, fmt: str | None, outcome: Outcome, query_id: str):
-        headers = self._result_headers(fmt, outcome.summary, query_id)
+        headers = self._result_headers(fmt, outcome.summary, query_id, rp)
         body = outcome.body
+        rewrite = _rewriter(rp, fmt)
+        if rewrite is not None and body:
+            body = await asyncio.get_running_loop().run_in_executor(self.executor, rewrite, body)
+        if rp.native_method is not None and body:
+            if len(body) > COMPRESS_INLINE:
+                body = await asyncio.get_running_loop().run_in_executor(
+                    self.executor, native.encode, body, rp.native_method
+                )
+            else:
+                body = native.encode(body, rp.native_method)
         encoding = choose_encoding(request.headers.get("Accept-Encoding")) if rp.compress_response else None
         if encoding and body:
             if len(body) > COMPRESS_INLINE:
@@ -331,8 +418,14 @@ class WarehouseServer:
             headers["Content-Encoding"] = encoding
         return web.Response(body=body, headers=headers)
 
-    def _result_headers(self, fmt: str | None, summary: dict[str, str], query_id: str) -> CIMultiDict:
+    def _result_headers(
+        self, fmt: str | None, summary: dict[str, str], query_id: str, rp: RequestParams
+    ) -> CIMultiDict:
         headers = self._headers(query_id)
+        if rp.progress_headers:
+            # the engine reports progress once the result (or its first chunk) is ready: one header, as a
+            # server sends its last one, with what was read by then
+            headers.add("X-ClickHouse-Progress", json.dumps(_progress(summary), separators=(",", ":")))
         headers["X-ClickHouse-Summary"] = json.dumps(summary, separators=(",", ":"))
         headers["Content-Type"] = content_type(fmt)
         if fmt:
@@ -352,6 +445,8 @@ class WarehouseServer:
         headers = self._headers(query_id)
         headers["X-ClickHouse-Exception-Code"] = str(exc.code)
         headers["Content-Type"] = "text/plain; charset=UTF-8"
+        # plain text even with compress=1, as a server sends an error before its result: the JDBC driver and
+        # clickhouse-go read an error's body as it is (a compressed one reached their users as noise)
         return web.Response(status=exc.http_status, text=exc.body(self.engine.version), headers=headers)
 
     def close(self, deadline: float = STOP_DEADLINE) -> bool:
@@ -380,6 +475,38 @@ class _Exchange:
     error_code: str | None = None
 
 
+class _Wrapped:
+    """A streamed response's encoders: ClickHouse's compressed blocks (compress=1) inside the HTTP
+    encoding (enable_http_compression=1), either or both or neither."""
+
+    def __init__(self, compressor: Compressor | None, native_method: int | None, rewrite=None) -> None:
+        self.compressor = compressor
+        self.native_method = native_method
+        self.rewrite = rewrite
+
+    def feed(self, data: bytes, *, result: bool = True) -> bytes:
+        if self.rewrite is not None and result and data:
+            data = self.rewrite(data)
+        if self.native_method is not None and data:
+            data = native.encode(data, self.native_method)
+        return self.compressor.feed(data) if self.compressor else data
+
+    def finish(self) -> bytes:
+        return self.compressor.finish() if self.compressor else b""
+
+
+def _rewriter(rp: RequestParams, fmt: str | None):
+    """For a Native result asked for with client_protocol_version: the engine's blocks in that layout."""
+    if rp.client_revision and fmt and fmt.lower() == "native":
+        return functools.partial(native_blocks.for_revision, revision=rp.client_revision)
+    return None
+
+
+def _progress(summary: dict[str, str]) -> dict[str, str]:
+    keys = ("read_rows", "read_bytes", "written_rows", "written_bytes", "total_rows_to_read", "elapsed_ns")
+    return {key: summary.get(key, "0") for key in keys}
+
+
 def _gone(request: web.Request) -> bool:
     """The client closed its connection (aiohttp drops the transport when it sees that)."""
     transport = request.transport
@@ -399,7 +526,18 @@ async def _values_and_body(request: web.Request) -> tuple[dict[str, str], AsyncI
             raise QueryError(
                 48, "External data (file parts of a multipart request) is not supported", "NOT_IMPLEMENTED"
             )
-        values[part.name or ""] = await part.text()
+        field = bytearray()
+        while chunk := await part.read_chunk(CHUNK):
+            field += chunk
+            if len(field) > MAX_URL:
+                raise QueryError(
+                    36,
+                    f"Form field {part.name!r} is over {MAX_URL >> 20} MiB (the limit of a URL, which it stands for): "
+                    "send a long query in the POST body instead",
+                    "BAD_ARGUMENTS",
+                    status=413,
+                )
+        values[part.name or ""] = part.decode(bytes(field)).decode(part.get_charset(default="utf-8"))
     return values, None
 
 

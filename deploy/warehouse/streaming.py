@@ -43,6 +43,11 @@ def streamable(fmt: str) -> bool:
     return fmt.lower() in _PLAIN or _headed(fmt) is not None
 
 
+def has_header(fmt: str) -> bool:
+    """The format writes a header even for no rows (the ``…WithNames`` forms)."""
+    return _headed(fmt) is not None
+
+
 def _headed(fmt: str) -> tuple[str, int] | None:
     """(reader, header records) of a ``…WithNames[AndTypes]`` format, else None."""
     name = fmt.lower()

@@ -259,12 +259,21 @@ def test_server_side_parameters(admin):
     assert admin.query("SELECT length({s:String})", parameters={"s": big}).result_rows == [(6000,)]
 
 
-def test_per_request_settings_do_not_leak(admin):
+def test_per_request_settings_do_not_leak(wh, admin):
     default = admin.command("SELECT getSetting('max_threads')")
     assert admin.command("SELECT getSetting('max_threads')", settings={"max_threads": 1}) == 1
     assert admin.command("SELECT getSetting('max_threads')") == default
-    admin.command("SET max_threads = 1")  # no session: a SET lasts for its own request only
-    assert admin.command("SELECT getSetting('max_threads')") == default
+    # clickhouse-connect sends a session_id of its own by default: a SET lasts for that session, as on a
+    # server, and reaches no other client; without a session a SET lasts for its own request only
+    other = client(wh, autogenerate_session_id=False)
+    admin.command("SET max_threads = 1")
+    try:
+        assert admin.command("SELECT getSetting('max_threads')") == 1
+        assert other.command("SELECT getSetting('max_threads')") == default
+        other.command("SET max_threads = 1")
+        assert other.command("SELECT getSetting('max_threads')") == default
+    finally:
+        admin.command(f"SET max_threads = {default}")
     assert admin.command("SELECT 1", settings={"readonly": 1}) == 1
     with pytest.raises(DatabaseError) as refused:
         admin.command("CREATE TABLE ro_test (a Int8) ENGINE = Memory", settings={"readonly": 1})

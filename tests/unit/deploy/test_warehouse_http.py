@@ -254,3 +254,4 @@ def test_prepare_caps_the_spooled_data(tmp_path):
     with pytest.raises(QueryError) as error:
         asyncio.run(prepare("", body, tmp_path, _allow, max_spool=1 << 20))
     assert "send it in parts" in error.value.message and not list(tmp_path.iterdir())
+    assert error.value.http_status == 413

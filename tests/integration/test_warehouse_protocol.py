@@ -1,0 +1,311 @@
+"""The edges of the ClickHouse HTTP protocol that drivers lean on, against the real `dids warehouse`:
+native compression (``compress=1``/``decompress=1``), errors in ClickHouse's format for every status,
+progress headers, and sessions. Raw HTTP here, so every byte on the wire is the test's own."""
+
+from __future__ import annotations
+
+import base64
+import json
+import socket
+import struct
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+
+import pytest
+
+from deploy.warehouse.native import LZ4, NONE, ZSTD, BlockDecoder, checksum, encode, encode_block
+from deploy.warehouse.process import start_warehouse
+from dids.kernel.ports import free_port
+
+pytestmark = pytest.mark.integration
+
+ADMIN = ("default", "admin-secret-for-protocol-tests")
+ANALYST = ("analyst", "analyst-secret-for-protocol-tests")
+DATABASE = "dids"
+_NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+@pytest.fixture(scope="module")
+def wh(tmp_path_factory):
+    d = tmp_path_factory.mktemp("warehouse")
+    w = start_warehouse(
+        d / "data",
+        free_port(),
+        d / "warehouse.log",
+        admin_password=ADMIN[1],
+        analyst_user=ANALYST[0],
+        analyst_password=ANALYST[1],
+    )
+    yield w
+    w.stop()
+
+
+def http(wh, *, path="/", method=None, data=None, params=None, headers=None, auth=ADMIN):
+    """(status, headers, body) of one raw request, errors included."""
+    url = f"{wh.url}{path}" + (f"?{urllib.parse.urlencode(params)}" if params else "")
+    request = urllib.request.Request(url, data=data, headers=dict(headers or {}), method=method)
+    if auth:
+        token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+        request.add_header("Authorization", f"Basic {token}")
+    try:
+        with _NO_PROXY.open(request, timeout=60) as response:
+            return response.status, response.headers, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.headers, exc.read()
+
+
+def unblock(wire: bytes) -> bytes:
+    decoder = BlockDecoder(1 << 30)
+    data = decoder.feed(wire)
+    decoder.finish()
+    return data
+
+
+@pytest.fixture
+def table(wh):
+    name = f"{DATABASE}.n_{uuid.uuid4().hex[:8]}"
+    create = f"CREATE TABLE {name} (id UInt32, s String) ENGINE = MergeTree ORDER BY id"
+    status, _, body = http(wh, data=create.encode())
+    assert status == 200, body
+    yield name
+    http(wh, data=f"DROP TABLE {name}".encode())
+
+
+def count(wh, table: str) -> int:
+    status, _, body = http(wh, params={"query": f"SELECT count() FROM {table}"})
+    assert status == 200, body
+    return int(body)
+
+
+# --- compress=1: the response in compressed blocks -----------------------------------------------
+
+
+@pytest.mark.parametrize("method_name, method", [(None, LZ4), ("zstd", ZSTD), ("none", NONE)])
+def test_compress_1_answers_in_checksummed_blocks(wh, method_name, method):
+    params = {"query": "SELECT number, toString(number) FROM numbers(300000)", "compress": "1"}
+    if method_name:
+        params["network_compression_method"] = method_name
+    status, headers, wire = http(wh, params=params)
+    assert status == 200, wire
+    assert wire[16] == method and checksum(wire[16 : 16 + struct.unpack_from("<I", wire, 17)[0]]) == wire[:16]
+    plain = http(wh, params={"query": params["query"]})[2]
+    assert unblock(wire) == plain and len(plain) > 2 << 20  # several blocks, streamed in chunks
+    assert "Content-Encoding" not in headers
+
+
+def test_compress_1_inside_http_compression(wh):
+    import zstandard
+
+    params = {"query": "SELECT 42", "compress": "1", "enable_http_compression": "1"}
+    status, headers, wire = http(wh, params=params, headers={"Accept-Encoding": "zstd"})
+    assert (status, headers["Content-Encoding"]) == (200, "zstd")
+    assert unblock(zstandard.ZstdDecompressor().decompressobj().decompress(wire)) == b"42\n"
+
+
+def test_compress_1_errors_are_plain_text(wh):
+    """As a server answers an error before its result: the JDBC driver and clickhouse-go read it as it is."""
+    status, headers, body = http(wh, params={"query": "SELECT * FROM nowhere.nothing", "compress": "1"})
+    assert (status, headers["X-ClickHouse-Exception-Code"]) == (404, "81")
+    assert body.startswith(b"Code: 81. DB::Exception: ") and body.endswith(b")\n")
+
+
+@pytest.mark.parametrize("value", ["2", "yes"])
+def test_compress_takes_only_a_boolean(wh, value):
+    status, headers, body = http(wh, params={"query": "SELECT 1", "compress": value})
+    assert (status, headers["X-ClickHouse-Exception-Code"]) == (400, "72")
+    assert b"compress" in body
+
+
+def test_an_unknown_network_compression_method(wh):
+    status, headers, body = http(
+        wh, params={"query": "SELECT 1", "compress": "1", "network_compression_method": "brotli"}
+    )
+    assert (status, headers["X-ClickHouse-Exception-Code"]) == (400, "89"), body
+    assert b"UNKNOWN_COMPRESSION_METHOD" in body
+
+
+# --- decompress=1: the request body in compressed blocks -----------------------------------------
+
+
+@pytest.mark.parametrize("method", [LZ4, ZSTD, NONE])
+def test_decompress_1_inserts_a_blocked_body(wh, table, method):
+    rows = b"".join(b"%d\trow %d\n" % (i, i) for i in range(20000))
+    wire = encode(f"INSERT INTO {table} FORMAT TabSeparated\n".encode() + rows, method, block_size=32 << 10)
+    status, _, body = http(wh, params={"decompress": "1"}, data=wire)
+    assert status == 200, body
+    assert count(wh, table) == 20000
+    # and a query sent the same way, with its answer compressed back
+    status, _, answer = http(wh, params={"decompress": "1", "compress": "1"}, data=encode_block(b"SELECT 7", method))
+    assert (status, unblock(answer)) == (200, b"7\n")
+
+
+def _block(method: int, payload: bytes, raw_size: int) -> bytes:
+    body = struct.pack("<BII", method, 9 + len(payload), raw_size) + payload
+    return checksum(body) + body
+
+
+def _hostile_bodies(table: str) -> dict[str, tuple[bytes, str]]:
+    good = encode_block(f"INSERT INTO {table} FORMAT TabSeparated\n1\tx\n".encode())
+    flipped = bytearray(good)
+    flipped[-2] ^= 0x10
+    return {
+        "bad checksum": (bytes(flipped), "40"),
+        "truncated block": (good[:-4], "271"),
+        "size lie": (_block(NONE, f"INSERT INTO {table} FORMAT TabSeparated\n1\tx\n".encode(), 500), "271"),
+        "unknown method": (_block(0x91, b"whatever", 8), "89"),
+        "bomb": (struct.pack("<16sBII", b"\0" * 16, ZSTD, 9 + 64, 0xFFFF_FFFF) + b"\0" * 64, "246"),
+    }
+
+
+@pytest.mark.parametrize("case", ["bad checksum", "truncated block", "size lie", "unknown method", "bomb"])
+def test_hostile_compressed_bodies_execute_nothing(wh, table, case):
+    wire, code = _hostile_bodies(table)[case]
+    status, headers, body = http(wh, params={"decompress": "1"}, data=wire)
+    assert (headers["X-ClickHouse-Exception-Code"], status) == (code, 400 if code != "246" else 413), body
+    assert body.startswith(f"Code: {code}. DB::Exception: ".encode())
+    assert count(wh, table) == 0
+
+
+# --- errors in ClickHouse's format, whatever answers ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path, method, status",
+    [("/nowhere", "GET", 404), ("/ping", "POST", 405), ("/", "PUT", 405), ("/", "DELETE", 405)],
+)
+def test_framework_errors_are_clickhouse_errors(wh, path, method, status):
+    got, headers, body = http(wh, path=path, method=method, data=b"" if method in ("POST", "PUT") else None)
+    assert got == status
+    assert headers["X-ClickHouse-Exception-Code"].isdigit()
+    assert body.startswith(f"Code: {headers['X-ClickHouse-Exception-Code']}. DB::Exception: ".encode()), body
+
+
+def test_a_multipart_field_over_the_limit_is_413(wh):
+    boundary = "b0undary"
+    big = "x" * (3 << 20)
+    form = (
+        f"--{boundary}\r\nContent-Disposition: form-data; name=\"query\"\r\n\r\nSELECT '{big}'\r\n--{boundary}--\r\n"
+    ).encode()
+    status, headers, body = http(wh, data=form, headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    assert status == 413, body[:200]
+    assert body.startswith(f"Code: {headers['X-ClickHouse-Exception-Code']}. DB::Exception: ".encode())
+
+
+# --- progress headers ------------------------------------------------------------------------------
+
+
+def test_progress_headers_on_request(wh, table):
+    """What the engine reports (chDB counts a result's rows as read), in the header clients read it from."""
+    rows = b"".join(b"%d\tx\n" % i for i in range(1234))
+    params = {"query": f"INSERT INTO {table} FORMAT TabSeparated", "send_progress_in_http_headers": "1"}
+    status, headers, body = http(wh, params=params, data=rows)
+    assert status == 200, body
+    progress = [json.loads(value) for value in headers.get_all("X-ClickHouse-Progress")]
+    assert progress and int(progress[-1]["written_rows"]) == 1234
+    query = {"query": f"SELECT id FROM {table} ORDER BY id", "send_progress_in_http_headers": "1"}
+    status, headers, body = http(wh, params=query)
+    assert (status, body.count(b"\n")) == (200, 1234)
+    summary = json.loads(headers["X-ClickHouse-Summary"])
+    progress = json.loads(headers.get_all("X-ClickHouse-Progress")[-1])
+    assert progress == {key: summary[key] for key in progress} and int(progress["read_rows"]) >= 1234
+    assert http(wh, params={"query": query["query"]})[1].get_all("X-ClickHouse-Progress") is None
+
+
+# --- sessions ---------------------------------------------------------------------------------------
+
+
+def in_session(wh, sql: str, session: str, auth=ADMIN, **params):
+    return http(wh, params={"session_id": session, **params}, data=sql.encode(), auth=auth)
+
+
+def test_a_session_keeps_its_settings_and_database(wh):
+    sid = f"s-{uuid.uuid4().hex}"
+    assert in_session(wh, "SET max_threads = 3, output_format_decimal_trailing_zeros = 1", sid)[0] == 200
+    assert in_session(wh, "USE system", sid)[0] == 200
+    status, _, body = in_session(wh, "SELECT getSetting('max_threads'), currentDatabase()", sid)
+    assert (status, body) == (200, b"3\tsystem\n")
+    # a URL setting applies to its own request only, over the session's
+    status, _, body = in_session(wh, "SELECT getSetting('max_threads')", sid, max_threads="5")
+    assert (status, body) == (200, b"5\n")
+    assert in_session(wh, "SELECT getSetting('max_threads')", sid)[2] == b"3\n"
+    # another session, and no session, start afresh
+    assert in_session(wh, "SELECT currentDatabase()", f"s-{uuid.uuid4().hex}")[2] == b"default\n"
+    assert http(wh, data=b"SELECT getSetting('max_threads') = 3")[2] == b"0\n"
+    # the same id from another account is not this session
+    assert in_session(wh, "SELECT currentDatabase()", sid, auth=ANALYST)[2] == b"default\n"
+
+
+def test_session_check_and_timeout(wh):
+    sid = f"s-{uuid.uuid4().hex}"
+    status, headers, body = in_session(wh, "SELECT 1", sid, session_check="1")
+    assert (status, headers["X-ClickHouse-Exception-Code"]) == (404, "372"), body
+    assert in_session(wh, "SET max_threads = 2", sid, session_timeout="0")[0] == 200
+    # a timeout of 0 ends the session as soon as its request is answered
+    status, headers, _ = in_session(wh, "SELECT 1", sid, session_check="1")
+    assert (status, headers["X-ClickHouse-Exception-Code"]) == (404, "372")
+    assert in_session(wh, "SET max_threads = 2", sid, session_timeout="600")[0] == 200
+    status, _, body = in_session(wh, "SELECT getSetting('max_threads')", sid, session_check="1")
+    assert (status, body) == (200, b"2\n")
+
+
+@pytest.mark.parametrize(
+    "params, code",
+    [
+        ({"session_id": "x" * 129}, "36"),
+        ({"session_id": "a b"}, "36"),
+        ({"session_id": "ok", "session_timeout": "3601"}, "374"),
+        ({"session_id": "ok", "session_timeout": "-1"}, "374"),
+        ({"session_id": "ok", "session_check": "maybe"}, "72"),
+    ],
+)
+def test_hostile_session_parameters(wh, params, code):
+    status, headers, body = http(wh, params={"query": "SELECT 1", **params})
+    assert (status, headers["X-ClickHouse-Exception-Code"]) == (400, code), body
+
+
+def test_temporary_tables_are_refused_in_a_session_by_name(wh):
+    sid = f"s-{uuid.uuid4().hex}"
+    status, headers, body = in_session(wh, "CREATE TEMPORARY TABLE tmp (x UInt8)", sid)
+    assert (status, headers["X-ClickHouse-Exception-Code"]) == (501, "48")
+    assert b"Temporary tables do not outlive a request" in body
+
+
+def test_what_the_read_only_analyst_may_do_in_a_session(wh):
+    sid = f"s-{uuid.uuid4().hex}"
+    # output settings and lower limits: kept, as a readonly=2 profile with constraints allows
+    assert in_session(wh, "SET output_format_json_quote_64bit_integers = 1", sid, auth=ANALYST)[0] == 200
+    assert in_session(wh, "SET max_result_rows = 5", sid, auth=ANALYST)[0] == 200
+    status, _, body = in_session(wh, "SELECT number FROM numbers(3) FORMAT JSONEachRow", sid, auth=ANALYST)
+    assert (status, body) == (200, b'{"number":"0"}\n{"number":"1"}\n{"number":"2"}\n')
+    status, headers, _ = in_session(wh, "SELECT number FROM numbers(10)", sid, auth=ANALYST)
+    assert (status, headers["X-ClickHouse-Exception-Code"]) == (500, "396")  # TOO_MANY_ROWS_OR_BYTES: its own limit
+    # a raised limit, a write, readonly itself: refused, and nothing of them kept
+    for sql in ("SET max_execution_time = 100000", "SET readonly = 0", "SET allow_ddl = 1"):
+        status, headers, body = in_session(wh, sql, sid, auth=ANALYST)
+        assert (status, headers["X-ClickHouse-Exception-Code"]) == (403, "164"), (sql, body)
+    status, headers, _ = in_session(wh, "CREATE TABLE dids.mine (x UInt8) ENGINE = Memory", sid, auth=ANALYST)
+    assert (status, headers["X-ClickHouse-Exception-Code"]) == (403, "164")
+    status, _, body = in_session(wh, "SELECT getSetting('max_execution_time') < 100000", sid, auth=ANALYST)
+    assert (status, body) == (200, b"1\n")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"NOT HTTP AT ALL\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: x\r\nX-Long: " + b"a" * (70 << 10) + b"\r\n\r\n",
+        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: banana\r\n\r\n",
+    ],
+)
+def test_requests_the_framework_cannot_parse_are_refused_in_clickhouse_format(wh, raw):
+    with socket.create_connection((wh.host, wh.port), timeout=30) as conn:
+        conn.sendall(raw)
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.split(b" ", 2)[1] == b"400", answer[:300]
+    assert b"X-ClickHouse-Exception-Code: 36" in head
+    assert body.startswith(b"Code: 36. DB::Exception: Bad Request") and body.endswith(b"(BAD_ARGUMENTS)\n")

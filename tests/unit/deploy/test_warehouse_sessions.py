@@ -1,0 +1,51 @@
+"""The session registry (deploy/warehouse/sessions.py) on a clock the test moves by hand."""
+
+from __future__ import annotations
+
+import pytest
+
+from deploy.warehouse.errors import QueryError
+from deploy.warehouse.sessions import Sessions
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_one_request_at_a_time_and_expiry_after_the_last():
+    clock = Clock()
+    sessions = Sessions(clock)
+    s = sessions.enter("alice", "s1", "10", check=False)
+    with pytest.raises(QueryError) as info:
+        sessions.enter("alice", "s1", None, check=True)
+    assert info.value.name == "SESSION_IS_LOCKED"
+    clock.now += 100  # a long request: the session does not expire under it
+    sessions.leave(s)
+    clock.now += 9
+    assert sessions.enter("alice", "s1", None, check=True) is s  # the timeout counts from its last answer
+    sessions.leave(s)
+    clock.now += 10
+    with pytest.raises(QueryError) as info:
+        sessions.enter("alice", "s1", None, check=True)
+    assert info.value.name == "SESSION_NOT_FOUND" and len(sessions) == 0
+
+
+def test_sessions_belong_to_their_account_and_are_capped():
+    sessions = Sessions(Clock(), limit=2)
+    a = sessions.enter("alice", "s", None, check=False)
+    b = sessions.enter("bob", "s", None, check=False)
+    assert a is not b
+    with pytest.raises(QueryError) as info:
+        sessions.enter("carol", "s", None, check=False)
+    assert info.value.code == 202
+
+
+@pytest.mark.parametrize("timeout, name", [("3601", "INVALID_SESSION_TIMEOUT"), ("1e3", "INVALID_SESSION_TIMEOUT")])
+def test_bad_timeouts(timeout, name):
+    with pytest.raises(QueryError) as info:
+        Sessions(Clock()).enter("alice", "s", timeout, check=False)
+    assert info.value.name == name
