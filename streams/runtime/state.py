@@ -24,6 +24,7 @@ from typing import Any
 import faust
 from faust.types import TP
 from faust.utils import json as faust_json
+from rocksdict import WriteBatch
 
 from streams.runtime.outputs import Outputs
 
@@ -42,7 +43,6 @@ class LifecycleState:
         self._table = table
         self._outputs = outputs
         self._read: dict[str, State | None] = {}  # values read (and written) in this batch, by key
-        self._partition: dict[str, int] = {}
         self._pending: dict[int, dict[str, State | None]] = defaultdict(dict)  # partition -> key -> value
         self._acked: dict[int, int] = {}  # changelog partition -> highest acknowledged offset
         self._changelog: str | None = None
@@ -55,12 +55,10 @@ class LifecycleState:
         for key, partition in wanted:
             if key not in self._read:
                 self._read[key] = None
-                self._partition[key] = partition
                 by_partition[partition].append(key)
         for partition, keys in by_partition.items():
-            raw = self._store_get(partition, [_encode(key) for key in keys])
-            for key, value in zip(keys, raw, strict=True):
-                self._read[key] = None if value is None else faust_json.loads(value)
+            for key, value in zip(keys, self._store_get(partition, keys), strict=True):
+                self._read[key] = value
 
     def get(self, key: str, partition: int) -> State | None:
         """The key's value as of this batch's writes (read from the store the first time)."""
@@ -85,13 +83,12 @@ class LifecycleState:
         topic = self._changelog_topic()
         for partition, values in self._pending.items():
             encoded = [(_encode(key), None if value is None else _encode(value)) for key, value in values.items()]
-            self._store_write(partition, encoded)
+            self._store_write(partition, values, encoded)
             for key, value in encoded:
                 self._outputs.send(topic, key, value, partition=partition, on_delivery=self._delivered)
             written += len(encoded)
         self._pending.clear()
         self._read.clear()
-        self._partition.clear()
         return written
 
     def persist(self) -> None:
@@ -112,29 +109,33 @@ class LifecycleState:
             self._changelog = self._table.changelog_topic.get_topic_name()
         return self._changelog
 
-    # ---- the store: Faust's RocksDB store (a database per partition), or its memory store ----
+    # ---- the store: Faust's RocksDB store (a database per partition, keys and values as the changelog
+    # has them), or its memory store (one dict, keys and values decoded) ----
 
-    def _store_get(self, partition: int, keys: list[bytes]) -> list[bytes | None]:
+    def _store_get(self, partition: int, keys: list[str]) -> list[State | None]:
         store = self._table.data
-        if hasattr(store, "_db_for_partition"):
-            return store._db_for_partition(partition).get(keys)
-        return [store.data.get(key) for key in keys]
+        if not hasattr(store, "_db_for_partition"):
+            return [store.data.get(key) for key in keys]
+        raw = store._db_for_partition(partition).get([_encode(key) for key in keys])
+        return [None if value is None else faust_json.loads(value) for value in raw]
 
-    def _store_write(self, partition: int, encoded: list[tuple[bytes, bytes | None]]) -> None:
+    def _store_write(
+        self, partition: int, values: dict[str, State | None], encoded: list[tuple[bytes, bytes | None]]
+    ) -> None:
         store = self._table.data
-        if hasattr(store, "_db_for_partition"):
-            from rocksdict import WriteBatch
-
-            batch = WriteBatch(raw_mode=True)
-            for key, value in encoded:
+        if not hasattr(store, "_db_for_partition"):
+            for key, value in values.items():
                 if value is None:
-                    batch.delete(key)
+                    store.data.pop(key, None)
+                    store._key_partition.pop(key, None)
                 else:
-                    batch.put(key, value)
-            store._db_for_partition(partition).write(batch)
+                    store.data[key] = value
+                    store._key_partition[key] = partition
             return
+        batch = WriteBatch(raw_mode=True)
         for key, value in encoded:
             if value is None:
-                store.data.pop(key, None)
+                batch.delete(key)
             else:
-                store.data[key] = value
+                batch.put(key, value)
+        store._db_for_partition(partition).write(batch)
