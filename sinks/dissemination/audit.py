@@ -33,6 +33,22 @@ class AuditRow:
     since: date | None = None
     run_by: str = field(default_factory=lambda: _user())
 
+    @classmethod
+    def under(cls, agreement, **run) -> AuditRow:
+        """The audit row of a run under ``agreement``: its terms copied from it, the rest (``run``) given."""
+        return cls(
+            recipient=agreement.recipient,
+            reference=agreement.reference,
+            purpose=agreement.purpose,
+            legal_basis=agreement.legal_basis,
+            expires=agreement.expires,
+            national_data_opt_out=agreement.national_data_opt_out,
+            providers=agreement.providers,
+            modalities=agreement.modalities,
+            agreement_sha256=agreement.sha256,
+            **run,
+        )
+
 
 def _user() -> str:
     try:

@@ -106,25 +106,17 @@ def run_extract(client, database: str, agreement: Agreement, out: Path, *, key: 
             "person_id": "the recipient's own pseudonym: a keyed hash of the warehouse's person id with a key for "
             "this recipient only; empty where the record has no person (or a restricted code)",
         },
-        AuditRow(
+        AuditRow.under(
+            agreement,
             run_id=run_id,
             kind="extract",
             run_time=now,
-            recipient=agreement.recipient,
-            reference=agreement.reference,
-            purpose=agreement.purpose,
-            legal_basis=agreement.legal_basis,
-            expires=agreement.expires,
-            national_data_opt_out=agreement.national_data_opt_out,
             columns=agreement.columns,
             months=agreement.months,
-            providers=agreement.providers,
-            modalities=agreement.modalities,
             rows=rows,
             opted_out_left_out=left_out,
             file_name=out.name,
             file_sha256="",
-            agreement_sha256=agreement.sha256,
         ),
     )
     return ExtractResult(run_id, out, manifest_path(out), rows, left_out, checksum)

@@ -95,26 +95,18 @@ def run_linkage(client, database: str, agreement: Agreement, window: Window, out
             "linkage_id": "HMAC-SHA256 (hex) of the 10-digit NHS number with the linkage key shared with the "
             "registry; records without a valid NHS number or with a restricted code are not in the feed",
         },
-        AuditRow(
+        AuditRow.under(
+            agreement,
             run_id=run_id,
             kind="linkage",
             run_time=now,
-            recipient=agreement.recipient,
-            reference=agreement.reference,
-            purpose=agreement.purpose,
-            legal_basis=agreement.legal_basis,
-            expires=agreement.expires,
-            national_data_opt_out=agreement.national_data_opt_out,
             columns=FEED_COLUMNS,
             months=(window.month,) if window.month else (),
-            providers=agreement.providers,
-            modalities=agreement.modalities,
             since=window.since,
             rows=rows,
             opted_out_left_out=left_out,
             file_name=out.name,
             file_sha256="",
-            agreement_sha256=agreement.sha256,
         ),
     )
     return ExtractResult(run_id, out, manifest_path(out), rows, left_out, checksum)
