@@ -129,10 +129,12 @@ def _same(given: str, expected: str) -> bool:
     return hmac.compare_digest(given.encode(), expected.encode())
 
 
-def authorize(user: User, statement: Statement, readonly: int) -> None:
+def authorize(user: User, statement: Statement, readonly: int, *, temporary: bool = False) -> None:
     """Refuse what a read-only request may not run before it reaches the engine.
 
     ``readonly`` is the request's effective level (the account's, GET's 2, or a URL setting).
+    ``temporary``: the statement writes nothing but temporary tables (of the request's session, for a
+    read-only account), which ``readonly=2`` permits.
     """
     if statement.outfile:
         raise QueryError(448, "INTO OUTFILE is not allowed", "INTO_OUTFILE_NOT_ALLOWED")
@@ -140,8 +142,11 @@ def authorize(user: User, statement: Statement, readonly: int) -> None:
         raise QueryError(
             48, "FROM INFILE is not supported over HTTP: send the data in the request body", "NOT_IMPLEMENTED"
         )
-    if user.readonly and statement.kind not in READ_KINDS:
-        raise readonly_error(user.name)
+    if statement.kind in READ_KINDS or not (user.readonly or readonly):
+        return
+    if temporary and (user.readonly or readonly == 2):
+        return
+    raise readonly_error(user.name)
 
 
 def authorize_settings(user: User, settings: Mapping[str, str]) -> dict[str, int | str]:

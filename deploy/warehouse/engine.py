@@ -9,6 +9,13 @@ a request's ``readonly`` level is set last (after it, the handle refuses further
 is exactly why the handle is thrown away). Handles run in parallel: chDB releases the GIL and
 serialises only calls on the same handle, which never happens here.
 
+A session with temporary tables keeps one handle instead (``SessionHandle``), since a temporary table
+lives in the handle that created it: each of its requests sets that request's database, settings,
+limits and tag on it again, and puts back to their defaults the settings the request before set and
+this one does not. Its ``readonly`` is set once, when it opens: 0 for the admin, 2 for a read-only
+account (which permits temporary tables and nothing else that writes); the server checks a stricter
+level of a single request by statement kind (``deploy.warehouse.auth.authorize``).
+
 Every request's handle carries a tag in its ``log_comment`` setting, which ``system.processes``
 shows, so ``kill`` can stop that request's query from another handle (``KILL QUERY``): chDB cannot
 interrupt a running fetch any other way. Results of the formats whose chunks concatenate to the
@@ -61,6 +68,7 @@ class QuerySpec:
     profile: Mapping[str, int | str] = field(default_factory=dict)  # the account's locked limits
     tag: str = ""  # log_comment of the handle: what `Engine.kill` finds the running query by
     capture: bool = False  # report the settings and database the statement changed (SET, USE in a session)
+    handle: SessionHandle | None = None  # run on this session's handle instead of a fresh one
 
 
 @dataclass(frozen=True)
@@ -130,7 +138,7 @@ class Engine:
         return bytes(self.run(spec).body).decode("utf-8", "replace")
 
     def run(self, spec: QuerySpec) -> Outcome:
-        conn = self._handle(spec)
+        conn = self._handle(spec) if spec.handle is None else spec.handle.prepare(spec)
         try:
             before = _changed_settings(conn) if spec.capture else {}
             result = conn.query(spec.sql, spec.output_format, params=dict(spec.params))
@@ -144,18 +152,33 @@ class Engine:
         except Exception as exc:
             raise QueryError.from_engine(exc) from exc
         finally:
-            conn.close()
+            if spec.handle is None:
+                conn.close()
 
     def stream(self, spec: QuerySpec) -> Stream:
         """Start the query; its result is read a chunk at a time (``Stream.next``). Only for a
         statement whose output format is ``streamable``."""
-        conn = self._handle(spec)
+        conn = self._handle(spec) if spec.handle is None else spec.handle.prepare(spec)
         try:
             result = conn.send_query(spec.sql, spec.output_format, params=dict(spec.params))
-            return Stream(conn, result, Joiner(spec.output_format))
+            return Stream(conn, result, Joiner(spec.output_format), owned=spec.handle is None)
         except Exception as exc:
-            conn.close()
+            if spec.handle is None:
+                conn.close()
             raise QueryError.from_engine(exc) from exc
+
+    def session_handle(self, readonly: int) -> SessionHandle:
+        """A handle for a session's temporary tables, at ``readonly`` 0 or 2 for its whole life."""
+        if self._session is None:
+            raise QueryError(1001, "The warehouse engine is closed", "STD_EXCEPTION")
+        try:
+            conn = chdb.connect(self._path)
+        except Exception as exc:
+            raise QueryError.from_engine(exc) from exc
+        handle = SessionHandle(conn)
+        if readonly:
+            handle.query("SET readonly = 2")
+        return handle
 
     def kill(self, tag: str, *, prefix: bool = False) -> None:
         """Stop the query running under ``tag`` (``QuerySpec.tag``; with ``prefix``, every query whose
@@ -182,15 +205,7 @@ class Engine:
         try:
             if spec.database:
                 conn.query(f"USE {quote_identifier(spec.database)}", "TabSeparated")
-            if spec.settings:
-                assignments = ", ".join(f"{name} = {quote_string(value)}" for name, value in spec.settings.items())
-                conn.query(f"SET {assignments}", "TabSeparated")
-            if spec.profile:
-                # the account's limits, after the client's settings so that they win
-                assignments = ", ".join(f"{name} = {value!r}" for name, value in spec.profile.items())
-                conn.query(f"SET {assignments}", "TabSeparated")
-            if spec.tag:
-                conn.query(f"SET log_comment = {quote_string(spec.tag)}", "TabSeparated")
+            _configure(conn, spec)
             if spec.readonly:
                 conn.query(f"SET readonly = {int(spec.readonly)}", "TabSeparated")
         except Exception as exc:
@@ -206,11 +221,66 @@ class Engine:
                 log.info("chDB session on %s closed", self._path)
 
 
-class Stream:
-    """A running query's result, chunk by chunk; ``close`` (always) cancels what is left."""
+class SessionHandle:
+    """One engine handle a session keeps for its temporary tables; one request at a time uses it
+    (the session's lock), and ``prepare`` makes it that request's."""
 
-    def __init__(self, conn, result, joiner: Joiner) -> None:
+    def __init__(self, conn) -> None:
         self._conn = conn
+        self._applied: frozenset[str] = frozenset()  # the settings the last request set on it
+
+    def query(self, sql: str) -> bytes:
+        try:
+            return bytes(self._conn.query(sql, "TabSeparated").bytes())
+        except Exception as exc:
+            raise QueryError.from_engine(exc) from exc
+
+    def prepare(self, spec: QuerySpec):
+        """The handle with this request's database, settings, limits and tag (and none of the last one's)."""
+        if self._conn is None:
+            raise QueryError(372, "The session ended (its handle is closed)", "SESSION_NOT_FOUND")
+        conn = self._conn
+        try:
+            conn.query(f"USE {quote_identifier(spec.database or 'default')}", "TabSeparated")
+            stale = self._applied - spec.settings.keys() - spec.profile.keys()
+            if stale:  # the last request's URL settings were its own
+                conn.query("SET " + ", ".join(f"{name} = DEFAULT" for name in sorted(stale)), "TabSeparated")
+            _configure(conn, spec)
+        except Exception as exc:
+            raise QueryError.from_engine(exc) from exc
+        self._applied = frozenset(spec.settings)
+        return conn
+
+    def temporary_tables(self) -> frozenset[str]:
+        """The names of the temporary tables the session has now (one row, so no result limit cuts it)."""
+        text = self.query("SELECT groupArray(name) AS names FROM system.tables WHERE is_temporary FORMAT JSONEachRow")
+        return frozenset(json.loads(text or b'{"names":[]}')["names"])
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+def _configure(conn, spec: QuerySpec) -> None:
+    """The request's settings, then the account's limits (after them, so that they win), then its tag."""
+    if spec.settings:
+        assignments = ", ".join(f"{name} = {quote_string(value)}" for name, value in spec.settings.items())
+        conn.query(f"SET {assignments}", "TabSeparated")
+    if spec.profile:
+        assignments = ", ".join(f"{name} = {value!r}" for name, value in spec.profile.items())
+        conn.query(f"SET {assignments}", "TabSeparated")
+    if spec.tag:
+        conn.query(f"SET log_comment = {quote_string(spec.tag)}", "TabSeparated")
+
+
+class Stream:
+    """A running query's result, chunk by chunk; ``close`` (always) cancels what is left (and closes the
+    handle, unless it is a session's)."""
+
+    def __init__(self, conn, result, joiner: Joiner, *, owned: bool = True) -> None:
+        self._conn = conn
+        self._owned = owned
         self._result = result
         self._joiner = joiner
         self._totals = {"read_rows": 0, "read_bytes": 0, "written_rows": 0, "written_bytes": 0, "elapsed": 0.0}
@@ -250,12 +320,15 @@ class Stream:
         except Exception as exc:  # already finished or failed: nothing left to cancel
             log.debug("cancel of a finished stream: %s", exc)
         finally:
-            self._conn.close()
+            if self._owned:
+                self._conn.close()
 
 
 def _changed_settings(conn) -> dict[str, str]:
-    """The handle's changed settings, in one row (so a max_result_rows the statement just set cannot cut it)."""
-    sql = "SELECT groupArray(name), groupArray(value) FROM system.settings WHERE changed"
+    """The handle's changed settings, in one row (so a max_result_rows the statement just set cannot cut it).
+    chDB keeps the current database as a setting too (``database``, which USE changes): it is the
+    session's database, not one of its settings, or it would undo a later request's own ``database``."""
+    sql = "SELECT groupArray(name), groupArray(value) FROM system.settings WHERE changed AND name != 'database'"
     names, values = json.loads(bytes(conn.query(sql, "JSONCompactEachRow").bytes()))
     return dict(zip(names, values, strict=True))
 

@@ -8,8 +8,9 @@ and aliases do not matter: `` `file`(…) ``, ``"file"(…)`` and ``FILE(…)`` 
 * every account: no table function, table engine or dictionary source that reads or writes outside
   the warehouse (files, URLs, other servers, scripts, this process's Python objects), no BACKUP,
   RESTORE or ATTACH (their paths), no scalar function that reads files, no setting naming a file;
-* the analyst: only the analyst views of the DIDS database and a few metadata tables of ``system``,
-  only the table functions that generate data, and none of the functions that read tables by name;
+* the analyst: only the analyst views of the DIDS database, a few metadata tables of ``system`` and
+  the temporary tables of its session (made with no engine that reads another table), only the table
+  functions that generate data, and none of the functions that read tables by name;
 * the linkage account: the same, with the linkage feed in place of the analyst views.
 
 ``EXPLAIN AST`` only parses: it runs nothing (``EXPLAIN QUERY TREE`` would fold constants, which
@@ -91,6 +92,9 @@ GENERATING_TABLE_FUNCTIONS = frozenset(
 ADMIN_TABLE_FUNCTIONS = GENERATING_TABLE_FUNCTIONS | {"merge", "loop", "mergetreeindex", "mergetreeprojection"}
 # table engines that keep data inside the warehouse
 _LOCAL_ENGINES = frozenset({"memory", "null", "log", "tinylog", "stripelog", "set", "join", "buffer", "merge", "view"})
+# of those, the ones a read-only account's temporary table may have: none reads another table by name
+# (Merge, Buffer and View would read the DIDS tables behind the analyst views)
+_ANALYST_ENGINES = frozenset({"memory", "null", "log", "tinylog", "stripelog", "set"})
 # scalar functions that read files (or models from files) of the server
 _FILE_FUNCTIONS = frozenset({"file", "catboostevaluate", "naivebayesclassifier"})
 # scalar functions that read a table named in a string, or server internals an analyst has no use for
@@ -158,9 +162,12 @@ def check(
     database: str,
     current_database: str,
     tables: frozenset[str] = ANALYST_TABLES,
+    temporary: frozenset[str] = frozenset(),
 ) -> None:
     """Raise QueryError for the first thing in the statement its account may not touch. ``analyst``: a
-    read-only account, which reads only ``tables`` of the DIDS database (and metadata)."""
+    read-only account, which reads only ``tables`` of the DIDS database (and metadata), and the
+    ``temporary`` tables of its session (an unqualified name is the temporary table first, as the
+    engine resolves it)."""
     for node in nodes:
         lower = node.name.lower()
         if node.kind in _REFUSED_NODES:
@@ -169,6 +176,8 @@ def check(
             if node.parent == "Storage":
                 if node.first_child and not (lower.endswith("mergetree") or lower in _LOCAL_ENGINES):
                     raise _refused(f"table engine {node.name} reads or writes outside the warehouse")
+                if node.first_child and analyst and not (lower == "mergetree" or lower in _ANALYST_ENGINES):
+                    raise _refused(f"table engine {node.name} is not available to this account")
             elif node.parent in _TABLE_FUNCTION_PARENTS:
                 allowed = GENERATING_TABLE_FUNCTIONS if analyst else ADMIN_TABLE_FUNCTIONS
                 if lower not in allowed:
@@ -177,7 +186,7 @@ def check(
                 analyst and (lower in _ANALYST_DENIED_FUNCTIONS or lower.startswith("dict"))
             ):
                 raise _refused(f"function {node.name} is not available to this account")
-        elif node.kind == "TableIdentifier" and analyst:
+        elif node.kind == "TableIdentifier" and analyst and not _temporary(node.name, temporary):
             _check_analyst_table(node.name, database, current_database, tables)
 
 
@@ -198,6 +207,27 @@ def check_setting_names(names: Iterable[str]) -> None:
     for name in names:
         if name.lower() in FILE_SETTINGS:
             raise _refused(f"setting {name} names a file of the server and is not available")
+
+
+_DROP_TARGETS = ("Identifier", "Function", "ExpressionList")
+
+
+def writes_only(nodes: Iterable[Node], kind: str, temporary: frozenset[str]) -> bool:
+    """An INSERT or DROP whose every target is one of the session's ``temporary`` tables (by bare name:
+    a temporary table has no database)."""
+    if kind not in ("INSERT", "DROP") or not temporary:
+        return False
+    # `db.t` is two Identifiers here, a function target a Function; an INSERT's ExpressionList is its
+    # columns (and a SELECT its data), a DROP's the several tables it drops
+    parent, kinds = ("InsertQuery", ("Identifier", "Function")) if kind == "INSERT" else ("DropQuery", _DROP_TARGETS)
+    targets = [node for node in nodes if node.parent == parent and node.kind in kinds]
+    return len(targets) == 1 and targets[0].kind == "Identifier" and _temporary(targets[0].name, temporary)
+
+
+def _temporary(name: str, temporary: frozenset[str]) -> bool:
+    # a dotted name is never taken for a temporary table: `db.t` unquoted means database db, whatever
+    # temporary table `db.t` (quoted) a session made
+    return "." not in name and name in temporary
 
 
 def setting_words(tokens: Iterable[Token]) -> list[str]:

@@ -5,8 +5,9 @@ Speaks what clickhouse-connect, curl and Grafana send to a ClickHouse server: th
 request bodies (lz4, zstd, gzip, deflate), compressed responses on ``enable_http_compression=1``,
 ClickHouse's native compressed blocks (``compress=1``/``decompress=1``: ``deploy.warehouse.native``),
 Native blocks in the layout of the client's ``client_protocol_version`` (``native_blocks``), sessions
-(``session_id``: ``sessions``), the ``X-ClickHouse-*`` response headers (``X-ClickHouse-Progress`` on
-``send_progress_in_http_headers=1``), and errors as ``Code: N. DB::Exception: ...`` with the matching
+(``session_id``, with their settings, database and temporary tables: ``sessions``), the
+``X-ClickHouse-*`` response headers (``X-ClickHouse-Progress`` on ``send_progress_in_http_headers=1``),
+and errors as ``Code: N. DB::Exception: ...`` with the matching
 status, the web framework's own refusals included. Engine calls block, so they run in a thread pool;
 the event loop only moves bytes.
 
@@ -57,7 +58,7 @@ from deploy.warehouse.body import (
 from deploy.warehouse.connections import CappedSite
 from deploy.warehouse.engine import Engine, Outcome, QuerySpec, Stream
 from deploy.warehouse.errors import QueryError
-from deploy.warehouse.guard import check, check_setting_names, parse_ast, setting_words
+from deploy.warehouse.guard import check, check_setting_names, parse_ast, setting_words, writes_only
 from deploy.warehouse.metrics import Metrics
 from deploy.warehouse.native import BlockDecoder
 from deploy.warehouse.params import RequestParams
@@ -270,29 +271,49 @@ class WarehouseServer:
         profile = authorize_settings(user, rp.settings)
         check_setting_names(rp.settings)
 
+        loop = asyncio.get_running_loop()
+        writes = _Writes()
+
         async def allowed(sql: str, statement: Statement) -> None:
             # before a byte of INSERT data is spooled: the account, its statement kinds, then the parse tree
             exchange.kind = "insert" if statement.kind == "INSERT" else "query"
             exchange.sql = sql  # for the query log: the statement, never an INSERT's data
-            authorize(user, statement, readonly)
             words = setting_words(tokens(sql))
             check_setting_names(words)
-            if session is not None and statement.kind == "CREATE" and "TEMPORARY" in (w.upper() for w in words[:3]):
-                raise QueryError(
-                    48,
-                    "Temporary tables do not outlive a request in the embedded warehouse, so a session cannot keep "
-                    "one: use a subquery or WITH, or (as the admin) an ordinary table you drop afterwards",
-                    "NOT_IMPLEMENTED",
+            keywords = [t.text.upper() for t in tokens(sql) if t.kind == "word"][:2]
+            writes.creates_temporary = keywords == ["CREATE", "TEMPORARY"]
+            # what may write a temporary table is authorized once its targets are read from the parse tree
+            maybe_temporary = writes.creates_temporary or (session is not None and statement.kind in ("INSERT", "DROP"))
+            if not maybe_temporary:
+                authorize(user, statement, readonly)
+            if session is not None and session.handle is not None:
+                writes.temporary = await loop.run_in_executor(self.executor, session.handle.temporary_tables)
+            nodes = parse_ast(await loop.run_in_executor(self.executor, self.engine.explain_ast, sql, rp.params))
+            if maybe_temporary:
+                only_temporary = writes.creates_temporary or writes_only(nodes, statement.kind, writes.temporary)
+                # a read-only account keeps temporary tables in a session only (without one they die unused)
+                authorize(
+                    user, statement, readonly, temporary=only_temporary and (session is not None or not user.readonly)
                 )
-            tree = await asyncio.get_running_loop().run_in_executor(
-                self.executor, self.engine.explain_ast, sql, rp.params
-            )
+            on_handle = session is not None and (session.handle is not None or writes.creates_temporary)
+            clause = statement.kind != "SET" and any(node.kind == "Set" for node in nodes)
+            if on_handle and user.readonly and clause:
+                # a session's handle is at readonly=2, where a SETTINGS clause could raise a limit; at the
+                # account's readonly=1 the engine refuses every one, and so does this (a SET is checked
+                # setting by setting: it runs on a handle of its own)
+                raise QueryError(
+                    164,
+                    "Cannot modify settings in a SETTINGS clause in readonly mode: "
+                    "send them as URL parameters or SET them",
+                    "READONLY",
+                )
             check(
-                parse_ast(tree),
+                nodes,
                 analyst=bool(user.readonly),
                 database=self.database,
                 current_database=rp.database or "default",
                 tables=user.tables,
+                temporary=writes.temporary,
             )
 
         decoder = decoder_for(request.headers.get("Content-Encoding")) if body is not None else None
@@ -317,6 +338,14 @@ class WarehouseServer:
             profile=profile,
             tag=f"{TAG_PREFIX}{uuid.uuid4()}",
         )
+        if session is not None and session.handle is None and writes.creates_temporary:
+            # from the session's first temporary table on, its requests run on one handle that keeps them
+            self.sessions.may_hold_handle()
+            session.handle = await loop.run_in_executor(
+                self.executor, self.engine.session_handle, 2 if user.readonly else 0
+            )
+        if session is not None and session.handle is not None and statement.kind not in ("SET", "USE"):
+            spec = replace(spec, handle=session.handle)
         if session is not None and statement.kind in ("SET", "USE"):
             # run on a handle of its own, then what it changed is kept for the session's next requests; the
             # read-only analyst's SET runs at readonly=2 and is kept only if its account could send it
@@ -458,7 +487,10 @@ class WarehouseServer:
         end = time.monotonic() + deadline
         for thread in threads:
             thread.join(max(0.0, end - time.monotonic()))
-        return not any(thread.is_alive() for thread in threads)
+        done = not any(thread.is_alive() for thread in threads)
+        if done:
+            self.sessions.close()  # their handles, before the engine they belong to
+        return done
 
 
 @dataclass
@@ -473,6 +505,14 @@ class _Exchange:
     # of a streamed result, where the response headers were sent before the end
     summary: dict[str, str] | None = None
     error_code: str | None = None
+
+
+@dataclass
+class _Writes:
+    """What a request's statement may write, learnt while it is authorized."""
+
+    creates_temporary: bool = False  # CREATE TEMPORARY TABLE
+    temporary: frozenset[str] = frozenset()  # the session's temporary tables before the statement
 
 
 class _Wrapped:

@@ -167,6 +167,26 @@ def test_javascript_client_as_the_read_only_analyst(wh, jscheck):
     assert {k: got[k] for k in EXPECTED_COMMON} == EXPECTED_COMMON and got["done"] == "analyst"
 
 
+def test_clickhouse_connect_notebook_keeps_temporary_tables_as_the_analyst(wh):
+    """clickhouse-connect opens a session of its own by default: a notebook's temporary tables live in it."""
+    client = clickhouse_connect.get_client(
+        host=wh.host, port=wh.port, username=ANALYST[0], password=ANALYST[1], database=DATABASE
+    )
+    assert client.get_client_setting("session_id")  # its default, not the test's
+    client.command("CREATE TEMPORARY TABLE picks (modality String, n UInt32)")
+    client.insert("picks", [["CT", 3], ["MR", 4]], column_names=["modality", "n"])
+    joined = client.query(
+        "SELECT p.modality, p.n, a.modality FROM picks AS p "
+        "LEFT JOIN activity_daily AS a ON a.modality = p.modality ORDER BY 1"
+    )
+    assert joined.result_rows == [("CT", 3, ""), ("MR", 4, "")]  # an analyst view joined (empty here)
+    other = clickhouse_connect.get_client(host=wh.host, port=wh.port, username=ANALYST[0], password=ANALYST[1])
+    with pytest.raises(clickhouse_connect.driver.exceptions.DatabaseError, match="not picks"):
+        other.query("SELECT count() FROM picks")  # another session: no such temporary table, so a table it may not read
+    client.close()
+    other.close()
+
+
 # --- the README's recipes ---------------------------------------------------------------------------
 
 

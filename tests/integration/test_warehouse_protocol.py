@@ -265,11 +265,127 @@ def test_hostile_session_parameters(wh, params, code):
     assert (status, headers["X-ClickHouse-Exception-Code"]) == (400, code), body
 
 
-def test_temporary_tables_are_refused_in_a_session_by_name(wh):
+def code_of(reply) -> str | None:
+    return reply[1].get("X-ClickHouse-Exception-Code")
+
+
+def test_a_sessions_temporary_tables_live_as_long_as_it(wh):
     sid = f"s-{uuid.uuid4().hex}"
-    status, headers, body = in_session(wh, "CREATE TEMPORARY TABLE tmp (x UInt8)", sid)
-    assert (status, headers["X-ClickHouse-Exception-Code"]) == (501, "48")
-    assert b"Temporary tables do not outlive a request" in body
+    assert in_session(wh, "SET max_threads = 3", sid)[0] == 200
+    assert in_session(wh, "USE system", sid)[0] == 200
+    assert in_session(wh, "CREATE TEMPORARY TABLE tmp (x UInt32, s String)", sid)[0] == 200
+    assert in_session(wh, "INSERT INTO tmp VALUES (1, 'a'), (2, 'b')", sid)[0] == 200
+    # data in the body, in the session's own handle
+    rows = b"".join(b"%d\tn%d\n" % (i, i) for i in range(3, 100_003))
+    status, _, body = http(wh, params={"session_id": sid, "query": "INSERT INTO tmp FORMAT TabSeparated"}, data=rows)
+    assert status == 200, body
+    status, _, body = in_session(
+        wh, "SELECT count(), sum(x), getSetting('max_threads'), currentDatabase() FROM tmp", sid
+    )
+    assert (status, body) == (200, b"100002\t5000250003\t3\tsystem\n")
+    # a result streamed in several chunks, then the session goes on on the same handle
+    status, _, body = in_session(wh, "SELECT x FROM tmp ORDER BY x", sid)
+    assert (status, body.count(b"\n")) == (200, 100_002)
+    # a URL setting (and database) is its own request's only, on the session's handle too
+    status, _, body = in_session(
+        wh, "SELECT getSetting('max_threads'), currentDatabase()", sid, max_threads="5", database="dids"
+    )
+    assert (status, body) == (200, b"5\tdids\n")
+    status, _, body = in_session(wh, "SELECT getSetting('max_threads'), currentDatabase(), count() FROM tmp", sid)
+    assert (status, body) == (200, b"3\tsystem\t100002\n")
+    # no other session, no request outside one, and no other account sees it
+    other = f"s-{uuid.uuid4().hex}"
+    assert code_of(in_session(wh, "SELECT count() FROM tmp", other)) == "60"
+    assert code_of(http(wh, data=b"SELECT count() FROM tmp")) == "60"
+    assert code_of(in_session(wh, "SELECT count() FROM tmp", sid, auth=ANALYST)) is not None
+    # a GET is readonly=2 in a session as anywhere: its temporary tables yes, other tables no
+    status, _, body = http(wh, params={"session_id": sid, "query": "INSERT INTO tmp VALUES (0, 'get')"})
+    assert status == 200, body
+    status, _, body = http(
+        wh, params={"session_id": sid, "query": f"CREATE TABLE {DATABASE}.by_get (x UInt8) ENGINE = Memory"}
+    )
+    assert (status, body[:9]) == (403, b"Code: 164"), body
+    assert in_session(wh, "DROP TEMPORARY TABLE tmp", sid)[0] == 200
+    assert code_of(in_session(wh, "SELECT count() FROM tmp", sid)) == "60"
+    # a timeout of 0 ends the session, and its temporary tables with it
+    assert in_session(wh, "CREATE TEMPORARY TABLE gone (x UInt8)", sid, session_timeout="0")[0] == 200
+    assert code_of(in_session(wh, "SELECT count() FROM gone", sid)) == "60"
+
+
+@pytest.fixture(scope="module")
+def analyst_tables(wh):
+    """An analyst view (by name) and a table the analyst may not read, with a row each."""
+    for sql in (
+        f"CREATE TABLE IF NOT EXISTS {DATABASE}.activity_daily (modality String, n UInt32) ENGINE = Memory",
+        f"INSERT INTO {DATABASE}.activity_daily VALUES ('CT', 7), ('MR', 5)",
+        f"CREATE TABLE IF NOT EXISTS {DATABASE}.examinations (nhs_number String) ENGINE = Memory",
+        f"INSERT INTO {DATABASE}.examinations VALUES ('9434765919')",
+    ):
+        status, _, body = http(wh, data=sql.encode())
+        assert status == 200, body
+
+
+def test_the_analyst_keeps_temporary_tables_in_a_session(wh, analyst_tables):
+    sid = f"s-{uuid.uuid4().hex}"
+    # without a session a temporary table would die unused: refused as before
+    assert code_of(http(wh, data=b"CREATE TEMPORARY TABLE t (x UInt8)", auth=ANALYST)) == "164"
+    create = f"CREATE TEMPORARY TABLE busy AS SELECT modality, n * 2 AS n2 FROM {DATABASE}.activity_daily"
+    assert in_session(wh, create, sid, auth=ANALYST)[0] == 200
+    assert in_session(wh, "INSERT INTO busy VALUES ('US', 1)", sid, auth=ANALYST)[0] == 200
+    join = (
+        f"SELECT modality, a.n, b.n2 FROM busy AS b LEFT JOIN {DATABASE}.activity_daily AS a USING modality ORDER BY 1"
+    )
+    status, _, body = in_session(wh, join, sid, auth=ANALYST)
+    assert (status, body) == (200, b"CT\t7\t14\nMR\t5\t10\nUS\t0\t1\n")
+    # its limits hold on the session's handle: a lower one it set, and no SETTINGS clause to raise one
+    assert in_session(wh, "SET max_result_rows = 2", sid, auth=ANALYST)[0] == 200
+    assert code_of(in_session(wh, "SELECT * FROM busy", sid, auth=ANALYST)) == "396"
+    reply = in_session(wh, "SELECT * FROM busy SETTINGS max_result_rows = 0", sid, auth=ANALYST)
+    assert code_of(reply) == "164", reply[2]
+    assert code_of(in_session(wh, "SET max_execution_time = 100000", sid, auth=ANALYST)) == "164"
+    assert in_session(wh, "DROP TABLE busy", sid, auth=ANALYST)[0] == 200
+
+
+@pytest.mark.parametrize(
+    "sql, code",
+    [
+        # tables of the DIDS database stay out of reach, whatever the temporary table is made of or named
+        (f"CREATE TEMPORARY TABLE m (nhs_number String) ENGINE = Merge({DATABASE}, '^examinations$')", "497"),
+        (
+            f"CREATE TEMPORARY TABLE m (n String) ENGINE = Buffer({DATABASE}, examinations, 1, 1, 1, 1, 1, 1, 1)",
+            "497",
+        ),
+        (f"CREATE TEMPORARY TABLE m ENGINE = Memory AS SELECT * FROM {DATABASE}.examinations", "497"),
+        ("CREATE TEMPORARY TABLE m ENGINE = Memory AS SELECT * FROM merge('^exam')", "497"),
+        ("CREATE TEMPORARY TABLE m (x UInt8) ENGINE = File(TSV, '/etc/passwd')", "497"),
+        (f"INSERT INTO {DATABASE}.examinations VALUES ('x')", "164"),
+        (f"CREATE TABLE {DATABASE}.mine (x UInt8) ENGINE = Memory", "164"),
+        ("DROP TABLE activity_daily", "164"),
+    ],
+)
+def test_hostile_temporary_tables_of_the_analyst(wh, analyst_tables, sql, code):
+    sid = f"s-{uuid.uuid4().hex}"
+    assert in_session(wh, f"USE {DATABASE}", sid, auth=ANALYST)[0] == 200
+    assert in_session(wh, "CREATE TEMPORARY TABLE mine (x UInt8)", sid, auth=ANALYST)[0] == 200
+    reply = in_session(wh, sql, sid, auth=ANALYST)
+    assert code_of(reply) == code, reply[2]
+    assert http(wh, data=f"SELECT count() FROM {DATABASE}.examinations".encode())[2] == b"1\n"
+    assert code_of(http(wh, data=f"EXISTS TABLE {DATABASE}.mine".encode())) is None
+
+
+def test_a_temporary_table_never_opens_the_table_it_shadows_or_names(wh, analyst_tables):
+    sid = f"s-{uuid.uuid4().hex}"
+    assert in_session(wh, f"USE {DATABASE}", sid, auth=ANALYST)[0] == 200
+    # named like the raw table: the bare name is the temporary table while it lives, the raw table after
+    assert in_session(wh, "CREATE TEMPORARY TABLE examinations (nhs_number String)", sid, auth=ANALYST)[0] == 200
+    assert in_session(wh, "SELECT count() FROM examinations", sid, auth=ANALYST)[2] == b"0\n"
+    assert in_session(wh, "DROP TABLE examinations", sid, auth=ANALYST)[0] == 200
+    assert code_of(in_session(wh, "SELECT count() FROM examinations", sid, auth=ANALYST)) == "497"
+    # a dotted name is never taken for a temporary table: `dids.examinations` unquoted is the database's
+    dotted = f"CREATE TEMPORARY TABLE `{DATABASE}.examinations` (nhs_number String)"
+    assert in_session(wh, dotted, sid, auth=ANALYST)[0] == 200
+    assert code_of(in_session(wh, f"SELECT * FROM {DATABASE}.examinations", sid, auth=ANALYST)) == "497"
+    assert code_of(in_session(wh, f"INSERT INTO {DATABASE}.examinations VALUES ('x')", sid, auth=ANALYST)) == "164"
 
 
 def test_what_the_read_only_analyst_may_do_in_a_session(wh):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import gzip
+import textwrap
 import zlib
 
 import lz4.frame
@@ -14,6 +15,7 @@ import zstandard
 from deploy.warehouse.auth import Accounts, User, authorize, authorize_settings
 from deploy.warehouse.body import Decoder, choose_encoding, decoded, decoder_for, prepare
 from deploy.warehouse.errors import QueryError
+from deploy.warehouse.guard import parse_ast, writes_only
 from deploy.warehouse.params import RequestParams
 from deploy.warehouse.sql import analyze
 from dids.kernel.errors import ConfigError
@@ -136,6 +138,42 @@ def test_analyst_may_not_write(sql):
     with pytest.raises(QueryError) as error:
         authorize(User("analyst", 1), analyze(sql), 1)
     assert (error.value.code, error.value.http_status) == (164, 403)
+
+
+def test_temporary_tables_are_what_readonly_2_may_still_write():
+    """A read-only account (in a session) and a readonly=2 request may write temporary tables; readonly=1 may not."""
+    insert = analyze("INSERT INTO t VALUES (1)")
+    authorize(User("analyst", 1), insert, 1, temporary=True)
+    authorize(User("default", 0), insert, 2, temporary=True)  # the admin's GET
+    for user, level in ((User("default", 0), 2), (User("default", 0), 1), (User("analyst", 1), 1)):
+        with pytest.raises(QueryError) as error:
+            authorize(user, insert, level)  # an ordinary table
+        assert error.value.code == 164
+    with pytest.raises(QueryError) as error:
+        authorize(User("default", 0), insert, 1, temporary=True)  # readonly=1 asked for in the URL
+    assert error.value.code == 164
+
+
+def test_only_a_single_bare_temporary_target_counts_as_a_temporary_write():
+    def nodes(text):
+        return parse_ast(textwrap.dedent(text).strip("\n"))
+
+    temporary = frozenset({"t", "dids", "examinations", "dids.examinations"})
+    assert writes_only(nodes("InsertQuery   (children 1)\n Identifier t\n"), "INSERT", temporary)
+    columns = "InsertQuery   (children 2)\n Identifier t\n ExpressionList (children 1)\n  Identifier x\n"
+    assert writes_only(nodes(columns), "INSERT", temporary)
+    assert writes_only(nodes("DropQuery  t (children 1)\n Identifier t\n"), "DROP", temporary)
+    assert not writes_only(nodes("InsertQuery   (children 1)\n Identifier t\n"), "INSERT", frozenset())
+    # db.t is two identifiers; `db.t` quoted is one dotted name: neither is a temporary table here
+    qualified = "InsertQuery   (children 2)\n Identifier dids\n Identifier examinations\n"
+    assert not writes_only(nodes(qualified), "INSERT", temporary)
+    dotted = "InsertQuery   (children 1)\n Identifier dids.examinations\n"
+    assert not writes_only(nodes(dotted), "INSERT", temporary)
+    function = "InsertQuery   (children 1)\n Function null (children 1)\n  ExpressionList (children 1)\n"
+    assert not writes_only(nodes(function), "INSERT", temporary)
+    several = "DropQuery   (children 1)\n ExpressionList (children 2)\n  TableIdentifier t\n  TableIdentifier x\n"
+    assert not writes_only(nodes(several), "DROP", temporary)
+    assert not writes_only(nodes("TruncateQuery  t (children 1)\n Identifier t\n"), "TRUNCATE", temporary)
 
 
 def test_admin_may_write_but_nobody_writes_outfiles():

@@ -49,3 +49,41 @@ def test_bad_timeouts(timeout, name):
     with pytest.raises(QueryError) as info:
         Sessions(Clock()).enter("alice", "s", timeout, check=False)
     assert info.value.name == name
+
+
+class Handle:
+    """Stands in for the engine handle a session keeps for its temporary tables: only its closing is seen here."""
+
+    def __init__(self) -> None:
+        self.closed = False
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_a_session_with_temporary_tables_closes_its_handle_when_it_ends():
+    clock = Clock()
+    sessions = Sessions(clock)
+    s = sessions.enter("alice", "s1", "10", check=False)
+    s.handle = handle = Handle()
+    sessions.leave(s)
+    clock.now += 11
+    sessions.enter("alice", "other", None, check=False)  # any request expires what is due
+    assert handle.closed and s.handle is None
+    ended = sessions.enter("alice", "s2", "0", check=False)  # a timeout of 0 ends with its request
+    ended.handle = second = Handle()
+    sessions.leave(ended)
+    assert second.closed
+
+
+def test_sessions_with_temporary_tables_are_capped():
+    sessions = Sessions(Clock(), handles=1)
+    sessions.may_hold_handle()
+    s = sessions.enter("alice", "s1", None, check=False)
+    s.handle = Handle()
+    with pytest.raises(QueryError) as info:
+        sessions.may_hold_handle()
+    assert info.value.code == 202
+    sessions.close()
+    assert s.handle is None and len(sessions) == 0
+    sessions.may_hold_handle()
