@@ -18,9 +18,9 @@ level of a single request by statement kind (``deploy.warehouse.auth.authorize``
 
 Every request's handle carries a tag in its ``log_comment`` setting, which ``system.processes``
 shows, so ``kill`` can stop that request's query from another handle (``KILL QUERY``): chDB cannot
-interrupt a running fetch any other way. Results of the formats whose chunks concatenate to the
-whole (``deploy.warehouse.streaming``) can be read chunk by chunk (``stream``), so a large result is
-never held whole.
+interrupt a running fetch any other way, and ``progress`` can tell how far it has got. Results of
+the formats whose chunks concatenate to the whole (``deploy.warehouse.streaming``) can be read chunk
+by chunk (``stream``), so a large result is never held whole.
 
 All methods block; the server calls them from a thread pool.
 """
@@ -133,8 +133,10 @@ class Engine:
             raise QueryError(1001, "The warehouse engine gave a wrong answer to SELECT 1", "STD_EXCEPTION")
 
     def explain_ast(self, sql: str, params: Mapping[str, str]) -> str:
-        """The engine's parse tree of ``sql`` (``EXPLAIN AST`` parses only: nothing in it runs)."""
-        spec = QuerySpec(sql=b"EXPLAIN AST " + sql.encode("latin-1"), params=params, readonly=1)
+        """The engine's parse tree of ``sql`` (``EXPLAIN AST`` parses only: nothing in it runs). At
+        readonly=2, since at 1 a statement's own SETTINGS clause is refused before it is parsed: whether
+        the account may send those settings is the statement's run's to decide, on its own handle."""
+        spec = QuerySpec(sql=b"EXPLAIN AST " + sql.encode("latin-1"), params=params, readonly=2)
         return bytes(self.run(spec).body).decode("utf-8", "replace")
 
     def run(self, spec: QuerySpec) -> Outcome:
@@ -191,6 +193,28 @@ class Engine:
             log.warning("KILL QUERY for %s failed: %s", tag, exc)
         finally:
             conn.close()
+
+    def progress(self, prefix: str) -> dict[str, dict[str, int]]:
+        """What ``system.processes`` shows of each running query whose tag starts with ``prefix``, by tag:
+        rows and bytes read and written so far, rows it expects to read, nanoseconds since it began."""
+        sql = (
+            "SELECT Settings['log_comment'], read_rows, read_bytes, written_rows, written_bytes, total_rows_approx, "
+            "toUInt64(elapsed * 1e9) FROM system.processes "
+            f"WHERE is_initial_query AND startsWith(Settings['log_comment'], {quote_string(prefix)})"
+        )
+        keys = ("read_rows", "read_bytes", "written_rows", "written_bytes", "total_rows_to_read", "elapsed_ns")
+        conn = chdb.connect(self._path)
+        try:
+            rows = bytes(conn.query(sql, "JSONCompactEachRow").bytes()).splitlines()
+        except Exception as exc:
+            raise QueryError.from_engine(exc) from exc
+        finally:
+            conn.close()
+        progress: dict[str, dict[str, int]] = {}
+        for row in rows:
+            tag, *values = json.loads(row)
+            progress[tag] = {key: int(value) for key, value in zip(keys, values, strict=True)}
+        return progress
 
     def _handle(self, spec: QuerySpec):
         """A fresh handle with the request's database, settings, limits, tag and readonly level."""
@@ -283,7 +307,7 @@ class Stream:
         self._owned = owned
         self._result = result
         self._joiner = joiner
-        self._totals = {"read_rows": 0, "read_bytes": 0, "written_rows": 0, "written_bytes": 0, "elapsed": 0.0}
+        self._totals = dict.fromkeys(_TOTALS, 0) | {"elapsed": 0.0}
 
     def next(self) -> bytes | None:
         """The next chunk, or None at the end; a failure of the query raises QueryError."""
@@ -294,25 +318,15 @@ class Stream:
         if chunk is None:
             return None
         totals = self._totals
-        totals["read_rows"] += chunk.rows_read()
-        totals["read_bytes"] += chunk.bytes_read()
-        totals["written_rows"] += chunk.rows_written()
-        totals["written_bytes"] += chunk.bytes_written()
+        for key, value in _counts(chunk).items():  # each chunk's own share
+            totals[key] += value
         totals["elapsed"] = max(totals["elapsed"], chunk.elapsed())
         return self._joiner.join(chunk.bytes())
 
     @property
     def summary(self) -> dict[str, str]:
         """X-ClickHouse-Summary of what was read so far."""
-        t = self._totals
-        return {
-            "read_rows": str(t["read_rows"]),
-            "read_bytes": str(t["read_bytes"]),
-            "written_rows": str(t["written_rows"]),
-            "written_bytes": str(t["written_bytes"]),
-            "total_rows_to_read": str(t["read_rows"]),
-            "elapsed_ns": str(int(t["elapsed"] * 1_000_000_000)),
-        }
+        return _as_summary(self._totals, self._totals["elapsed"])
 
     def close(self) -> None:
         try:
@@ -333,14 +347,37 @@ def _changed_settings(conn) -> dict[str, str]:
     return dict(zip(names, values, strict=True))
 
 
+_TOTALS = ("read_rows", "read_bytes", "written_rows", "written_bytes", "result_rows", "result_bytes")
+
+
+def _counts(result) -> dict[str, int]:
+    """A result's (or a streamed chunk's) counts. chDB's ``rows_read`` is the result's rows (measured: 1
+    for a count() over millions); what was read from tables is its ``storage_rows_read``, as the
+    running query's read_rows in system.processes."""
+    return {
+        "read_rows": result.storage_rows_read(),
+        "read_bytes": result.storage_bytes_read(),
+        "written_rows": result.rows_written(),
+        "written_bytes": result.bytes_written(),
+        "result_rows": result.rows_read(),
+        "result_bytes": result.bytes_read(),
+    }
+
+
+def _as_summary(counts: Mapping[str, int], elapsed: float) -> dict[str, str]:
+    return {
+        "read_rows": str(counts["read_rows"]),
+        "read_bytes": str(counts["read_bytes"]),
+        "written_rows": str(counts["written_rows"]),
+        "written_bytes": str(counts["written_bytes"]),
+        "total_rows_to_read": str(counts["read_rows"]),  # all of it, once read
+        "result_rows": str(counts["result_rows"]),
+        "result_bytes": str(counts["result_bytes"]),
+        "elapsed_ns": str(int(elapsed * 1_000_000_000)),
+    }
+
+
 def _summary(result) -> dict[str, str]:
     """X-ClickHouse-Summary, as far as chDB reports it (like a server, a deduplicated INSERT
     still reports the rows it was sent as written)."""
-    return {
-        "read_rows": str(result.rows_read()),
-        "read_bytes": str(result.bytes_read()),
-        "written_rows": str(result.rows_written()),
-        "written_bytes": str(result.bytes_written()),
-        "total_rows_to_read": str(result.rows_read()),
-        "elapsed_ns": str(int(result.elapsed() * 1_000_000_000)),
-    }
+    return _as_summary(_counts(result), result.elapsed())

@@ -19,6 +19,7 @@ executes ``file()``), so the check is safe to run before the statement is allowe
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -132,27 +133,52 @@ class Node:
 
 
 def parse_ast(text: str) -> list[Node]:
-    """``EXPLAIN AST`` output (one node a line, indented one space a level) as nodes with their parent."""
+    """``EXPLAIN AST`` output (one node a line, indented one space a level) as nodes with their parent.
+
+    The tree must be whole: one root, and every node with the number of children it declares. A check
+    of part of a statement would pass what the rest of it touches, so a tree cut short (by a setting of
+    the statement's own, say) is refused, never read."""
     nodes: list[Node] = []
-    stack: list[tuple[int, str, int]] = []  # (depth, kind, children seen)
-    for line in text.splitlines():
+    stack: list[list] = []  # [depth, kind, children seen, children declared]
+    for line in text.split("\n"):  # as the engine splits it (str.splitlines also splits at \r, \f, ...)
         label = line.lstrip(" ")
         if not label:
             continue
         depth = len(line) - len(label)
+        if (not stack and depth != 0) or (stack and depth > stack[-1][0] + 1):
+            raise _incomplete()  # no root at the top, or a level skipped
         while stack and stack[-1][0] >= depth:
-            stack.pop()
-        parent, seen = (stack[-1][1], stack[-1][2]) if stack else ("", 0)
+            _close(stack.pop())
+        if not stack and nodes:
+            raise _incomplete()  # a second root
         if stack:
-            stack[-1] = (stack[-1][0], parent, seen + 1)
+            stack[-1][2] += 1
+        parent, seen = (stack[-1][1], stack[-1][2] - 1) if stack else ("", 0)
         words = label.split()
         kind = words[0]
         if label.startswith(("Storage definition", "Dictionary definition", "Columns definition")):
             kind = label.split(" (", 1)[0].replace(" definition", "")
         name = words[1] if len(words) > 1 and not words[1].startswith("(") else ""
         nodes.append(Node(kind, name, parent, seen == 0))
-        stack.append((depth, kind, 0))
+        declared = _CHILDREN.search(label)
+        stack.append([depth, kind, 0, int(declared.group(1)) if declared else 0])
+    while stack:
+        _close(stack.pop())
+    if not nodes:
+        raise _incomplete()
     return nodes
+
+
+_CHILDREN = re.compile(r"\(children (\d+)\)$")
+
+
+def _close(entry: list) -> None:
+    if entry[2] != entry[3]:
+        raise _incomplete()
+
+
+def _incomplete() -> QueryError:
+    return _refused("the statement's parse tree came back incomplete, so what it touches cannot be checked")
 
 
 def check(
@@ -228,6 +254,19 @@ def _temporary(name: str, temporary: frozenset[str]) -> bool:
     # a dotted name is never taken for a temporary table: `db.t` unquoted means database db, whatever
     # temporary table `db.t` (quoted) a session made
     return "." not in name and name in temporary
+
+
+# a line break in a quoted name, raw or escaped (\n, \x0A): the engine prints names unescaped in EXPLAIN AST
+_LINE_BREAK = re.compile(r"\n|\\n|\\x0a", re.IGNORECASE)
+
+
+def check_quoted_names(tokens: Iterable[Token]) -> None:
+    """Refuse a name that would break the parse tree's lines: a node's line cut in two reads as two
+    nodes, and a crafted name could then place a table function where the check reads it as an
+    ordinary one. (String literals are printed escaped; only names are not.)"""
+    for token in tokens:
+        if token.kind == "quoted" and _LINE_BREAK.search(token.text):
+            raise _refused("a quoted name with a line break in it is not available here: rename it")
 
 
 def setting_words(tokens: Iterable[Token]) -> list[str]:

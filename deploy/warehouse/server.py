@@ -6,10 +6,17 @@ request bodies (lz4, zstd, gzip, deflate), compressed responses on ``enable_http
 ClickHouse's native compressed blocks (``compress=1``/``decompress=1``: ``deploy.warehouse.native``),
 Native blocks in the layout of the client's ``client_protocol_version`` (``native_blocks``), sessions
 (``session_id``, with their settings, database and temporary tables: ``sessions``), the
-``X-ClickHouse-*`` response headers (``X-ClickHouse-Progress`` on ``send_progress_in_http_headers=1``),
-and errors as ``Code: N. DB::Exception: ...`` with the matching
+``X-ClickHouse-*`` response headers, and errors as ``Code: N. DB::Exception: ...`` with the matching
 status, the web framework's own refusals included. Engine calls block, so they run in a thread pool;
 the event loop only moves bytes.
+
+With ``send_progress_in_http_headers=1``, a query still running after
+``http_headers_progress_interval_ms`` (at least 100) gets its status line and first headers sent, then an
+``X-ClickHouse-Progress`` header at that interval (``deploy.warehouse.progress``, read from
+``system.processes``) until its result is ready, as a server sends them; the header block is closed
+with the rest of the headers and one last progress header with the totals (``deploy.warehouse.head``
+says how). A query that fails after that keeps the status 200 already sent and gets
+``X-ClickHouse-Exception-Code`` in the block and the error as the body (plain text), as from a server.
 
 A result in a format that streams (TSV, CSV, JSONEachRow, Native, RowBinary and their ``…WithNames``
 forms: ``deploy.warehouse.streaming``) larger than one engine chunk is streamed (chunked, compressed
@@ -58,10 +65,18 @@ from deploy.warehouse.body import (
 from deploy.warehouse.connections import CappedSite
 from deploy.warehouse.engine import Engine, Outcome, QuerySpec, Stream
 from deploy.warehouse.errors import QueryError
-from deploy.warehouse.guard import check, check_setting_names, parse_ast, setting_words, writes_only
+from deploy.warehouse.guard import (
+    check,
+    check_quoted_names,
+    check_setting_names,
+    parse_ast,
+    setting_words,
+    writes_only,
+)
 from deploy.warehouse.metrics import Metrics
 from deploy.warehouse.native import BlockDecoder
-from deploy.warehouse.params import RequestParams
+from deploy.warehouse.params import RequestParams, safe_query_id
+from deploy.warehouse.progress import Board, Reporter
 from deploy.warehouse.sessions import Session, Sessions
 from deploy.warehouse.sql import Statement, tokens, with_account
 from deploy.warehouse.streaming import has_header, streamable
@@ -108,6 +123,8 @@ class WarehouseServer:
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="chdb")
         # KILL QUERY and stream cancels: never queued behind the queries they are meant to stop
         self.aside = ThreadPoolExecutor(max_workers=2, thread_name_prefix="chdb-kill")
+        # progress headers: one read of the running queries for all the requests due for one
+        self.board = Board(functools.partial(engine.progress, TAG_PREFIX), self.aside)
         self.metrics = Metrics()
         self.sessions = Sessions()
         self.display_name = socket.gethostname()
@@ -143,7 +160,7 @@ class WarehouseServer:
                 message = f"{exc.reason} ({exc.text or exc.reason})".strip()
             error = QueryError(36, message, "BAD_ARGUMENTS", status=exc.status)
             self.metrics.observe("query", exc.status, 0.0, str(error.code))
-            return self._error(error, request.query.get("query_id") or str(uuid.uuid4()))
+            return self._error(error, safe_query_id(request.query.get("query_id")) or str(uuid.uuid4()))
 
     async def ping(self, request: web.Request) -> web.Response:
         self.metrics.observe("ping", 200, 0.0)
@@ -178,7 +195,8 @@ class WarehouseServer:
     async def query(self, request: web.Request) -> web.Response:
         """A ClickHouse HTTP request on `/`: always answered the way ClickHouse answers."""
         start = time.perf_counter()
-        exchange = _Exchange(query_id=request.query.get("query_id") or str(uuid.uuid4()))
+        # a query id that cannot be echoed in a header is refused (RequestParams) under one of ours
+        exchange = _Exchange(query_id=safe_query_id(request.query.get("query_id")) or str(uuid.uuid4()))
         self._in_flight += 1
         try:
             if self._in_flight > self.max_queries:
@@ -189,12 +207,13 @@ class WarehouseServer:
                 )
             response = await self._answer(request, exchange)
         except QueryError as exc:
-            response = self._error(exc, exchange.query_id)
+            response = self._error(exc, exchange.query_id, exchange.progress)
             log.info("%s %s: code %d (%s)", exchange.kind, exchange.query_id, exc.code, exc.name)
             log.debug("%s %s: %s", exchange.kind, exchange.query_id, exc.message)
         except Exception as exc:  # a bug here, not in the query: still answer like ClickHouse
             log.exception("%s %s failed", exchange.kind, exchange.query_id)
-            response = self._error(QueryError(1001, f"{type(exc).__name__}: {exc}", "STD_EXCEPTION"), exchange.query_id)
+            error = QueryError(1001, f"{type(exc).__name__}: {exc}", "STD_EXCEPTION")
+            response = self._error(error, exchange.query_id, exchange.progress)
         finally:
             self._in_flight -= 1
             if exchange.prepared is not None:
@@ -280,6 +299,7 @@ class WarehouseServer:
             exchange.sql = sql  # for the query log: the statement, never an INSERT's data
             words = setting_words(tokens(sql))
             check_setting_names(words)
+            check_quoted_names(tokens(sql))
             keywords = [t.text.upper() for t in tokens(sql) if t.kind == "word"][:2]
             writes.creates_temporary = keywords == ["CREATE", "TEMPORARY"]
             # what may write a temporary table is authorized once its targets are read from the parse tree
@@ -346,34 +366,44 @@ class WarehouseServer:
             )
         if session is not None and session.handle is not None and statement.kind not in ("SET", "USE"):
             spec = replace(spec, handle=session.handle)
+        if rp.progress_headers:
+            exchange.progress = Reporter(
+                request, self.board, spec.tag, rp.progress_interval, self._headers(exchange.query_id)
+            )
         if session is not None and statement.kind in ("SET", "USE"):
             # run on a handle of its own, then what it changed is kept for the session's next requests; the
             # read-only analyst's SET runs at readonly=2 and is kept only if its account could send it
             spec = replace(spec, capture=True, readonly=2 if readonly == 1 and statement.kind == "SET" else readonly)
-            outcome = await self._watched(request, spec.tag, self.engine.run, spec)
+            outcome = await self._watched(request, spec.tag, self.engine.run, spec, progress=exchange.progress)
             changed = outcome.changed or {}
             authorize_settings(user, changed)
             check_setting_names(changed)
             session.settings.update(changed)
             if statement.kind == "USE" and outcome.database:
                 session.database = outcome.database
-            return await self._result(request, rp, None, outcome, exchange.query_id)
+            return await self._result(request, rp, None, outcome, exchange)
         fmt = statement.output_format or (spec.output_format if statement.produces_result else None)
         if statement.kind in STREAM_KINDS and fmt and streamable(fmt):
             return await self._streamed(request, rp, fmt, replace(spec, output_format=fmt), exchange)
-        outcome = await self._watched(request, spec.tag, self.engine.run, spec)
-        return await self._result(request, rp, fmt, outcome, exchange.query_id)
+        outcome = await self._watched(request, spec.tag, self.engine.run, spec, progress=exchange.progress)
+        return await self._result(request, rp, fmt, outcome, exchange)
 
-    async def _watched(self, request: web.Request, tag: str, call, *args):
+    async def _watched(self, request: web.Request, tag: str, call, *args, progress: Reporter | None = None):
         """``call(*args)`` in the pool; if the client goes away meanwhile, its query is killed (the
-        call then raises QUERY_WAS_CANCELLED) rather than left holding a thread to its time limit."""
+        call then raises QUERY_WAS_CANCELLED) rather than left holding a thread to its time limit.
+        Meanwhile the ``progress`` headers, if the client asked for them."""
         loop = asyncio.get_running_loop()
         future = loop.run_in_executor(self.executor, call, *args)
         while not future.done():
-            await asyncio.wait({future}, timeout=WATCH_SECONDS)
-            if not future.done() and _gone(request):
+            timeout = WATCH_SECONDS if progress is None else min(WATCH_SECONDS, progress.due_in())
+            await asyncio.wait({future}, timeout=timeout)
+            if future.done():
+                break
+            if _gone(request):
                 log.info("client of %s went away: killing its query", tag)
                 await loop.run_in_executor(self.aside, self.engine.kill, tag)
+            elif progress is not None:
+                await progress.report(future)
         return future.result()
 
     async def _streamed(
@@ -381,19 +411,23 @@ class WarehouseServer:
     ) -> web.StreamResponse:
         """A result of more than one engine chunk goes out as it is read; a smaller one as ``_result``."""
         loop = asyncio.get_running_loop()
-        stream: Stream = await self._watched(request, spec.tag, self.engine.stream, spec)
+        progress = exchange.progress  # until the body starts
+        stream: Stream = await self._watched(request, spec.tag, self.engine.stream, spec, progress=progress)
         try:
-            first = await self._watched(request, spec.tag, stream.next)
-            second = await self._watched(request, spec.tag, stream.next) if first is not None else None
+            first = await self._watched(request, spec.tag, stream.next, progress=progress)
+            second = None
+            if first is not None:
+                second = await self._watched(request, spec.tag, stream.next, progress=progress)
             if first is None and has_header(fmt):
                 # no rows: chDB's stream gives no chunk at all, not even the header that a server sends
                 # (and that drivers read the columns from), so the empty result is asked for whole
-                outcome = await self._watched(request, spec.tag, self.engine.run, spec)
-                return await self._result(request, rp, fmt, outcome, exchange.query_id)
+                outcome = await self._watched(request, spec.tag, self.engine.run, spec, progress=progress)
+                return await self._result(request, rp, fmt, outcome, exchange)
             if second is None:  # one chunk: an ordinary response with its exact size and summary
                 outcome = Outcome(memoryview(first or b""), stream.summary)
-                return await self._result(request, rp, fmt, outcome, exchange.query_id)
-            response = web.StreamResponse(headers=self._result_headers(fmt, stream.summary, exchange.query_id, rp))
+                return await self._result(request, rp, fmt, outcome, exchange)
+            headers = self._result_headers(fmt, stream.summary, exchange.query_id, progress)
+            response = _stream_response(progress, headers)
             encoding = choose_encoding(request.headers.get("Accept-Encoding")) if rp.compress_response else None
             compressor = _Wrapped(Compressor(encoding) if encoding else None, rp.native_method, _rewriter(rp, fmt))
             if encoding:
@@ -425,8 +459,11 @@ class WarehouseServer:
         finally:
             await loop.run_in_executor(self.aside, stream.close)
 
-    async def _result(self, request: web.Request, rp: RequestParams, fmt: str | None, outcome: Outcome, query_id: str):
-        headers = self._result_headers(fmt, outcome.summary, query_id, rp)
+    async def _result(
+        self, request: web.Request, rp: RequestParams, fmt: str | None, outcome: Outcome, exchange: _Exchange
+    ) -> web.Response:
+        progress = exchange.progress
+        headers = self._result_headers(fmt, outcome.summary, exchange.query_id, progress)
         body = outcome.body
         rewrite = _rewriter(rp, fmt)
         if rewrite is not None and body:
@@ -445,16 +482,16 @@ class WarehouseServer:
             else:
                 body = compress(body, encoding)
             headers["Content-Encoding"] = encoding
-        return web.Response(body=body, headers=headers)
+        return _response(progress, body, headers)
 
     def _result_headers(
-        self, fmt: str | None, summary: dict[str, str], query_id: str, rp: RequestParams
+        self, fmt: str | None, summary: dict[str, str], query_id: str, progress: Reporter | None
     ) -> CIMultiDict:
         headers = self._headers(query_id)
-        if rp.progress_headers:
-            # the engine reports progress once the result (or its first chunk) is ready: one header, as a
-            # server sends its last one, with what was read by then
-            headers.add("X-ClickHouse-Progress", json.dumps(_progress(summary), separators=(",", ":")))
+        if progress is not None:
+            # with the totals once the result (or its first chunk) is ready, so that even a short query
+            # has one (a server's last one is sent as the query ends)
+            headers.add("X-ClickHouse-Progress", progress.final(summary))
         headers["X-ClickHouse-Summary"] = json.dumps(summary, separators=(",", ":"))
         headers["Content-Type"] = content_type(fmt)
         if fmt:
@@ -470,13 +507,14 @@ class WarehouseServer:
             }
         )
 
-    def _error(self, exc: QueryError, query_id: str) -> web.Response:
+    def _error(self, exc: QueryError, query_id: str, progress: Reporter | None = None) -> web.Response:
         headers = self._headers(query_id)
         headers["X-ClickHouse-Exception-Code"] = str(exc.code)
         headers["Content-Type"] = "text/plain; charset=UTF-8"
         # plain text even with compress=1, as a server sends an error before its result: the JDBC driver and
         # clickhouse-go read an error's body as it is (a compressed one reached their users as noise)
-        return web.Response(status=exc.http_status, text=exc.body(self.engine.version), headers=headers)
+        # after progress headers, the status 200 is out already: the code joins them, as a server does it
+        return _response(progress, exc.body(self.engine.version).encode(), headers, exc.http_status)
 
     def close(self, deadline: float = STOP_DEADLINE) -> bool:
         """Stop taking work and wait up to ``deadline`` seconds for running queries; False if some still run."""
@@ -505,6 +543,7 @@ class _Exchange:
     # of a streamed result, where the response headers were sent before the end
     summary: dict[str, str] | None = None
     error_code: str | None = None
+    progress: Reporter | None = None  # send_progress_in_http_headers=1: its headers, once the query has begun
 
 
 @dataclass
@@ -542,9 +581,19 @@ def _rewriter(rp: RequestParams, fmt: str | None):
     return None
 
 
-def _progress(summary: dict[str, str]) -> dict[str, str]:
-    keys = ("read_rows", "read_bytes", "written_rows", "written_bytes", "total_rows_to_read", "elapsed_ns")
-    return {key: summary.get(key, "0") for key in keys}
+def _response(progress: Reporter | None, body, headers: CIMultiDict, status: int = 200) -> web.Response:
+    """``headers`` and ``body``: the end of the block the progress headers opened, if they did (its
+    status stays), or a whole response."""
+    if progress is not None and progress.head is not None:
+        return progress.head.response(body=body, headers=headers)
+    return web.Response(body=body, headers=headers, status=status)
+
+
+def _stream_response(progress: Reporter | None, headers: CIMultiDict) -> web.StreamResponse:
+    """As ``_response``, for a body written piece by piece."""
+    if progress is not None and progress.head is not None:
+        return progress.head.stream(headers)
+    return web.StreamResponse(headers=headers)
 
 
 def _gone(request: web.Request) -> bool:

@@ -225,6 +225,27 @@ def test_clickhouse_connect_round_trip(wh, table, compress):
         assert sum(b.num_rows for b in batches) == 5
 
 
+@pytest.mark.parametrize("compress", [True, False])
+def test_clickhouse_connect_reads_through_progress_headers(wh, compress):
+    """clickhouse-connect asks for progress headers by itself (every 10 to 120 s); here every 200 ms, on a
+    query of 2 s, a streamed result whose first chunk comes late, and a query failing after its
+    progress headers began (status 200 then, and the exception code among the headers)."""
+    c = client(wh, compress=compress)
+    progress = {"send_progress_in_http_headers": 1, "http_headers_progress_interval_ms": 200}
+    with pytest.raises(DatabaseError) as refused:  # the settings reach the warehouse
+        c.query("SELECT 1", settings={**progress, "http_headers_progress_interval_ms": "soon"})
+    assert refused.value.code == 72
+    slow = "SELECT count() FROM numbers(80) WHERE sleepEachRow(0.025) = 0"
+    result = c.query(slow, settings={**progress, "max_block_size": 1})
+    assert result.result_rows == [(80,)] and result.summary["read_rows"] == "80"
+    streamed = c.query("SELECT number, sleep(0.3) FROM numbers(300000)", settings=progress)
+    assert len(streamed.result_rows) == 300000 and streamed.result_rows[-1] == (299999, 0)
+    with pytest.raises(DatabaseError) as failed:
+        c.query(slow + " AND throwIf(number = 30) = 0", settings={**progress, "max_block_size": 1})
+    assert failed.value.code == 395 and "FUNCTION_THROW_IF_VALUE_IS_NON_ZERO" in str(failed.value)
+    assert c.command("SELECT 1") == 1  # and the connection is good for the next query
+
+
 def test_command_results_and_ddl(admin, table):
     assert admin.command(f"SELECT count() FROM {table}") == 0
     assert admin.command(f"SELECT name FROM system.tables WHERE database = '{DATABASE}' AND name = '{table}'") == table

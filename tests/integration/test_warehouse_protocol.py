@@ -14,6 +14,7 @@ import urllib.request
 import uuid
 
 import pytest
+import zstandard
 
 from deploy.warehouse.native import LZ4, NONE, ZSTD, BlockDecoder, checksum, encode, encode_block
 from deploy.warehouse.process import start_warehouse
@@ -96,8 +97,6 @@ def test_compress_1_answers_in_checksummed_blocks(wh, method_name, method):
 
 
 def test_compress_1_inside_http_compression(wh):
-    import zstandard
-
     params = {"query": "SELECT 42", "compress": "1", "enable_http_compression": "1"}
     status, headers, wire = http(wh, params=params, headers={"Accept-Encoding": "zstd"})
     assert (status, headers["Content-Encoding"]) == (200, "zstd")
@@ -195,22 +194,173 @@ def test_a_multipart_field_over_the_limit_is_413(wh):
 
 # --- progress headers ------------------------------------------------------------------------------
 
+PROGRESS_KEYS = [
+    "read_rows",
+    "read_bytes",
+    "written_rows",
+    "written_bytes",
+    "total_rows_to_read",
+    "result_rows",
+    "result_bytes",
+    "elapsed_ns",
+]
+# at least 2 s however fast the machine (the engine sleeps 25 ms a row, one row a block), 80 rows read
+SLOW = {"query": "SELECT count() FROM numbers(80) WHERE sleepEachRow(0.025) = 0", "max_block_size": "1"}
+# 30 rows (0.75 s) in, it fails
+FAILING = {**SLOW, "query": SLOW["query"] + " AND throwIf(number = 30) = 0"}
+WITH_PROGRESS = {"send_progress_in_http_headers": "1"}
+
+
+def progress_of(headers) -> list[dict[str, str]]:
+    return [json.loads(value) for value in headers.get_all("X-ClickHouse-Progress") or []]
+
+
+def assert_growing(progress: list[dict[str, str]]) -> None:
+    """Every header has a server's keys in a server's order, and no count ever goes down."""
+    assert all(list(p) == PROGRESS_KEYS for p in progress), progress
+    for key in PROGRESS_KEYS:
+        values = [int(p[key]) for p in progress]
+        assert values == sorted(values), (key, values)
+
 
 def test_progress_headers_on_request(wh, table):
-    """What the engine reports (chDB counts a result's rows as read), in the header clients read it from."""
+    """What the engine reports, in the header clients read it from; a short query has one, at its end."""
     rows = b"".join(b"%d\tx\n" % i for i in range(1234))
     params = {"query": f"INSERT INTO {table} FORMAT TabSeparated", "send_progress_in_http_headers": "1"}
     status, headers, body = http(wh, params=params, data=rows)
     assert status == 200, body
-    progress = [json.loads(value) for value in headers.get_all("X-ClickHouse-Progress")]
+    progress = progress_of(headers)
     assert progress and int(progress[-1]["written_rows"]) == 1234
     query = {"query": f"SELECT id FROM {table} ORDER BY id", "send_progress_in_http_headers": "1"}
     status, headers, body = http(wh, params=query)
     assert (status, body.count(b"\n")) == (200, 1234)
     summary = json.loads(headers["X-ClickHouse-Summary"])
-    progress = json.loads(headers.get_all("X-ClickHouse-Progress")[-1])
-    assert progress == {key: summary[key] for key in progress} and int(progress["read_rows"]) >= 1234
+    progress = progress_of(headers)
+    assert progress[-1] == summary and int(summary["read_rows"]) == int(summary["result_rows"]) == 1234
     assert http(wh, params={"query": query["query"]})[1].get_all("X-ClickHouse-Progress") is None
+
+
+def test_a_long_query_sends_progress_while_it_runs(wh):
+    status, headers, body = http(wh, params={**SLOW, **WITH_PROGRESS})
+    assert (status, body) == (200, b"80\n")
+    progress = progress_of(headers)
+    assert len(progress) > 2
+    assert_growing(progress)
+    assert int(progress[0]["read_rows"]) < 80 <= int(progress[0]["total_rows_to_read"])  # sent mid-query
+    assert progress[-1] == json.loads(headers["X-ClickHouse-Summary"])  # the totals come last
+    assert (progress[-1]["read_rows"], progress[-1]["result_rows"]) == ("80", "1")
+
+
+def test_progress_headers_come_first_and_the_rest_closes_the_block(wh):
+    """On the wire: the status line and the query's own headers, the progress lines as the query runs,
+    then the result's headers and its body framed by its length."""
+    params = urllib.parse.urlencode({**SLOW, **WITH_PROGRESS})
+    token = base64.b64encode(f"{ADMIN[0]}:{ADMIN[1]}".encode()).decode()
+    with socket.create_connection((wh.host, wh.port), timeout=60) as conn:
+        conn.sendall(
+            f"GET /?{params} HTTP/1.1\r\nHost: x\r\nAuthorization: Basic {token}\r\nConnection: close\r\n\r\n".encode()
+        )
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    lines = head.decode().split("\r\n")
+    names = [line.split(":", 1)[0] for line in lines[1:]]
+    assert lines[0] == "HTTP/1.1 200 OK" and body == b"80\n"
+    assert names[:3] == ["X-ClickHouse-Query-Id", "X-ClickHouse-Timezone", "X-ClickHouse-Server-Display-Name"]
+    first_progress, summary = names.index("X-ClickHouse-Progress"), names.index("X-ClickHouse-Summary")
+    assert first_progress == 3 and set(names[first_progress:summary]) == {"X-ClickHouse-Progress"}
+    assert summary - first_progress > 2 and "Content-Length: 3" in lines[summary:]
+    others = [name for name in names if name != "X-ClickHouse-Progress"]
+    assert len(others) == len(set(others))  # what went out first is not sent again
+
+
+@pytest.mark.parametrize(
+    "compression",
+    [{}, {"enable_http_compression": "1"}, {"compress": "1"}],
+    ids=["plain", "http compression", "compress=1"],
+)
+def test_an_error_after_progress_began_keeps_200_and_gives_the_code(wh, compression):
+    """As a server: the status went out with the first progress header; the error's code joins the header
+    block and its text is the body, plain (as every error of the warehouse, so every client reads it)."""
+    status, headers, body = http(
+        wh, params={**FAILING, **WITH_PROGRESS, **compression}, headers={"Accept-Encoding": "zstd"}
+    )
+    assert (status, headers["X-ClickHouse-Exception-Code"]) == (200, "395")  # FUNCTION_THROW_IF_VALUE_IS_NON_ZERO
+    assert body.startswith(b"Code: 395. DB::Exception: ") and body.endswith(b")\n")
+    assert b"(FUNCTION_THROW_IF_VALUE_IS_NON_ZERO) (version " in body
+    assert "Content-Encoding" not in headers and headers["Content-Type"].startswith("text/plain")
+    progress = progress_of(headers)
+    assert progress and int(progress[-1]["read_rows"]) < 80
+    assert_growing(progress)
+    # the same failure without progress headers keeps its real status
+    status, headers, body = http(wh, params={**FAILING, **compression})
+    assert (status, headers["X-ClickHouse-Exception-Code"]) == (500, "395")
+
+
+@pytest.mark.parametrize(
+    "compression, decode",
+    [
+        ({}, lambda b: b),
+        (
+            {"enable_http_compression": "1"},
+            lambda b: zstandard.ZstdDecompressor().decompressobj().decompress(b),
+        ),
+        ({"compress": "1"}, unblock),
+    ],
+    ids=["plain", "http compression", "compress=1"],
+)
+def test_progress_then_a_streamed_result(wh, compression, decode):
+    """The first chunk comes after 0.3 s (the engine sleeps that long a block): progress until the body
+    starts, then the result streamed whole, in every compression."""
+    query = "SELECT number, sleep(0.3) FROM numbers(300000)"
+    status, headers, wire = http(
+        wh, params={"query": query, **WITH_PROGRESS, **compression}, headers={"Accept-Encoding": "zstd"}
+    )
+    assert status == 200 and headers["Transfer-Encoding"] == "chunked"
+    assert decode(wire) == b"".join(b"%d\t0\n" % n for n in range(300000))
+    progress = progress_of(headers)
+    assert len(progress) > 2 and int(progress[0]["result_rows"]) == 0
+    assert_growing(progress)
+
+
+def test_progress_in_a_session(wh):
+    sid = f"s-{uuid.uuid4().hex}"
+    assert in_session(wh, "SET max_block_size = 1", sid)[0] == 200
+    status, headers, body = in_session(wh, SLOW["query"], sid, **WITH_PROGRESS)
+    assert (status, body) == (200, b"80\n")
+    assert len(progress_of(headers)) > 2
+
+
+@pytest.mark.parametrize("value", ["-5", "abc", "1.5", "", "1e3", "\uff11\uff10\uff10", "99999999999999999999999"])
+def test_hostile_progress_intervals_are_refused(wh, value):
+    params = {"query": "SELECT 1", **WITH_PROGRESS, "http_headers_progress_interval_ms": value}
+    status, headers, body = http(wh, params=params)
+    assert (status, headers["X-ClickHouse-Exception-Code"]) == (400, "72")
+    assert b"http_headers_progress_interval_ms" in body and b"whole number of milliseconds" in body
+
+
+def test_a_progress_interval_below_100_ms_counts_as_100(wh):
+    """A server would send one at every step asked with 0 (80 here); this one no more often than every
+    100 ms, counted on the engine's own clock of the query."""
+    status, headers, body = http(wh, params={**SLOW, **WITH_PROGRESS, "http_headers_progress_interval_ms": "0"})
+    assert (status, body) == (200, b"80\n")
+    progress = progress_of(headers)
+    assert 2 < len(progress) <= int(progress[-1]["elapsed_ns"]) / 100_000_000 + 3
+    # the largest interval there is: only the last header, with the totals
+    status, headers, body = http(
+        wh, params={**SLOW, **WITH_PROGRESS, "http_headers_progress_interval_ms": str((1 << 64) - 1)}
+    )
+    assert (status, body, len(progress_of(headers))) == (200, b"80\n", 1)
+
+
+def test_a_query_id_that_would_break_the_header_block_is_refused(wh):
+    for query_id in ["a\r\nX-Injected: 1", "a\nX-Injected: 1", "bell\x07", "nul\x00"]:
+        status, headers, body = http(wh, params={"query": "SELECT 1", "query_id": query_id, **WITH_PROGRESS})
+        assert (status, headers["X-ClickHouse-Exception-Code"]) == (400, "36"), body
+        assert "X-Injected" not in headers and headers["X-ClickHouse-Query-Id"] != query_id
+    status, headers, _ = http(wh, params={"query": "SELECT 1", "query_id": "mine-\u00e9"})
+    assert (status, headers["X-ClickHouse-Query-Id"].encode("latin-1").decode()) == (200, "mine-\u00e9")
 
 
 # --- sessions ---------------------------------------------------------------------------------------

@@ -98,6 +98,13 @@ def test_no_credentials_is_no_login(wh):
         "SELECT joinGet('dids.base', 'accession', 1)",
         "DESCRIBE TABLE file('/etc/hostname', 'RawBLOB')",
         "SELECT 1 FORMAT Template SETTINGS format_template_row = '/proc/self/environ'",
+        # a line break in a name would cut the checked parse tree's lines: a crafted one could dress the
+        # table function that follows as an ordinary function
+        "SELECT 1 AS `x\n       Literal 1`, * FROM url('http://127.0.0.1:1/', 'RawBLOB')",
+        "SELECT 1 AS `x\\x0A y`, * FROM dids.base",
+        'SELECT 1 AS "x\\ny", * FROM dids.base',
+        # a SETTINGS clause: the analyst's limits are its account's
+        "SELECT count() FROM dids.activity_daily SETTINGS max_execution_time = 100000",
     ],
 )
 def test_the_analyst_reads_no_file_and_no_base_table(wh, query):
@@ -129,6 +136,7 @@ def test_the_analyst_reads_its_views_and_may_name_them_in_with(wh):
         "LAYOUT(FLAT()) LIFETIME(0)",
         "SELECT 1 INTO OUTFILE '{path}'",
         "SELECT * FROM file('/etc/hostname', 'RawBLOB')",
+        "SELECT 1 AS `a\n   b`, * FROM file('/etc/hostname', 'RawBLOB') SETTINGS max_threads = 1",
     ],
 )
 def test_the_admin_writes_and_reads_no_file_outside_the_warehouse(wh, tmp_path, query):
@@ -142,6 +150,10 @@ def test_the_admin_still_creates_and_fills_local_tables(wh):
     assert sql(wh, "CREATE TABLE dids.local (a UInt8) ENGINE = MergeTree ORDER BY tuple()")[0] == 200
     assert sql(wh, "INSERT INTO dids.local SELECT number FROM numbers(3)")[0] == 200
     assert sql(wh, "SELECT sum(a) FROM dids.local")[::2] == (200, b"3\n")
+    # the statement's own SETTINGS clause (its parse tree is read at readonly=2, where one is allowed)
+    assert sql(wh, "SELECT getSetting('max_threads') SETTINGS max_threads = 1")[::2] == (200, b"1\n")
+    # a name needing quotes and escapes, short of a line break
+    assert sql(wh, 'SELECT 1 AS `a\tb,"c`')[::2] == (200, b"1\n")
 
 
 def test_the_analyst_may_not_raise_its_limits(wh):
@@ -406,7 +418,7 @@ def test_a_streamed_result_is_the_engine_s_whole_result_in_every_streamed_format
     """The header each engine chunk repeats is sent once; names needing quotes or escapes included."""
     import chdb
 
-    query = 'SELECT number AS `a\\nb`, toString(number) AS `c,"d` FROM numbers(300000)'
+    query = 'SELECT number AS `a\\tb`, toString(number) AS `c,"d` FROM numbers(300000)'
     expected = chdb.query(query, fmt).bytes()  # the same engine, in this process, buffered whole
     request = urllib.request.Request(f"{wh.url}/?default_format={fmt}", data=query.encode())
     request.add_header("Authorization", "Basic " + base64.b64encode(f"{ADMIN[0]}:{ADMIN[1]}".encode()).decode())

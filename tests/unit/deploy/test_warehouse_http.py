@@ -169,7 +169,7 @@ def test_only_a_single_bare_temporary_target_counts_as_a_temporary_write():
     assert not writes_only(nodes(qualified), "INSERT", temporary)
     dotted = "InsertQuery   (children 1)\n Identifier dids.examinations\n"
     assert not writes_only(nodes(dotted), "INSERT", temporary)
-    function = "InsertQuery   (children 1)\n Function null (children 1)\n  ExpressionList (children 1)\n"
+    function = "InsertQuery   (children 1)\n Function null (children 1)\n  ExpressionList (children 1)\n   Literal 1\n"
     assert not writes_only(nodes(function), "INSERT", temporary)
     several = "DropQuery   (children 1)\n ExpressionList (children 2)\n  TableIdentifier t\n  TableIdentifier x\n"
     assert not writes_only(nodes(several), "DROP", temporary)
@@ -293,3 +293,20 @@ def test_prepare_caps_the_spooled_data(tmp_path):
         asyncio.run(prepare("", body, tmp_path, _allow, max_spool=1 << 20))
     assert "send it in parts" in error.value.message and not list(tmp_path.iterdir())
     assert error.value.http_status == 413
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "SelectWithUnionQuery (children 1)\n",  # a child short
+        "SelectWithUnionQuery (children 1)\n ExpressionList (children 2)\n  Literal 1\n",
+        " ExpressionList (children 1)\n  Literal 1\n",  # no root at the top
+        "Literal 1\nLiteral 2\n",  # two roots
+        "SelectWithUnionQuery (children 1)\n   Literal 1\n",  # a level skipped
+    ],
+)
+def test_a_parse_tree_cut_short_is_refused_not_read(text):
+    with pytest.raises(QueryError) as error:
+        parse_ast(text)
+    assert error.value.code == 497
