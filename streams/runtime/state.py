@@ -32,7 +32,9 @@ State = dict[str, Any] | list[str]  # an examination's state, or a person's inde
 
 
 def _encode(value: Any) -> bytes:
-    return faust_json.dumps(value).encode()  # what the table's "json" serializer writes
+    """What the table's "json" serializer writes: Faust's dumps, which gives bytes with orjson, text without."""
+    data = faust_json.dumps(value)
+    return data if isinstance(data, bytes) else data.encode()
 
 
 class LifecycleState:
