@@ -99,6 +99,8 @@ STOP_DEADLINE = 10.0  # seconds SIGTERM waits for running queries before the pro
 BODY_SECONDS = 600.0  # a request body (an INSERT's data) must have arrived within this long
 WATCH_SECONDS = 0.25  # how often a running query's client is checked for having gone away
 STREAM_KINDS = frozenset({"SELECT", "WITH"})  # chDB streams these only (not DESCRIBE, SHOW, EXPLAIN, ...)
+# settings of the HTTP exchange itself that a session's SET keeps, as a server applies them to its later answers
+SESSION_TRANSPORT = ("send_progress_in_http_headers", "http_headers_progress_interval_ms", "enable_http_compression")
 TAG_PREFIX = "dids-http:"  # log_comment of every request's query: what KILL QUERY finds it by
 
 
@@ -271,6 +273,9 @@ class WarehouseServer:
             return await self._answer_in(request, exchange, user, rp, body, None)
         session = self.sessions.enter(user.name, rp.session_id, rp.session_timeout, rp.session_check)
         try:
+            kept = {name: session.settings[name] for name in SESSION_TRANSPORT if name in session.settings}
+            if kept.keys() - values.keys():  # the session's SET of how answers travel, unless the URL says
+                rp = RequestParams.parse({**kept, **values}, request.headers)
             # the session's settings and database, under this request's own
             rp = replace(rp, settings={**session.settings, **rp.settings}, database=rp.database or session.database)
             return await self._answer_in(request, exchange, user, rp, body, session)

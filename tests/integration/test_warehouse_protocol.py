@@ -330,6 +330,12 @@ def test_progress_in_a_session(wh):
     status, headers, body = in_session(wh, SLOW["query"], sid, **WITH_PROGRESS)
     assert (status, body) == (200, b"80\n")
     assert len(progress_of(headers)) > 2
+    # asked for with SET, as a session keeps any setting: its later answers carry them, unless the URL says no
+    assert in_session(wh, "SET send_progress_in_http_headers = 1", sid)[0] == 200
+    status, headers, body = in_session(wh, SLOW["query"], sid)
+    assert (status, body) == (200, b"80\n") and len(progress_of(headers)) > 2
+    status, headers, body = in_session(wh, SLOW["query"], sid, send_progress_in_http_headers="0")
+    assert (status, body, progress_of(headers)) == (200, b"80\n", [])
 
 
 @pytest.mark.parametrize("value", ["-5", "abc", "1.5", "", "1e3", "\uff11\uff10\uff10", "99999999999999999999999"])
