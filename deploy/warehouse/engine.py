@@ -171,13 +171,7 @@ class Engine:
 
     def session_handle(self, readonly: int) -> SessionHandle:
         """A handle for a session's temporary tables, at ``readonly`` 0 or 2 for its whole life."""
-        if self._session is None:
-            raise QueryError(1001, "The warehouse engine is closed", "STD_EXCEPTION")
-        try:
-            conn = chdb.connect(self._path)
-        except Exception as exc:
-            raise QueryError.from_engine(exc) from exc
-        handle = SessionHandle(conn)
+        handle = SessionHandle(self._connect())
         if readonly:
             handle.query("SET readonly = 2")
         return handle
@@ -216,16 +210,20 @@ class Engine:
             progress[tag] = {key: int(value) for key, value in zip(keys, values, strict=True)}
         return progress
 
+    def _connect(self):
+        """A new connection handle to the engine this process owns."""
+        if self._session is None:
+            raise QueryError(1001, "The warehouse engine is closed", "STD_EXCEPTION")
+        try:
+            return chdb.connect(self._path)
+        except Exception as exc:
+            raise QueryError.from_engine(exc) from exc
+
     def _handle(self, spec: QuerySpec):
         """A fresh handle with the request's database, settings, limits, tag and readonly level."""
         if spec.output_format.lower() in _PYTHON_FORMATS:
             raise QueryError(73, f"Unknown format {spec.output_format}", "UNKNOWN_FORMAT")
-        if self._session is None:
-            raise QueryError(1001, "The warehouse engine is closed", "STD_EXCEPTION")
-        try:
-            conn = chdb.connect(self._path)
-        except Exception as exc:
-            raise QueryError.from_engine(exc) from exc
+        conn = self._connect()
         try:
             if spec.database:
                 conn.query(f"USE {quote_identifier(spec.database)}", "TabSeparated")

@@ -18,6 +18,7 @@ import zstandard
 
 from deploy.warehouse.native import LZ4, NONE, ZSTD, BlockDecoder, checksum, encode, encode_block
 from deploy.warehouse.process import start_warehouse
+from deploy.warehouse.progress import KEYS as SERVER_ORDER
 from dids.kernel.ports import free_port
 
 pytestmark = pytest.mark.integration
@@ -194,16 +195,7 @@ def test_a_multipart_field_over_the_limit_is_413(wh):
 
 # --- progress headers ------------------------------------------------------------------------------
 
-PROGRESS_KEYS = [
-    "read_rows",
-    "read_bytes",
-    "written_rows",
-    "written_bytes",
-    "total_rows_to_read",
-    "result_rows",
-    "result_bytes",
-    "elapsed_ns",
-]
+PROGRESS_KEYS = list(SERVER_ORDER)
 # at least 2 s however fast the machine (the engine sleeps 25 ms a row, one row a block), 80 rows read
 SLOW = {"query": "SELECT count() FROM numbers(80) WHERE sleepEachRow(0.025) = 0", "max_block_size": "1"}
 # 30 rows (0.75 s) in, it fails
