@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import faust
@@ -16,6 +18,7 @@ from streams.erasure import PURGE_HEADER, index_key, indexed, is_index_key, purg
 from streams.evaluate import StreamContext
 from streams.process import DeadLetter, decode_events, process_events
 from streams.runtime import crash_only
+from streams.runtime.batching import batches
 from streams.runtime.feedback import publish_feedback
 from streams.runtime.linkage import LinkageFeed
 from streams.runtime.outputs import Outputs
@@ -87,8 +90,9 @@ class Topics:
 
 @dataclass(frozen=True)
 class Batching:
-    """How the agent groups events for the columnar engine: a batch closes at ``events`` events or after
-    ``seconds`` (the most it adds to an event's latency), whichever comes first."""
+    """How the agent groups events for the columnar engine (``streams.runtime.batching``): a batch closes at
+    ``events`` events or ``seconds`` after its first event (the most batching adds to an event's latency
+    beyond waiting for the batch before it), whichever comes first."""
 
     events: int = 2000
     seconds: float = 0.02
@@ -114,10 +118,12 @@ def register(
     )
 
     state = LifecycleState(table, outputs)
+    # one batch at a time; its states were read before (``state.load``) and are written after, on the loop
+    judging = ThreadPoolExecutor(max_workers=1, thread_name_prefix="judge")
 
     @app.agent(t.events, name="examination_events")
     async def examination_events(stream):
-        async for batch in stream.take_events(batching.events, within=batching.seconds):
+        async for batch in batches(stream, batching.events, batching.seconds):
             if not ctx.consent_healthy():
                 crash_only.stop(
                     "the consent list stopped following dids.consent (see the consent registry error above)",
@@ -160,7 +166,7 @@ def register(
                     await judge(pending)
                     pending = []
             await judge(pending)
-            # before the next batch (only then does take_events ack this one): the outputs and the table's
+            # before the next batch (only then does ``batches`` ack this one): the outputs and the table's
             # changelog acknowledged, then the changelog offsets the table's store holds recorded
             await outputs.flush()
             state.persist()
@@ -185,8 +191,15 @@ def register(
         # a key's state lives in its event's partition (a chunk's events were placed there)
         home = {event_key(decoded): event.message.partition for event, decoded in pending}
         state.load(home.items())  # one multi-get per partition for the whole batch
-        routed_all = process_events(
-            catalog, ctx, [decoded for _, decoded in pending], lambda key: state.get(key, home[key])
+        # judged off the event loop, so that Faust goes on handing the next batch its events meanwhile
+        # (streams.runtime.batching): on the loop, a batch's polars work stopped their delivery
+        routed_all = await asyncio.get_running_loop().run_in_executor(
+            judging,
+            process_events,
+            catalog,
+            ctx,
+            [decoded for _, decoded in pending],
+            lambda key: state.get(key, home[key]),
         )
         people = {
             (index_key(routed.state["person_id"], event.message.partition), event.message.partition)

@@ -2,7 +2,7 @@
 producer, flushed at the end of every batch.
 
 Faust's producer (aiokafka) cost about a fifth of the worker's time in a bulk run, nearly all of it
-Python per message; librdkafka batches and compresses in C. Delivery stays at-least-once: ``take_events``
+Python per message; librdkafka batches and compresses in C. Delivery stays at-least-once: ``batches``
 acks a batch's events only when the agent asks for the next batch, and the agent awaits ``flush`` before
 it does, so no offset is committed past an output Kafka has not acknowledged. A refused send stops the
 worker (``crash_only``) exactly as a refused Faust send does. The lifecycle table's changelog goes out
