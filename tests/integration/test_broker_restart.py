@@ -38,8 +38,8 @@ OUTAGE_SECONDS = 15
 
 @pytest.fixture
 def private_broker(tmp_path):
-    """The test's own broker. Asked for before ``service_factory``, so it is torn down after it: the
-    worker and the sink then stop against a live broker, not a missing one (which took them 30 s each)."""
+    """The test's own broker. Asked for before ``service_factory``, so it is torn down after the worker
+    and the sink (stopping them once their broker was gone took 30 s)."""
     data = tmp_path / "kafka"
     port, controller = free_port(), free_port()
     broker = start_broker(data, port, controller, data / "broker.log")
