@@ -1,9 +1,11 @@
 """Session fixtures: one real Kafka broker and one real ClickHouse engine (the embedded warehouse),
 started on free loopback ports with their own data directories; factories hand out unique topic
-prefixes and databases per test so tests never see each other's data."""
+prefixes and databases per test so tests never see each other's data (a module's read-only tests may
+share one seeded database: ``module_settings_factory``)."""
 
 from __future__ import annotations
 
+import functools
 import itertools
 import secrets
 import sys
@@ -47,31 +49,38 @@ def warehouse(tmp_path_factory):
     w.stop()
 
 
+def _settings(broker, warehouse, root: Path, **overrides) -> Settings:
+    n = next(_counter)
+    tag = f"t{n}_{uuid.uuid4().hex[:6]}"
+    base = Settings(
+        home=root / tag,
+        kafka_bootstrap=broker.bootstrap,
+        topic_prefix=f"{tag}.",
+        clickhouse_url=warehouse.url,
+        clickhouse_database=f"dids_{tag}",
+        clickhouse_password=WAREHOUSE_ADMIN_PASSWORD,
+        streams_app_id=f"dids-streams-{tag}",
+        sink_group=f"dids-sink-{tag}",
+        streams_metrics_port=free_port(),
+        sink_metrics_port=free_port(),
+        producer_metrics_port=0,
+        sink_batch_seconds=0.5,
+        demo=1,  # the well-known demo pseudonymisation key and the shipped sample reference data
+    )
+    return base.with_(**overrides)
+
+
 @pytest.fixture
 def settings_factory(broker, warehouse, tmp_path):
     """Settings for one isolated pipeline: own topic prefix, database, consumer groups and home."""
+    return functools.partial(_settings, broker, warehouse, tmp_path)
 
-    def make(**overrides) -> Settings:
-        n = next(_counter)
-        tag = f"t{n}_{uuid.uuid4().hex[:6]}"
-        base = Settings(
-            home=tmp_path / tag,
-            kafka_bootstrap=broker.bootstrap,
-            topic_prefix=f"{tag}.",
-            clickhouse_url=warehouse.url,
-            clickhouse_database=f"dids_{tag}",
-            clickhouse_password=WAREHOUSE_ADMIN_PASSWORD,
-            streams_app_id=f"dids-streams-{tag}",
-            sink_group=f"dids-sink-{tag}",
-            streams_metrics_port=free_port(),
-            sink_metrics_port=free_port(),
-            producer_metrics_port=0,
-            sink_batch_seconds=0.5,
-            demo=1,  # the well-known demo pseudonymisation key and the shipped sample reference data
-        )
-        return base.with_(**overrides)
 
-    return make
+@pytest.fixture(scope="module")
+def module_settings_factory(broker, warehouse, tmp_path_factory):
+    """The same for a module-scoped fixture: a database migrated and seeded once for the tests of a
+    module that only read it (a migration takes seconds; a test that writes gets its own)."""
+    return functools.partial(_settings, broker, warehouse, tmp_path_factory.mktemp("module"))
 
 
 @pytest.fixture
@@ -83,7 +92,12 @@ def service_factory(tmp_path) -> Iterator:
 
     def start(settings: Settings, *args: str, ready_port: int | None = None) -> Background:
         log = tmp_path / f"{args[0]}-{len(started)}.log"
-        proc = spawn(args[0], [sys.executable, "-m", "dids", *args], log, env=settings_env(settings))
+        env = settings_env(settings)
+        # A stream worker that dies without leaving its consumer group (kill -9, a crash exit) keeps its
+        # partitions until its session times out: Faust's default 60 s, which the fault tests spent idle
+        # before the replacement got any work. 10 s is the sink's own session timeout (sinks/sink.py).
+        env.setdefault("BROKER_SESSION_TIMEOUT", "10")
+        proc = spawn(args[0], [sys.executable, "-m", "dids", *args], log, env=env)
         started.append(proc)
         if ready_port:
             import urllib.request
@@ -97,8 +111,12 @@ def service_factory(tmp_path) -> Iterator:
         return proc
 
     yield start
+    # SIGKILL: the test is over and its topics, groups and database are its own, so nothing needs a
+    # graceful stop (a Faust worker's alone takes 1.5 s); tests that stop a service gracefully do it
+    # themselves and assert on the outcome
     for proc in reversed(started):
-        proc.stop(timeout=30)
+        if proc.alive():  # (one already stopped and reaped may have handed its pid on)
+            proc.kill()
 
 
 def pytest_collection_modifyitems(items):

@@ -14,6 +14,8 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
+import pytest
+
 from deploy.local_kafka import start_broker
 from dids.kernel import topics
 from dids.kernel.keys import event_key, record_key
@@ -34,15 +36,21 @@ POISON = [b"not avro at all", b"\xc3\x01" + b"\x00" * 8 + b"unknown fingerprint"
 OUTAGE_SECONDS = 15
 
 
-def test_broker_restart_with_poison_duplicates_and_reordering(settings_factory, service_factory, tmp_path):
+@pytest.fixture
+def private_broker(tmp_path):
+    """The test's own broker. Asked for before ``service_factory``, so it is torn down after the worker
+    and the sink (stopping them once their broker was gone took 30 s)."""
     data = tmp_path / "kafka"
     port, controller = free_port(), free_port()
     broker = start_broker(data, port, controller, data / "broker.log")
-    try:
-        settings = settings_factory(kafka_bootstrap=broker.bootstrap, streams_liveness_seconds=30)
-        _run(settings, service_factory, data, port, controller, broker)
-    finally:
-        broker.stop()
+    yield broker, data, port, controller
+    broker.stop()
+
+
+def test_broker_restart_with_poison_duplicates_and_reordering(private_broker, settings_factory, service_factory):
+    broker, data, port, controller = private_broker
+    settings = settings_factory(kafka_bootstrap=broker.bootstrap, streams_liveness_seconds=30)
+    _run(settings, service_factory, data, port, controller, broker)
 
 
 def _run(settings, service_factory, data, port, controller, broker):
@@ -106,7 +114,7 @@ def _run(settings, service_factory, data, port, controller, broker):
     broker.stop()
     time.sleep(OUTAGE_SECONDS)  # streams worker and sink keep running against a broker that is gone
     restarted = start_broker(data, port, controller, data / "broker.log")
-    broker.process = restarted.process  # the finally above stops whichever broker runs now
+    broker.process = restarted.process  # the fixture stops whichever broker runs now
 
     producer = EventProducer(settings)
     send(producer, range(half, N), with_poison=True)

@@ -45,9 +45,10 @@ def submission(sid, status="accepted", *, period="2026-09", received=T0, **extra
     return row | extra
 
 
-@pytest.fixture
-def db(settings_factory):
-    settings = settings_factory()
+@pytest.fixture(scope="module")
+def db(module_settings_factory):
+    """Seeded once: the panels' queries only read it."""
+    settings = module_settings_factory()
     client = migrated(settings)
     insert = client.put
     insert(

@@ -165,9 +165,10 @@ REJECTS = [
 ]
 
 
-@pytest.fixture
-def seeded(settings_factory):
-    settings = settings_factory()
+@pytest.fixture(scope="module")
+def seeded(module_settings_factory):
+    """Seeded once: the report only reads, and the hostile parameters must change nothing (each checks)."""
+    settings = module_settings_factory()
     client = migrated(settings)
     client.put("examinations", ROWS)
     client.put("rejects", REJECTS)

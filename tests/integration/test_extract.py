@@ -73,12 +73,22 @@ def extract(settings, terms, out):
     return json.loads(out.with_name(out.name + ".manifest.json").read_text())
 
 
-@pytest.fixture
-def seeded(settings_factory):
-    settings = settings_factory(pseudonymisation_key=KEY, demo=0)
+def seed(factory):
+    settings = factory(pseudonymisation_key=KEY, demo=0)
     ensure_topics(settings)
     migrated(settings).put("examinations", rows())
     return settings
+
+
+@pytest.fixture
+def seeded(settings_factory):
+    return seed(settings_factory)
+
+
+@pytest.fixture(scope="module")
+def seeded_once(module_settings_factory):
+    """Seeded once for the refusals: each writes nothing and audits nothing (and checks it)."""
+    return seed(module_settings_factory)
 
 
 @pytest.fixture
@@ -183,7 +193,7 @@ def test_csv_cells_a_spreadsheet_would_run_are_made_inert(stack, tmp_path):
         ({}, ".hidden.csv", "a hidden file name"),
     ],
 )
-def test_refused_extracts_write_nothing_and_audit_nothing(seeded, tmp_path, fields, out, message):
+def test_refused_extracts_write_nothing_and_audit_nothing(seeded_once, tmp_path, fields, out, message):
     terms = agreement(tmp_path, **fields)
     folder = tmp_path / "out"
     folder.mkdir()
@@ -193,13 +203,13 @@ def test_refused_extracts_write_nothing_and_audit_nothing(seeded, tmp_path, fiel
     (folder / "dir.parquet").mkdir()
     named = {"EXISTING": "existing.csv", "LINK": "link.csv", "DIR": "dir.parquet"}.get(out, out)
     before = set(folder.rglob("*"))
-    result = dids(seeded, "extract", "--agreement", str(terms), "--out", str(folder / named))
+    result = dids(seeded_once, "extract", "--agreement", str(terms), "--out", str(folder / named))
     assert result.returncode != 0
     assert message in result.stderr and "Traceback" not in result.stderr
     assert set(folder.rglob("*")) == before
     assert (folder / "existing.csv").read_text() == "keep me\n"
     assert (folder / "target.csv").read_text() == "keep me too\n"
-    assert connect(seeded).command("SELECT count() FROM dissemination_audit") == 0
+    assert connect(seeded_once).command("SELECT count() FROM dissemination_audit") == 0
 
 
 def test_an_extract_waits_for_opt_outs_still_on_their_way(seeded, tmp_path):

@@ -42,9 +42,10 @@ REJECTS = [
 ]
 
 
-@pytest.fixture
-def warehouse_db(settings_factory):
-    settings = settings_factory()
+@pytest.fixture(scope="module")
+def warehouse_db(module_settings_factory):
+    """Seeded once: the reports and queries below only read it."""
+    settings = module_settings_factory()
     client = migrated(settings)
     client.put("examinations", ROWS)
     client.put("rejects", REJECTS)

@@ -44,7 +44,9 @@ def test_two_workers_and_two_sinks_build_the_same_table_as_one_of_each(settings_
     # one of each: done when the worker has read every event and the sink inserted all it published
     client, streams_ports, sink_ports = _start(settings_factory, service_factory, workers=1, sinks=1)
     assert poll(lambda: metric(streams_ports[0], "dids_streams_events_in_total"), N) == N
-    # and has judged and routed them all (an event is read before its batch is judged, off the event loop)
+    # an event is counted in as it joins a batch and out when the batch is judged (one merge outcome
+    # each): reading the outputs before the last batch was judged undercounted them, and the wait
+    # below then ran to its timeout and failed
     assert poll(lambda: metric(streams_ports[0], "dids_streams_merges_total"), N) == N
     published = sum(
         metric(streams_ports[0], m) for m in ("dids_streams_records_out_total", "dids_streams_rejects_out_total")

@@ -19,6 +19,12 @@ def db(settings_factory):
     return migrated(settings_factory())
 
 
+@pytest.fixture(scope="module")
+def schema(module_settings_factory):
+    """A migrated database with no rows, once, for the tests that only read its definitions."""
+    return migrated(module_settings_factory())
+
+
 def submission(sid, received, period="2026-10"):
     return {
         "submission_id": sid,
@@ -173,23 +179,23 @@ def test_statistics_match_hand_computed_values_live_and_from_a_snapshot(db):
     assert snap_providers == [r for r in providers if r[0] == "2026-10"]
 
 
-def test_cluster_variant_of_every_migration_parses_in_clickhouse(db):
+def test_cluster_variant_of_every_migration_parses_in_clickhouse(schema):
     """No cluster here to run it on, but ClickHouse's own parser reads every statement of it."""
     from sinks.migrate import ddl
 
-    statements = ddl(db.database, "dids_cluster")
+    statements = ddl(schema.database, "dids_cluster")
     for statement in statements:
-        formatted = db.query("SELECT formatQuery({q:String})", parameters={"q": statement}).result_rows[0][0]
+        formatted = schema.query("SELECT formatQuery({q:String})", parameters={"q": statement}).result_rows[0][0]
         assert "ON CLUSTER dids_cluster" in formatted
     print(f"\n{len(statements)} cluster statements parsed")
 
 
-def test_wide_tables_merge_column_by_column(db):
+def test_wide_tables_merge_column_by_column(schema):
     """0007: vertical merges from the first merge keep the warehouse's memory down (README Performance)."""
-    wide = db.query(
+    wide = schema.query(
         "SELECT name, engine_full FROM system.tables WHERE database = {d:String} "
         "AND name IN ('examinations', 'rejects', 'snapshot_examinations') ORDER BY name",
-        parameters={"d": db.database},
+        parameters={"d": schema.database},
     ).result_rows
     assert [name for name, _ in wide] == ["examinations", "rejects", "snapshot_examinations"]
     for name, engine in wide:

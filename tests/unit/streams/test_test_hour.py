@@ -3,6 +3,7 @@ the test date, None for a date only, a time on another day, and restricted codes
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 
@@ -32,10 +33,15 @@ def published(evts) -> dict[str, dict]:
     return out
 
 
-def _simulated(**overrides):
+@functools.cache
+def _stream() -> tuple[dict, ...]:
+    """Made once (the generator takes seconds); each caller gets copies."""
     config = SimulationConfig(seed=31, providers=5, invalid_rate=0.0, cancelled_rate=0.0, corrected_rate=0.0)
-    evts = [e for e in events(config, now=NOW, limit=400) if e["event_time"] <= NOW]
-    return [dict(e, **overrides) for e in evts]
+    return tuple(e for e in events(config, now=NOW, limit=400) if e["event_time"] <= NOW)
+
+
+def _simulated(**overrides):
+    return [dict(e, **overrides) for e in _stream()]
 
 
 def test_timed_trusts_records_carry_the_hour_and_the_others_none():
