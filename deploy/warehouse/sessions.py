@@ -108,8 +108,8 @@ class Sessions:
         if sum(1 for s in self._open.values() if s.handle is not None) >= self._handles:
             raise QueryError(
                 202,
-                f"Too many sessions with temporary tables ({self._handles}): close some (DROP them, or let the "
-                "sessions expire), or use a subquery",
+                f"Too many sessions with temporary tables ({self._handles}): wait for one to end (its "
+                "session_timeout after its last request), or use a subquery",
                 "TOO_MANY_SIMULTANEOUS_QUERIES",
             )
 
