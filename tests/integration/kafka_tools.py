@@ -38,6 +38,32 @@ def consume(settings: Settings, topic: str, expected: int, timeout: float = 60.0
     return out
 
 
+def consume_keys(settings: Settings, topics: list[str], keys: set[str], timeout: float = 120.0, settle: float = 1.0):
+    """Read ``topics`` from the start until a message of every one of ``keys`` arrived (bounded), then
+    ``settle`` seconds more to catch any extra message. One pass: re-reading the topics from the start
+    while waiting took CPU from the worker being waited for. Returns the messages."""
+    consumer = Consumer(
+        client_config(
+            settings,
+            **{"group.id": f"test-{uuid.uuid4().hex}", "auto.offset.reset": "earliest", "enable.auto.commit": False},
+        )
+    )
+    consumer.subscribe(topics)
+    out, missing = [], set(keys)
+    deadline, extra_until = time.monotonic() + timeout, None
+    try:
+        while time.monotonic() < deadline and (extra_until is None or time.monotonic() < extra_until):
+            for msg in consumer.consume(num_messages=1000, timeout=0.2):
+                if msg.error() is None:
+                    out.append(msg)
+                    missing.discard((msg.key() or b"").decode())
+            if not missing and extra_until is None:
+                extra_until = time.monotonic() + settle
+    finally:
+        consumer.close()
+    return out
+
+
 def consume_events(settings: Settings, expected: int, timeout: float = 60.0) -> list[dict]:
     """The examination events on dids.ris.events, single or in chunks (unpacked, in order), checking that
     every event of a chunk is on its key's partition: ``expected`` of them, then a settle for extras."""

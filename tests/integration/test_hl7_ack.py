@@ -418,7 +418,7 @@ def test_hl7_bench_measures_every_acknowledgement_at_50_messages_a_second(runnin
     message got both acknowledgements (a timing is reported, never asserted)."""
     from producers.hl7.ack_bench import AckBenchConfig, run_ack_bench
 
-    # 5 s, not 20: the rate is what loads the stack (a message every 20 ms, each judged on its own), and
+    # 5 s, not 20: the rate is what loads the stack (a message every 20 ms, about one a batch), and
     # 250 messages go through the same path and acknowledgements as 1000 did
     result = run_ack_bench(AckBenchConfig(port=running.port, rate=50.0, seconds=5.0, wait=120.0))
     print("\nhl7-bench:", json.dumps(result))

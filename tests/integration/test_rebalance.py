@@ -17,7 +17,7 @@ from producers.simulate import record_events
 from schemas.catalog import EXAMINATION_EVENT, default_catalog
 from tests.clock import NOW
 from tests.integration.helpers import metric, poll
-from tests.integration.kafka_tools import read_to_end
+from tests.integration.kafka_tools import consume_keys
 
 N = 20_000
 RATE = 5000.0  # events/s: a backlog builds while the second worker joins, as with a submitted extract
@@ -61,15 +61,9 @@ def test_workers_joining_and_leaving_mid_stream_lose_no_examination(settings_fac
     assert first.alive()
 
     # every key comes out on one of the two topics: waiting for len(keys) records on the examinations
-    # topic alone waited out its whole timeout each round, as the rejected keys are on the other
-    deadline = time.monotonic() + 120
-    while True:
-        out = read_to_end(settings, settings.topic(topics.EXAMINATIONS))
-        out += read_to_end(settings, settings.topic(topics.REJECTS))
-        seen = {m.key().decode() for m in out}
-        if keys <= seen or time.monotonic() > deadline:
-            break
-        time.sleep(2)
+    # topic alone waited out its whole timeout, as the rejected keys are on the other
+    out = consume_keys(settings, [settings.topic(topics.EXAMINATIONS), settings.topic(topics.REJECTS)], keys)
+    seen = {m.key().decode() for m in out}
     missing = keys - seen
     print(f"\n{N} examinations sent; {len(seen & keys)} came out ({len(out)} records), {len(missing)} missing")
     assert not missing, f"{len(missing)} examinations never processed, e.g. {sorted(missing)[:3]}"
