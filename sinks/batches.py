@@ -57,11 +57,12 @@ class Batches:
         left = self.seconds_left()
         return left is not None and (self.rows() >= self.max_rows or left <= 0)
 
-    def selected(self, only: set[tuple[str, int]] | None = None) -> list[tuple[tuple[str, int], Batch]]:
-        return sorted((kv for kv in self.pending.items() if only is None or kv[0] in only), key=lambda kv: kv[0])
-
-    def done(self, keys: list[tuple[str, int]]) -> None:
-        for key in keys:
+    def take(self, only: set[tuple[str, int]] | None = None) -> list[tuple[tuple[str, int], Batch]]:
+        """The pending batches (of ``only`` these topic-partitions), handed over for inserting: a message
+        after this starts a new batch, and the window, of its own."""
+        taken = sorted((kv for kv in self.pending.items() if only is None or kv[0] in only), key=lambda kv: kv[0])
+        for key, _ in taken:
             del self.pending[key]
         if not self.pending:
             self.first_at = None
+        return taken

@@ -1,9 +1,10 @@
 """Inserting a batch into ClickHouse exactly once, and never blocking on one for good.
 
 Each insert carries a deterministic ``insert_deduplication_token`` (topic, partition, first and last
-offset), so a retried batch is a no-op. While ClickHouse is away or busy the insert is retried with
-backoff, however long; when ClickHouse refuses the batch's data (the same rows every time) it is
-inserted row by row, and a row it still refuses is handed to ``dead_letter`` with the reason.
+offset of each topic-partition in it), so a retried batch is a no-op. While ClickHouse is away or busy
+the insert is retried with backoff, however long; when ClickHouse refuses the batch's data (the same
+rows every time) it is inserted row by row, and a row it still refuses is handed to ``dead_letter``
+with the reason.
 """
 
 from __future__ import annotations
@@ -55,6 +56,22 @@ class Inserter:
         self.stop_event = stop_event
         self.dead_letter = dead_letter
         self.failing_since: float | None = None  # monotonic time inserts started failing, else None
+
+    def insert_batches(self, batches: list[tuple[tuple[str, int], Batch]]) -> None:
+        """Several topic-partitions' batches of one table in one insert, its token naming every
+        partition's offsets (deterministic: a retry of the same batches is a no-op). If ClickHouse refuses
+        the data, each batch goes its own way (``insert_batch``), so a bad row holds up only its own."""
+        if len(batches) == 1:
+            (topic, partition), batch = batches[0]
+            self.insert_batch(topic, partition, batch)
+            return
+        table = batches[0][1].route.table
+        rows = [row for _, batch in batches for row in batch.rows]
+        token = ",".join(f"{topic}:{partition}:{batch.first}-{batch.last}" for (topic, partition), batch in batches)
+        if self.insert_with_retry(table, rows, token) is None:
+            return
+        for (topic, partition), batch in batches:
+            self.insert_batch(topic, partition, batch)
 
     def insert_batch(self, topic: str, partition: int, batch: Batch) -> None:
         """The batch in one insert; if ClickHouse refuses its data every time, row by row, and a row it

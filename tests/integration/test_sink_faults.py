@@ -220,3 +220,32 @@ def test_rows_clickhouse_refuses_are_dead_lettered_and_the_partition_moves_on(se
     _publish(settings, 12, 15)  # the partition is not blocked
     assert poll(lambda: _counts(client), (13, 13), timeout=60) == (13, 13)
     print(f"\ndead-lettered by the sink: {reasons}")
+
+
+def test_a_refused_row_holds_up_only_its_own_partition_in_a_shared_insert(settings_factory, service_factory):
+    """Both partitions' batches of a table go into ClickHouse as one insert. When ClickHouse refuses it,
+    each partition's batch is inserted on its own: the clean partition in one piece, the other row by
+    row, and only the refused row is dead-lettered."""
+    settings = settings_factory(topic_partitions=2)
+    ensure_topics(settings)
+    migrate(settings)
+    producer = EventProducer(settings)
+    topic = settings.topic(topics.EXAMINATIONS)
+    for i in range(40):  # even i to partition 0, odd to 1; offset i // 2 in it
+        rec = {**_record(i), **({"month_of_test": 300} if i == 7 else {})}
+        value = CATALOG.encode(EXAMINATION_RECORD, rec)
+        producer.send(topic, key=rec["record_key"].encode(), value=value, partition=i % 2)
+    producer.flush()
+    # everything is on the broker before the sink starts: its first batch holds both partitions
+    sink = service_factory(settings, "sink", ready_port=settings.sink_metrics_port)
+    client = connect(settings)
+    assert poll(lambda: _counts(client), (39, 39), timeout=120) == (39, 39)
+    dead = consume(settings, settings.topic(topics.DLQ), 1, timeout=60)
+    headers = dict(dead[0].headers())
+    assert (headers["dids.source.partition"], headers["dids.source.offset"]) == (b"1", b"3")
+    by_partition = dict(client.query("SELECT kafka_partition, count() FROM examinations GROUP BY 1").result_rows)
+    assert by_partition == {0: 20, 1: 19}
+    log = sink.log_file.read_text()
+    assert "insert of 40 rows into examinations failed" in log  # the shared insert was tried first
+    assert "examinations[1]: ClickHouse refuses the data of 20 rows" in log
+    assert "examinations[0]: ClickHouse refuses" not in log
