@@ -103,11 +103,12 @@ class Inserter:
         while True:
             started = time.monotonic()
             try:
-                names = self.shapes[table].columns
+                shape = self.shapes[table]
                 self.client.insert(
                     table,
-                    columns_of(rows, len(names)),
-                    column_names=names,
+                    columns_of(rows, len(shape.columns)),
+                    column_names=shape.columns,
+                    column_type_names=shape.types or None,
                     column_oriented=True,
                     settings={"insert_deduplication_token": token},
                 )

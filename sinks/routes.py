@@ -93,13 +93,14 @@ class TableShape:
 
     columns: list[str]
     date_columns: frozenset[str]
+    # their ClickHouse types, given with each insert: else clickhouse-connect asks DESCRIBE TABLE every time
+    types: tuple[str, ...] = ()
 
     @classmethod
     def describe(cls, client, table: str) -> TableShape:
-        rows = client.query(f"DESCRIBE TABLE {table}").result_rows
-        columns = [r[0] for r in rows if not r[2]]  # r[2] = default_type
-        dates = frozenset(r[0] for r in rows if not r[2] and "Date" in r[1] and "DateTime" not in r[1])
-        return cls(columns, dates)
+        rows = [r for r in client.query(f"DESCRIBE TABLE {table}").result_rows if not r[2]]  # r[2] = default_type
+        dates = frozenset(r[0] for r in rows if "Date" in r[1] and "DateTime" not in r[1])
+        return cls([r[0] for r in rows], dates, tuple(r[1] for r in rows))
 
     def row(self, record: dict[str, Any], topic: str, partition: int, offset: int) -> list[Any]:
         values = dict(record)
