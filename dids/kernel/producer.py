@@ -39,6 +39,7 @@ class EventProducer:
         self._producer = Producer(producer_config(settings, **overrides))
         self.delivered = 0
         self.failures: list[str] = []
+        self._produced: dict[str, Counter] = {}
 
     def send(
         self,
@@ -50,6 +51,9 @@ class EventProducer:
         partition: int | None = None,
     ) -> None:
         started = time.monotonic()
+        produced = self._produced.get(topic)
+        if produced is None:  # the metric's child per topic, looked up once (a lookup is ~3 µs)
+            produced = self._produced[topic] = PRODUCED.labels(topic)
 
         def _done(err: KafkaError | None, msg) -> None:
             if err is not None:
@@ -57,7 +61,7 @@ class EventProducer:
                 self.failures.append(f"{topic}: {err.str()}")
                 log.error("delivery to %s failed: %s", topic, err.str())
             else:
-                PRODUCED.labels(topic).inc()
+                produced.inc()
                 DELIVERY.observe(time.monotonic() - started)
                 self.delivered += 1
             if on_delivery is not None:
