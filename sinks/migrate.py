@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_ADD_COLUMN = re.compile(r"^ALTER TABLE (?P<table>[\w.]+) (?P<action>ADD COLUMN\b.*)\Z", re.S)
 
 
 class MigrationError(DidsError):
@@ -38,8 +39,18 @@ class Migration:
         return hashlib.sha256(self.sql.encode()).hexdigest()[:16]
 
     def statements(self, database: str) -> list[str]:
+        """The file's statements, except that a run of ``ALTER TABLE t ADD COLUMN ...`` on one table is one
+        ALTER with many actions: each ALTER rewrites the table's metadata, ~40 ms apiece."""
         body = "\n".join(line for line in self.sql.splitlines() if not line.lstrip().startswith("--"))
-        return [s.strip().replace("{db}", database) for s in body.split(";") if s.strip()]
+        out: list[str] = []
+        for statement in (s.strip().replace("{db}", database) for s in body.split(";") if s.strip()):
+            adding = _ADD_COLUMN.match(statement)
+            before = _ADD_COLUMN.match(out[-1]) if out else None
+            if adding and before and adding["table"] == before["table"]:
+                out[-1] += f",\n    {adding['action']}"
+            else:
+                out.append(statement)
+        return out
 
 
 def load_migrations(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
