@@ -93,10 +93,6 @@ def service_factory(tmp_path) -> Iterator:
     def start(settings: Settings, *args: str, ready_port: int | None = None) -> Background:
         log = tmp_path / f"{args[0]}-{len(started)}.log"
         env = settings_env(settings)
-        # A stream worker that dies without leaving its consumer group (kill -9, a crash exit) keeps its
-        # partitions until its session times out: Faust's default 60 s, which the fault tests spent idle
-        # before the replacement got any work. 10 s is the sink's own session timeout (sinks/sink.py).
-        env.setdefault("BROKER_SESSION_TIMEOUT", "10")
         proc = spawn(args[0], [sys.executable, "-m", "dids", *args], log, env=env)
         started.append(proc)
         if ready_port:
