@@ -43,6 +43,8 @@ def command(
     until every record is queryable, then runs events at --rate for --freshness-seconds and reports
     p50/p99 freshness (ClickHouse insert time minus send time), then times `dids validate`'s checks on a
     --validate-records CSV. The JSON says which targets are met. Progress goes to stderr, JSON to stdout.
+    Of your DIDS_* settings only the batching ones apply (DIDS_STREAMS_BATCH_EVENTS, _SECONDS,
+    DIDS_SINK_BATCH_ROWS, _SECONDS), so that they can be measured; the JSON shows them.
 
     \b
     Examples:

@@ -81,9 +81,15 @@ def _cpu_spent(pids: dict[str, int], before: dict[str, float]) -> dict[str, floa
     return {part: round(after[part] - before[part], 1) for part in before if part in after}
 
 
+# the settings a bench takes from the environment (DIDS_*), to measure them; every other one is its own
+TUNING = ("streams_batch_events", "streams_batch_seconds", "sink_batch_rows", "sink_batch_seconds")
+
+
 def bench_settings(home: Path, partitions: int = 2, *, cython_optimizations: bool = False) -> Settings:
     kafka = free_port()
+    tuned = Settings.from_env()
     return Settings(
+        **{name: getattr(tuned, name) for name in TUNING},
         home=home,
         topic_partitions=partitions,
         kafka_bootstrap=f"127.0.0.1:{kafka}",
@@ -347,8 +353,7 @@ def run(config: BenchConfig, say: Say) -> dict[str, Any]:
             "topic_partitions": settings.topic_partitions,
             "stream_workers": config.workers,
             "faust_cython_optimizations": config.cython_optimizations,
-            "sink_batch_rows": settings.sink_batch_rows,
-            "sink_batch_seconds": settings.sink_batch_seconds,
+            **{name: getattr(settings, name) for name in TUNING},
         },
     }
     started_parts: list[str] = []

@@ -10,6 +10,7 @@ every message on dids.examinations becomes exactly one row.
 
 from __future__ import annotations
 
+import re
 import time
 import urllib.request
 from datetime import date, datetime, timezone
@@ -249,3 +250,27 @@ def test_a_refused_row_holds_up_only_its_own_partition_in_a_shared_insert(settin
     assert "insert of 40 rows into examinations failed" in log  # the shared insert was tried first
     assert "examinations[1]: ClickHouse refuses the data of 20 rows" in log
     assert "examinations[0]: ClickHouse refuses" not in log
+
+
+def test_sinks_joining_and_leaving_mid_stream_lose_and_double_nothing(settings_factory, service_factory):
+    """A second sink joins while the first has an insert in flight, then leaves: each revocation lands the
+    insert in flight and the partitions' pending rows before handing them over."""
+    settings = settings_factory(sink_batch_rows=250, sink_batch_seconds=0.2)
+    ensure_topics(settings)
+    migrate(settings)
+    client = connect(settings)
+    n = 12_000
+    _publish(settings, 0, n // 2)
+    service_factory(settings, "sink", ready_port=settings.sink_metrics_port)
+    poll(lambda: _counts(client)[0] > 0, True, timeout=60)
+    joiner = settings.with_(sink_metrics_port=free_port())
+    second = service_factory(joiner, "sink", ready_port=joiner.sink_metrics_port)
+    _publish(settings, n // 2, n)
+    poll(lambda: _counts(client)[0] > n // 2, True, timeout=60)
+    second.stop()  # leaves the group: its partitions go back to the first sink
+    counts = poll(lambda: _counts(client), (n, n), timeout=120)
+    log = second.log_file.read_text()
+    print(f"\ntwo sinks, one joining and leaving: {counts[0]} rows for {n} messages")
+    assert counts == (n, n)
+    # the second sink did take a partition of dids.examinations, and gave it back
+    assert re.search(r"assigned .*examinations\[\d\]", log) and re.search(r"revoked .*examinations\[\d\]", log)

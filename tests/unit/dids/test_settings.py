@@ -36,3 +36,14 @@ def test_masked_dump_hides_secrets():
 
 def test_topic_prefix():
     assert Settings(topic_prefix="t1.").topic("dids.dlq") == "t1.dids.dlq"
+
+
+def test_the_bench_measures_the_batching_settings_of_the_environment_and_no_other(monkeypatch, tmp_path):
+    from dids.cli.benchmark import bench_settings
+
+    monkeypatch.setenv("DIDS_SINK_BATCH_SECONDS", "0.3")
+    monkeypatch.setenv("DIDS_STREAMS_BATCH_EVENTS", "500")
+    monkeypatch.setenv("DIDS_CLICKHOUSE_DATABASE", "production")
+    settings = bench_settings(tmp_path)
+    assert (settings.sink_batch_seconds, settings.streams_batch_events) == (0.3, 500)
+    assert settings.clickhouse_database == "dids_bench"
