@@ -14,7 +14,8 @@ from prometheus_client import Counter, Gauge, Histogram
 
 from dids.kernel.keys import event_key, is_keyed, partition_of
 from dids.kernel.metrics import LATENCY_BUCKETS
-from schemas.catalog import EXAMINATION_EVENT, default_catalog
+from schemas.catalog import EXAMINATION_CHUNK, EXAMINATION_EVENT, default_catalog
+from schemas.codec import CodecError
 from streams.erasure import PURGE_HEADER, index_key, indexed, is_index_key, purge_command, scrubbed
 from streams.evaluate import StreamContext
 from streams.process import DeadLetter, decode_events, process_events
@@ -48,6 +49,7 @@ TABLE_SIZE = Gauge(
 )
 ERASED = Counter("dids_streams_erased_states_total", "Lifecycle states scrubbed because their person withdrew consent")
 PURGES = Counter("dids_streams_purge_commands_total", "Purge commands read, by outcome", ["outcome"])
+EVENT_BYTES = 200  # an examination event's Avro is ~240 bytes: a chunk's estimate errs towards smaller batches
 CHUNKS_IN = Counter("dids_streams_chunks_in_total", "Chunk messages (a submission's events, many a message) read")
 FORWARDED = Counter(
     "dids_streams_forwarded_events_total",
@@ -124,7 +126,7 @@ def register(
 
     @app.agent(t.events, name="examination_events")
     async def examination_events(stream):
-        async for batch in batches(stream, batching.events, batching.seconds):
+        async for batch in batches(stream, batching.events, batching.seconds, events_in):
             if not ctx.consent_healthy():
                 crash_only.stop(
                     "the consent list stopped following dids.consent (see the consent registry error above)",
@@ -185,10 +187,21 @@ def register(
             outputs.send(events_topic, key, catalog.encode(EXAMINATION_EVENT, one), partition=home)
         return here
 
+    def events_in(event) -> int:
+        """About how many examination events a message holds, without decoding it: a chunk's size over
+        an event's typical Avro size."""
+        value = event.value or b""
+        try:
+            chunk = catalog.writer_name(value) == EXAMINATION_CHUNK
+        except CodecError:
+            return 1  # dead-lettered when its batch is read
+        return max(1, len(value) // EVENT_BYTES) if chunk else 1
+
     async def judge(pending: list) -> None:
         """Judge the decoded events of a batch together, then store, count and publish each in order."""
         if not pending:
             return
+        liveness.progressed()  # a batch of chunks is judged a few thousand events at a time
         # a key's state lives in its event's partition (a chunk's events were placed there)
         home = {event_key(decoded): event.message.partition for event, decoded in pending}
         state.load(home.items())  # one multi-get per partition for the whole batch

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import cast
 
 from faust.types import ChannelT, EventT, StreamT
@@ -30,6 +30,7 @@ class _Pending:
 
     def __init__(self) -> None:
         self.events: list[EventT] = []
+        self.weight = 0  # the examination events they hold (a chunk message holds many)
         self.first_at: float | None = None  # monotonic time of its first event
         self.arrived = asyncio.Event()  # it has an event
         self.full = asyncio.Event()  # it has max_events
@@ -37,29 +38,35 @@ class _Pending:
         self.room.set()
 
     def take(self) -> list[EventT]:
-        events, self.events, self.first_at = self.events, [], None
+        events, self.events, self.first_at, self.weight = self.events, [], None, 0
         self.arrived.clear()
         self.full.clear()
         self.room.set()
         return events
 
 
-async def batches(stream: StreamT, max_events: int, within: float) -> AsyncIterator[list[EventT]]:
-    """Lists of at most ``max_events`` events: a list is handed over once it is full, or ``within``
-    seconds after its first event arrived (at once if that is past: it filled during the last batch)."""
+async def batches(
+    stream: StreamT, max_events: int, within: float, weight: Callable[[EventT], int] = lambda event: 1
+) -> AsyncIterator[list[EventT]]:
+    """Lists of messages holding at most about ``max_events`` events (``weight``: how many a message
+    holds; one message is taken whatever it holds): a list is handed over once it is full, or ``within``
+    seconds after its first message arrived (at once if that is past: it filled during the last batch).
+    Without the weight a batch that filled while the last was judged could hold hundreds of chunk
+    messages: hundreds of thousands of events held, and acknowledged, only once all were judged."""
     pending = _Pending()
 
     async def add(value):
         event = stream.current_event
         if event is None:
             raise RuntimeError("a batch found no current event")
-        while len(pending.events) >= max_events:
+        while pending.weight >= max_events:
             await stream.wait(pending.room)  # the agent is still judging a full batch: Faust waits here
         pending.events.append(event)
+        pending.weight += weight(event)
         if pending.first_at is None:
             pending.first_at = time.monotonic()
             pending.arrived.set()
-        if len(pending.events) >= max_events:
+        if pending.weight >= max_events:
             pending.full.set()
             pending.room.clear()
         return value

@@ -74,3 +74,29 @@ def test_hostile_misplaced_and_resent_chunks(settings_factory, service_factory):
     assert client.command(stored) == len(events)
     # each forwarded event counts once, where it is judged
     assert metric(port, "dids_streams_events_in_total") == 2 + 2 * len(events)
+
+
+def test_a_backlog_of_chunks_is_judged_in_bounded_batches_while_the_liveness_guard_watches(
+    settings_factory, service_factory
+):
+    """A worker started on a backlog of chunk messages: while it judges one batch the next fills, and
+    measured in messages that could be every chunk there is (36,000 events: ~20 s of work, judged before
+    the worker said it had progressed). Batches are bounded in events and each judged part counts as
+    progress, so the liveness guard (6 s here) does not take a busy worker for a stuck one."""
+    settings = settings_factory(streams_liveness_seconds=6)
+    ensure_topics(settings, extra=[changelog_spec(settings)])
+    migrate(settings)
+    catalog, producer = default_catalog(), EventProducer(settings)
+    source = settings.topic(topics.RIS_EVENTS)
+    events = _events(36_000, 5)
+    for i in range(0, len(events), 1000):
+        chunk = {"submission_id": "sub-5", "chunk": i // 1000, "events": events[i : i + 1000]}
+        producer.send(source, key=f"sub-5|{i // 1000}".encode(), value=catalog.encode(EXAMINATION_CHUNK, chunk))
+    producer.flush()
+    worker = service_factory(settings, "streams", ready_port=settings.streams_metrics_port)
+    service_factory(settings, "sink", ready_port=settings.sink_metrics_port)
+    client = connect(settings)
+    stored = "SELECT (SELECT count() FROM examinations FINAL) + (SELECT uniqExact(event_id) FROM rejects)"
+    assert poll(lambda: client.command(stored), len(events), timeout=240) == len(events)
+    assert worker.alive(), worker.log_file.read_text()[-2000:]
+    assert "worker stuck" not in worker.log_file.read_text()
