@@ -49,7 +49,6 @@ TABLE_SIZE = Gauge(
 )
 ERASED = Counter("dids_streams_erased_states_total", "Lifecycle states scrubbed because their person withdrew consent")
 PURGES = Counter("dids_streams_purge_commands_total", "Purge commands read, by outcome", ["outcome"])
-EVENT_BYTES = 200  # an examination event's Avro is ~240 bytes: a chunk's estimate errs towards smaller batches
 CHUNKS_IN = Counter("dids_streams_chunks_in_total", "Chunk messages (a submission's events, many a message) read")
 FORWARDED = Counter(
     "dids_streams_forwarded_events_total",
@@ -89,6 +88,9 @@ class Topics:
     rejects: str
     dlq: str
     feedback: str = ""  # verdicts on HL7 events for the listener (streams.runtime.feedback); "" sends none
+
+
+EVENT_BYTES = 200  # an examination event's Avro is ~240 bytes: a chunk's estimate errs towards smaller batches
 
 
 @dataclass(frozen=True)
