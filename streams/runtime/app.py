@@ -9,7 +9,7 @@ from dids.kernel.errors import ConfigError
 from dids.kernel.kafka import faust_credentials
 from dids.kernel.settings import Settings
 from streams.evaluate import StreamContext
-from streams.runtime import agents, crash_only, faust_fixes, watchdog
+from streams.runtime import agents, crash_only, faust_fixes, memory, watchdog
 from streams.runtime.datadir import claim as claim_datadir
 from streams.runtime.linkage import LinkageFeed
 from streams.runtime.outputs import Outputs
@@ -25,6 +25,7 @@ def make_app(settings: Settings, ctx: StreamContext) -> faust.App:
     if settings.streams_store not in STORES:
         raise ConfigError(f"DIDS_STREAMS_STORE={settings.streams_store!r}: choose one of {', '.join(STORES)}")
     faust_fixes.apply()
+    memory.fix_mmap_threshold()  # chunk messages and memtable blocks mapped whole, not left in the heap
     datadir = claim_datadir(settings.home / "faust" / settings.streams_app_id)
     app = faust.App(
         settings.streams_app_id,
@@ -52,6 +53,10 @@ def make_app(settings: Settings, ctx: StreamContext) -> faust.App:
         web_enabled=False,
         autodiscover=False,
         stream_wait_empty=False,
+        # messages Faust reads ahead of the agent: with its 4,096 a submission's backlog of chunk messages
+        # (~240 KB each) came to sit in the worker; 128 still keeps a batch fed (streams.runtime.batching
+        # takes them as they arrive) and holds at most ~30 MB of chunks
+        stream_buffer_maxsize=128,
         # faust's repaired Cython fast paths (stream iterator, conductor), opt-in upstream as untried in
         # production; DIDS_STREAMS_CYTHON_OPTIMIZATIONS=1 to measure them (README "Performance")
         cython_optimizations=bool(settings.streams_cython_optimizations),
