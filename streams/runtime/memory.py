@@ -4,9 +4,9 @@ glibc raises its mmap threshold to the size of the largest block freed (up to 32
 chunk messages of ~240 KB and RocksDB's 1 MB memtable blocks, so after the first of them every later one
 went into the heap, where the small blocks allocated between them kept its pages resident. Fixing the
 threshold at glibc's own default, 128 KB, maps and unmaps such blocks whole. Measured with `dids bench
---records 500000`: the worker's peak RSS 543 -> 446 MB, its CPU an event unchanged.
+--records 500000`: the worker's peak RSS 543 -> 446 MB (README "Performance" for the million run).
 
-Elsewhere than glibc (musl, macOS) this is a no-op: their allocators keep large blocks out of the heap.
+Without glibc (musl, macOS) this does nothing.
 """
 
 from __future__ import annotations
