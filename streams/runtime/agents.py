@@ -24,7 +24,7 @@ from streams.runtime.batching import batches
 from streams.runtime.feedback import publish_feedback
 from streams.runtime.linkage import LinkageFeed
 from streams.runtime.outputs import Outputs
-from streams.runtime.state import LifecycleState
+from streams.runtime.state import LifecycleState, lifecycle_table
 from streams.runtime.watchdog import Liveness
 
 log = logging.getLogger(__name__)
@@ -114,13 +114,7 @@ def register(
 ) -> None:
     catalog = default_catalog()
     events_topic = t.events.get_topic_name()
-    # the changelog key is the JSON string of the record key; its partition is the source event's partition
-    table = app.Table(
-        "examinations",
-        default=None,
-        partitions=app.conf.topic_partitions,
-        schema=faust.Schema(key_serializer="json", value_serializer="json"),
-    )
+    table = lifecycle_table(app)
 
     state = LifecycleState(table, outputs)
     # one batch at a time; its states were read before (``state.load``) and are written after, on the loop

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import faust
 
 from dids.kernel import topics
@@ -15,10 +18,6 @@ from streams.runtime.linkage import LinkageFeed
 from streams.runtime.outputs import Outputs
 
 STORES = ("rocksdb", "memory")
-# RocksDB sizes per source partition a worker holds (Faust opens one database each): a 16 MB block
-# cache and two 8 MB write buffers keep a worker with a few partitions well under 500 MB resident,
-# however many examinations the table holds. Faust's defaults (a 2 GB cache, 64 MB buffers) are for servers.
-ROCKSDB_OPTIONS = {"block_cache_size": 16 << 20, "write_buffer_size": 8 << 20, "max_write_buffer_number": 2}
 
 
 def make_app(settings: Settings, ctx: StreamContext) -> faust.App:
@@ -27,42 +26,7 @@ def make_app(settings: Settings, ctx: StreamContext) -> faust.App:
     faust_fixes.apply()
     memory.fix_mmap_threshold()  # chunk messages and memtable blocks mapped whole, not left in the heap
     datadir = claim_datadir(settings.home / "faust" / settings.streams_app_id)
-    app = faust.App(
-        settings.streams_app_id,
-        broker=f"kafka://{settings.kafka_bootstrap}",
-        broker_credentials=faust_credentials(settings),
-        # the lifecycle table: one entry per examination ever seen, so it lives on disk (rocksdict)
-        # unless DIDS_STREAMS_STORE=memory (in RAM: ~3.5 KB an examination, 3.3 GB at a million)
-        store=f"{settings.streams_store}://",
-        rocksdb_options=ROCKSDB_OPTIONS,
-        topic_partitions=settings.topic_partitions,
-        topic_replication_factor=settings.topic_replication,
-        processing_guarantee="at_least_once",
-        consumer_auto_offset_reset="earliest",
-        producer_acks=-1,
-        producer_compression_type="lz4",
-        # Faust's producer sends the table's changelog (outputs go through streams.runtime.outputs); with no
-        # linger each went out as its own request: 20 ms cut the broker's CPU per event by a quarter
-        producer_linger=0.02,
-        # a worker that dies without leaving its group (kill -9, a crash) holds its partitions until its
-        # session times out: Faust's 60 s would leave them unprocessed that long, 10 s is the sink's. The
-        # heartbeat runs on the event loop, which the judging leaves free (streams.runtime.agents). Faust's
-        # BROKER_SESSION_TIMEOUT variable still overrides it.
-        broker_session_timeout=10.0,
-        broker_heartbeat_interval=3.0,
-        web_enabled=False,
-        autodiscover=False,
-        stream_wait_empty=False,
-        # messages Faust reads ahead of the agent: with its 4,096 a submission's backlog of chunk messages
-        # (~240 KB each) came to sit in the worker; 128 still keeps a batch fed (streams.runtime.batching
-        # takes them as they arrive) and holds at most ~30 MB of chunks
-        stream_buffer_maxsize=128,
-        # faust's repaired Cython fast paths (stream iterator, conductor), opt-in upstream as untried in
-        # production; DIDS_STREAMS_CYTHON_OPTIMIZATIONS=1 to measure them (README "Performance")
-        cython_optimizations=bool(settings.streams_cython_optimizations),
-        # this worker's own slot under DIDS_HOME (streams/runtime/datadir.py): its tables and Faust's files
-        datadir=str(datadir),
-    )
+    app = faust.App(settings.streams_app_id, **faust_settings(settings, datadir))
 
     def raw_topic(name: str) -> faust.TopicT:
         return app.topic(settings.topic(name), key_serializer="raw", value_serializer="raw")
@@ -94,3 +58,42 @@ def readiness(app: faust.App, consent=None) -> tuple[bool, str]:
     if not app.tables.recovery.completed.is_set():
         return False, "recovering the lifecycle table from its changelog"
     return True, "ok"
+
+
+def faust_settings(settings: Settings, datadir: Path) -> dict[str, Any]:
+    """The worker's Faust settings. Faust takes any keyword and ignores one it does not know, so each
+    name here is checked against its settings (tests/unit/streams/test_app_settings.py)."""
+    return dict(
+        broker=f"kafka://{settings.kafka_bootstrap}",
+        broker_credentials=faust_credentials(settings),
+        # the lifecycle table: one entry per examination ever seen, so it lives on disk (rocksdict)
+        # unless DIDS_STREAMS_STORE=memory (in RAM: ~3.5 KB an examination, 3.3 GB at a million)
+        store=f"{settings.streams_store}://",
+        topic_partitions=settings.topic_partitions,
+        topic_replication_factor=settings.topic_replication,
+        processing_guarantee="at_least_once",
+        consumer_auto_offset_reset="earliest",
+        producer_acks=-1,
+        producer_compression_type="lz4",
+        # Faust's producer sends the table's changelog (outputs go through streams.runtime.outputs); with no
+        # linger each went out as its own request: 20 ms cut the broker's CPU per event by a quarter
+        producer_linger=0.02,
+        # a worker that dies without leaving its group (kill -9, a crash) holds its partitions until its
+        # session times out: Faust's 60 s would leave them unprocessed that long, 10 s is the sink's. The
+        # heartbeat runs on the event loop, which the judging leaves free (streams.runtime.agents). Faust's
+        # BROKER_SESSION_TIMEOUT variable still overrides it.
+        broker_session_timeout=10.0,
+        broker_heartbeat_interval=3.0,
+        web_enabled=False,
+        autodiscover=False,
+        stream_wait_empty=False,
+        # messages Faust reads ahead of the agent: with its 4,096 a submission's backlog of chunk messages
+        # (~240 KB each) came to sit in the worker; 128 still keeps a batch fed (streams.runtime.batching
+        # takes them as they arrive) and holds at most ~30 MB of chunks
+        stream_buffer_maxsize=128,
+        # faust's repaired Cython fast paths (stream iterator, conductor), opt-in upstream as untried in
+        # production; DIDS_STREAMS_CYTHON_OPTIMIZATIONS=1 to measure them (README "Performance")
+        cython_optimizations=bool(settings.streams_cython_optimizations),
+        # this worker's own slot under DIDS_HOME (streams/runtime/datadir.py): its tables and Faust's files
+        datadir=str(datadir),
+    )
