@@ -24,7 +24,8 @@ from streams.runtime.batching import batches
 from streams.runtime.feedback import publish_feedback
 from streams.runtime.linkage import LinkageFeed
 from streams.runtime.outputs import Outputs
-from streams.runtime.state import LifecycleState, lifecycle_table
+from streams.runtime.state import LifecycleState
+from streams.runtime.table import lifecycle_table
 from streams.runtime.watchdog import Liveness
 
 log = logging.getLogger(__name__)

@@ -30,26 +30,6 @@ from streams.runtime.outputs import Outputs
 
 State = dict[str, Any] | list[str]  # an examination's state, or a person's index entry (streams.erasure)
 
-# RocksDB sizes for each partition's database (Faust opens one per source partition a worker holds): a
-# 16 MB block cache and two 8 MB write buffers keep a worker with a few partitions well under 500 MB
-# resident, however many examinations it holds. Faust's defaults (a 2 GB block cache and three 64 MB
-# write buffers a database) are for servers: its cache grew with every examination read back.
-ROCKSDB_OPTIONS = {"block_cache_size": 16 << 20, "write_buffer_size": 8 << 20, "max_write_buffer_number": 2}
-
-
-def lifecycle_table(app: faust.App) -> faust.Table:
-    """The lifecycle table: one entry per examination ever seen (and per person, ``streams.erasure``),
-    keyed by the JSON of the record key, on its source event's partition."""
-    return app.Table(
-        "examinations",
-        default=None,
-        partitions=app.conf.topic_partitions,
-        schema=faust.Schema(key_serializer="json", value_serializer="json"),
-        # a table's store takes its options here: Faust ignores an app-level ``rocksdb_options``, and
-        # its store pops keys from the dict it is given, so each table gets its own copy
-        options=dict(ROCKSDB_OPTIONS),
-    )
-
 
 def _encode(value: Any) -> bytes:
     """What the table's "json" serializer writes: Faust's dumps, which gives bytes with orjson, text without."""

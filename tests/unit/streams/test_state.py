@@ -11,7 +11,8 @@ import json
 import faust
 import pytest
 
-from streams.runtime.state import ROCKSDB_OPTIONS, LifecycleState, lifecycle_table
+from streams.runtime.state import LifecycleState
+from streams.runtime.table import lifecycle_table
 
 
 class Sent:
@@ -64,16 +65,3 @@ def test_a_batch_writes_each_key_once_where_faust_reads_it(table):
     again.write()
     assert table.get("person:p:1") is None
     assert sent.records[-1] == (topic, b'"person:p:1"', None, 1)
-
-
-def test_each_partition_database_is_opened_with_the_workers_sizes(tmp_path):
-    """Faust's defaults (a 2 GB block cache, three 64 MB write buffers) would let a worker's memory grow
-    with every examination it reads back; the sizes must reach the database each partition opens."""
-    app = faust.App("state-test-sizes", store="rocksdb://", datadir=str(tmp_path), autodiscover=False)
-    table = lifecycle_table(app)
-    again = lifecycle_table(faust.App("state-test-again", store="rocksdb://", datadir=str(tmp_path / "again")))
-    for t in (table, again):  # the store's pops leave the next table its options
-        db = t.data._db_for_partition(0)
-        assert db.property_int_value("rocksdb.block-cache-capacity") == ROCKSDB_OPTIONS["block_cache_size"]
-        assert t.data.rocksdb_options.write_buffer_size == ROCKSDB_OPTIONS["write_buffer_size"]
-        assert t.data.rocksdb_options.max_write_buffer_number == ROCKSDB_OPTIONS["max_write_buffer_number"]
