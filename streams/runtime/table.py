@@ -29,7 +29,13 @@ class SharedBudget(RocksDBOptions):
     opened through this object (one per table store)."""
 
     def __init__(self, **options: Any) -> None:
-        super().__init__(write_buffer_size=WRITE_BUFFER_BYTES, max_write_buffer_number=2, **options)
+        # block_cache_size: only for the per-database cache Faust's ``as_options`` makes and ours replaces
+        super().__init__(
+            write_buffer_size=WRITE_BUFFER_BYTES,
+            max_write_buffer_number=2,
+            block_cache_size=BLOCK_CACHE_BYTES,
+            **options,
+        )
         self.cache = rocksdict.Cache(BLOCK_CACHE_BYTES)
         self.memtables = rocksdict.WriteBufferManager(MEMTABLE_BYTES, False)  # flush over budget, never stall
 
