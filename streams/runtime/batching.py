@@ -12,12 +12,12 @@ batches when the worker keeps up, larger ones, and so fewer fixed costs, when it
 
 Delivery: Faust's own acks are off and each event is acked only when the agent asks for the batch after
 its own (so after its outputs were flushed), as ``take_events`` acks, and only if no rebalance began since
-it was delivered. A rebalance forgets the acks of every partition (kept or not) and seeks each to its
-committed offset once the table is recovered; Faust clears its own buffers then, not ours. An event
-delivered before it, acked after, was counted towards an offset nobody had committed (a commit then
-passed events Faust had cleared unjudged: test_rebalance lost 64-257 examinations one run in four). Such
-events are dropped unjudged, or, if already being judged, published but not acked: read again from the
-committed offset, they come out twice (at least once), never not at all.
+it was delivered (``faust_fixes.epoch``). A rebalance forgets the acks of every partition (kept or not),
+clears Faust's own buffers (not ours) and, once the table is recovered, seeks each partition to its
+committed offset. Until that seek Faust knows no committed offset and commits the end of whatever run of
+acks it holds; after it, acks of events read before it sit beside the ones read again. Events delivered
+before the seek are dropped unjudged, or, if already being judged, published but not acked: read again
+from the committed offset, they come out twice (at least once), never not at all.
 """
 
 from __future__ import annotations
