@@ -138,7 +138,7 @@ def _on_buffer_drop(self: Consumer, tp: TP) -> None:
             self._get_active_partitions().add(tp)
 
 
-PATCHED_VERSION = "0.15.3"  # the faust-streaming whose Recovery methods the two functions above copy
+PATCHED_VERSION = "0.15.3"  # the faust-streaming whose methods the three functions above copy
 
 
 class FaustVersionError(DidsError):
